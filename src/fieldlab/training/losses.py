@@ -1,0 +1,57 @@
+"""The PINN loss: weighted mean squares of residuals and condition terms.
+
+``loss(theta) = sum_k w_k * mean_i |r_k(z_i)|^2`` over the PDE equations (at interior points) and
+the trained conditions (at their own points). ``theta = {"net": network arrays, "pde": trainable
+parameters}``; the static part of the network is closed over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from ..problem import Problem
+
+Array = jax.Array
+
+
+def parameters(problem: Problem, theta: dict, dtype) -> dict[str, Array]:
+    """Constant parameters merged with the trained ones (which win)."""
+    p = {k: jnp.asarray(v, dtype) for k, v in problem.params.items()}
+    p.update(theta["pde"])
+    return p
+
+
+def solution(problem: Problem, theta: dict, static) -> Callable[[Array], Array]:
+    """The pointwise solution ``z -> fields`` (network plus hard constraints)."""
+    net = eqx.combine(theta["net"], static)
+    return problem.apply(net)
+
+
+def make_loss(problem: Problem, static, weights: Mapping[str, float], dtype):
+    """Return ``terms(theta, batch) -> (loss, {term: mean square})``."""
+    equations = dict(problem.equations)
+    conditions = problem.trained_conditions
+
+    def terms(theta, batch):
+        u = solution(problem, theta, static)
+        p = parameters(problem, theta, dtype)
+
+        def at(z):
+            return problem.fields_at(u, z)
+
+        def pde(z):
+            F = at(z)
+            return {name: eq(F, p) for name, eq in equations.items()}
+
+        out = {name: jnp.mean(jnp.square(r)) for name, r in jax.vmap(pde)(batch["interior"]["z"]).items()}
+        for name, cond in conditions.items():
+            r = jax.vmap(lambda item, c=cond: c.residual(at, item, p))(batch[name])
+            out[name] = jnp.mean(jnp.square(r))
+        loss = sum(weights.get(k, 1.0) * v for k, v in out.items())
+        return loss, out
+
+    return terms
