@@ -6,19 +6,27 @@ Public API::
     run = fieldlab.train("burgers")                # built-in problem, default model and recipe
     run.metrics["rel_l2"]; run.predict(points)     # (n, 2) -> (n, 1)
     run = fieldlab.load_run("runs/burgers-mlp")    # reload a run directory
+
+Names are imported lazily, so that the command line starts fast.
 """
 
-from .config import RunConfig
-from .errors import FieldlabError
-from .problem import (Condition, Data, Dirichlet, Fields, Initial, InitialRate, Neumann, Periodic, Problem,
-                      Reference, Robin)
-from .run import Run, load_run, resume, solve, train
-from .training.recipe import Recipe, Sampling, Stage
+from importlib import import_module
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Condition", "Data", "Dirichlet", "FieldlabError", "Fields", "Initial", "InitialRate", "Neumann",
-    "Periodic", "Problem", "Recipe", "Reference", "Robin", "Run", "RunConfig", "Sampling", "Stage",
-    "load_run", "resume", "solve", "train",
-]
+_EXPORTS = {
+    "fieldlab.problem": ["Condition", "Data", "Dirichlet", "Fields", "Initial", "InitialRate", "Neumann",
+                         "Periodic", "Problem", "Reference", "Robin"],
+    "fieldlab.errors": ["FieldlabError"],
+    "fieldlab.config": ["RunConfig"],
+    "fieldlab.run": ["Run", "load_run", "resume", "solve", "train"],
+    "fieldlab.training.recipe": ["Recipe", "Sampling", "Stage"],
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        return getattr(import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'fieldlab' has no attribute '{name}'")

@@ -24,7 +24,7 @@ def make_optimizer(stage: Stage) -> optax.GradientTransformation:
     if stage.optimizer == "adam":
         schedule = optax.exponential_decay(stage.lr, stage.decay_steps, stage.decay_rate)
         return optax.adam(schedule)
-    linesearch = optax.scale_by_zoom_linesearch(max_linesearch_steps=30, initial_guess_strategy="one")
+    linesearch = optax.scale_by_zoom_linesearch(max_linesearch_steps=20, initial_guess_strategy="one")
     return optax.lbfgs(memory_size=stage.memory, linesearch=linesearch)
 
 
@@ -46,7 +46,7 @@ def make_chunk(stage: Stage, loss_fn, chunk: int):
         else:
             value, grad = optax.value_and_grad_from_state(f)(theta, state=state)
             updates, state = opt.update(grad, state, theta, value=value, grad=grad, value_fn=f)
-        return optax.apply_updates(theta, updates), state, value, optax.tree_utils.tree_l2_norm(grad)
+        return optax.apply_updates(theta, updates), state, value, optax.tree_utils.tree_norm(grad)
 
     @jax.jit
     def run(theta, state, batch, n, stall, last):
@@ -56,9 +56,9 @@ def make_chunk(stage: Stage, loss_fn, chunk: int):
                 new_theta, new_state, loss, gnorm = step(theta, state, batch)
                 finite = jnp.isfinite(loss) & jnp.isfinite(gnorm)
                 change = jnp.abs(loss - last) / jnp.maximum(jnp.abs(loss), jnp.finfo(loss.dtype).tiny)
-                stall = jnp.where(use_stall & (change <= stage.tol), stall + 1, 0)
+                stall = jnp.where(use_stall & (change <= stage.tol), stall + 1, 0).astype(jnp.int32)
                 reason = jnp.where(~finite, 3, jnp.where(gnorm < stage.gtol, 2,
-                                   jnp.where(stall >= PATIENCE, jnp.where(stage.tol > 0, 1, 4), 0)))
+                                   jnp.where(stall >= PATIENCE, jnp.where(stage.tol > 0, 1, 4), 0))).astype(jnp.int32)
                 return new_theta, new_state, stall, reason, loss
 
             active = (i < n) & (carry[3] == 0)

@@ -21,7 +21,9 @@ class Stage(_Strict):
     ``adam``: learning rate ``lr`` decayed exponentially by ``decay_rate`` every ``decay_steps``.
     ``lbfgs``: limited-memory BFGS with a zoom (strong Wolfe) line search, ``memory`` pairs; stops
     early only when the relative loss change stays under ``tol`` for 10 consecutive iterations,
-    or the gradient norm is under ``gtol``.
+    or the gradient norm is under ``gtol``; a stage whose loss does not change at all for 10
+    iterations (the line search finds no decrease, common in float32 near convergence) stops as
+    ``stalled``.
     """
 
     optimizer: Literal["adam", "lbfgs"] = "adam"

@@ -1,0 +1,191 @@
+"""The ``fieldlab`` command line: a thin shell over the Python API.
+
+Heavy modules (JAX, the trainer) are imported inside the commands, so ``fieldlab --help`` is fast.
+Errors the user can fix print one sentence and exit with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Learn physical fields and the laws behind them with physics-informed networks.")
+err = Console(stderr=True)
+out = Console()
+
+
+class DType(str, Enum):
+    float32 = "float32"
+    float64 = "float64"
+
+
+def _friendly(fn):
+    """Turn user errors into one red sentence and a non-zero exit."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from .errors import FieldlabError
+
+        try:
+            return fn(*args, **kwargs)
+        except FieldlabError as e:
+            from .training.trainer import Interrupted
+
+            code = 130 if isinstance(e, Interrupted) else 2
+            err.print(f"[bold red]error:[/] {e}" if code == 2 else f"[yellow]{e}[/]", highlight=False, soft_wrap=True)
+            raise typer.Exit(code) from None
+        except KeyboardInterrupt:
+            err.print("[yellow]interrupted[/]")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+@app.command()
+@_friendly
+def problems():
+    """List the built-in problems with their equations."""
+    from rich.table import Table
+
+    from . import problems as registry
+
+    table = Table(title="built-in problems")
+    for col in ("name", "coordinates", "fields", "equations and conditions"):
+        table.add_column(col)
+    for name in registry.available():
+        pb = registry.get(name)
+        table.add_row(name, ", ".join(pb.coords), ", ".join(pb.fields), pb.description)
+    out.print(table)
+
+
+@app.command()
+@_friendly
+def models():
+    """List the backbones with their options and defaults."""
+    from . import models as registry
+
+    for name in registry.available():
+        opts = ", ".join(f"{k}={v}" for k, v in registry.options_of(name).items())
+        out.print(f"[bold]{name}[/]  {opts}")
+
+
+@app.command()
+@_friendly
+def solve(
+    problem: str = typer.Argument(..., help="built-in problem name (see `fieldlab problems`)"),
+    model: Optional[str] = typer.Option(None, help="backbone name (see `fieldlab models`)"),
+    steps: Optional[int] = typer.Option(None, min=1, help="total optimiser steps, split over the stages in the recipe's proportions"),
+    time: Optional[float] = typer.Option(None, min=0.1, help="wall-time budget in seconds (compilation included) instead of steps"),
+    dtype: Optional[DType] = typer.Option(None, help="float32 (default) or float64"),
+    seed: Optional[int] = typer.Option(None, help="random seed for initialisation and sampling"),
+    config: Optional[Path] = typer.Option(None, help="TOML file with problem/model/recipe settings"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="run directory (default runs/PROBLEM-MODEL-TIME)"),
+    quiet: bool = typer.Option(False, help="no progress bar"),
+):
+    """Train a physics-informed network on a built-in problem and write a run directory."""
+    from . import problems as registry
+    from .config import read_toml, resolve
+    from .errors import FieldlabError
+
+    if steps is not None and time is not None:
+        raise FieldlabError("give either --steps or --time, not both.")
+    base = registry.defaults(problem)
+    updates = []
+    if config is not None:
+        file_cfg = read_toml(config)
+        if file_cfg.get("problem", problem) != problem:
+            raise FieldlabError(f"{config} is for problem '{file_cfg['problem']}', not '{problem}'; drop its 'problem' key or match it.")
+        updates.append(file_cfg)
+    cli: dict = {"recipe": {}}
+    if model is not None:
+        cli["model"] = {"name": model}
+    if dtype is not None:
+        cli["recipe"]["dtype"] = dtype.value
+    if seed is not None:
+        cli["recipe"]["seed"] = seed
+    if time is not None:
+        cli["recipe"]["time"] = time
+    cfg = resolve(base, *updates, cli, source=str(config) if config else "the options")
+    if steps is not None:
+        cfg.recipe = cfg.recipe.with_steps(steps)
+    from . import models as model_registry
+
+    model_registry.options_of(cfg.model.name)  # unknown model: fail before any output is written
+    if out_dir is None:
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        out_dir = Path("runs") / f"{problem}-{cfg.model.name}-{stamp}"
+    from .run import solve as run_solve
+
+    budget = f"{cfg.recipe.time:g} s" if cfg.recipe.time else f"{cfg.recipe.total_steps} steps"
+    err.print(f"solving [bold]{problem}[/] with [bold]{cfg.model.name}[/] ({budget}, {cfg.recipe.dtype}) -> {out_dir}")
+    run = run_solve(cfg, out_dir, progress=not quiet)
+    _summary(run)
+
+
+def _summary(run):
+    m = run.metrics
+    keys = ("rel_l2", "mse", "rmse", "mae", "max_ae")
+    line = "  ".join(f"{k} {m[k]:.3e}" for k in keys if k in m)
+    out.print(f"[green]done[/] in {m['wall_time_s']:.1f} s, {m['steps']} steps: {line}")
+    for stop in m.get("stops", []):
+        out.print(f"  {stop}")
+    if m.get("params"):
+        out.print("  parameters: " + ", ".join(f"{k} = {v:.6g}" for k, v in m["params"].items()))
+    out.print(f"  run directory: {run.dir}")
+
+
+@app.command(name="eval")
+@_friendly
+def eval_(
+    run_dir: Path = typer.Argument(..., help="run directory"),
+    points: Path = typer.Option(..., help=".npy array (n, d), columns in the problem's coordinate order"),
+    out_file: Path = typer.Option(..., "--out", help=".npy file to write the predictions (n, number of fields)"),
+):
+    """Predict the fields of a trained run at given points."""
+    import io
+
+    import numpy as np
+
+    from .errors import FieldlabError
+    from .run import load_run
+    from .training.checkpoint import atomic_write_bytes
+
+    if not points.is_file():
+        raise FieldlabError(f"points file {points} does not exist.")
+    try:
+        pts = np.load(points, allow_pickle=False)
+    except (ValueError, OSError) as e:
+        raise FieldlabError(f"{points} is not a readable .npy array ({e}); save it with numpy.save.") from None
+    run = load_run(run_dir)
+    pred = run.predict(pts)
+    buf = io.BytesIO()
+    np.save(buf, pred)
+    atomic_write_bytes(out_file, buf.getvalue())
+    out.print(f"wrote {pred.shape[0]} x {pred.shape[1]} predictions ({', '.join(run.problem.fields)}) to {out_file}")
+
+
+@app.command()
+@_friendly
+def resume(run_dir: Path = typer.Argument(..., help="run directory to continue"),
+           quiet: bool = typer.Option(False, help="no progress bar")):
+    """Continue an interrupted run from its last checkpoint."""
+    from .run import resume as run_resume
+
+    run = run_resume(run_dir, progress=not quiet)
+    _summary(run)
+
+
+def main():  # pragma: no cover - entry point
+    app(prog_name="fieldlab")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
