@@ -161,3 +161,26 @@ def test_problems_and_models_listing():
     assert result.exit_code == 0 and "burgers" in result.output and "u_t + u u_x" in result.output
     result = _invoke("models")
     assert result.exit_code == 0 and "mlp" in result.output and "width=32" in result.output
+
+
+def test_ctrl_c_saves_and_exits_cleanly(tmp_path):
+    """A real SIGINT during training: exit 130, a checkpoint on disk, and resume instructions."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cfg = tmp_path / "long.toml"
+    cfg.write_text("[recipe]\nchunk = 10\n[recipe.sampling]\ninterior = 200\n[[recipe.stages]]\noptimizer = 'adam'\nsteps = 1000000\n")
+    proc = subprocess.Popen([sys.executable, "-m", "fieldlab.cli", "solve", "heat1d", "--config", str(cfg),
+                             "--out", str(tmp_path / "run"), "--quiet"], stderr=subprocess.PIPE, text=True)
+    assert "solving" in proc.stderr.readline()
+    time.sleep(6)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "fieldlab resume" in stderr and "Traceback" not in stderr
+    from fieldlab.training import checkpoint
+
+    _, meta = checkpoint.load(tmp_path / "run")
+    assert meta["step"] > 0
