@@ -103,6 +103,20 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def busy_cores(seconds: float = 1.0) -> float | None:
+    """Cores' worth of CPU time used by all processes over ``seconds`` (from /proc/stat), or None."""
+    def sample():
+        fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        return sum(fields), fields[3] + (fields[4] if len(fields) > 4 else 0)  # total, idle + iowait
+
+    try:
+        (t0, i0), _ = sample(), time.sleep(seconds)
+        t1, i1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    return (1 - (i1 - i0) / max(t1 - t0, 1)) * (os.cpu_count() or 1)
+
+
 def venv_python(venv: Path) -> Path:
     return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
@@ -194,6 +208,19 @@ def measure_deepxde(py: Path, steps: int, warmup: int, seed: int) -> dict:
 
 
 # -- report ---------------------------------------------------------------------------------------
+BUSY_THRESHOLD = 0.25  # cores busy (by others) above which the results are flagged
+
+
+def _fmt(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.2f}"
+
+
+def busy(info: dict) -> str:
+    """'x.xx' (the larger busy-core sample) when the machine was not idle around the run, else ''."""
+    worst = max((v for v in (info["busy_before"], info["busy_after"]) if v is not None), default=None)
+    return f"{worst:.2f}" if worst is not None and worst > BUSY_THRESHOLD else ""
+
+
 def markdown(info: dict, results: list[dict], args, command: str) -> str:
     fl = [r["steps_per_s"] for r in results if r["library"] == "fieldlab"]
     dx = [r["steps_per_s"] for r in results if r["library"] == "deepxde"]
@@ -205,10 +232,10 @@ def markdown(info: dict, results: list[dict], args, command: str) -> str:
         f"Date: {info['date']}",
         "",
     ]
-    if info["load_before"] >= 0.5:
+    if busy(info):
         lines += [
-            f"> **Warning:** the 1-minute load average was {info['load_before']:.2f} on {info['cores']} cores before "
-            "the benchmark started: other processes were using the CPU, and these numbers are not reliable "
+            f"> **Warning:** other processes kept {busy(info)} of {info['cores']} cores busy "
+            "around the measurements: these numbers are not reliable "
             "(PyTorch's OpenMP threads in particular slow down sharply when the cores are oversubscribed). "
             "Rerun on an idle machine.",
             "",
@@ -244,7 +271,8 @@ def markdown(info: dict, results: list[dict], args, command: str) -> str:
         f"- Platform: {info['platform']}",
         f"- CPU: {info['cpu']}",
         f"- Cores (os.cpu_count()): {info['cores']}",
-        f"- Load average (1 min) before / after: {info['load_before']:.2f} / {info['load_after']:.2f}",
+        f"- CPU use by other processes just before / just after (cores busy, 1 s sample): "
+        f"{_fmt(info['busy_before'])} / {_fmt(info['busy_after'])}; 1-minute load average before: {info['load_before']:.2f}",
         f"- Python: {info['python']} (both libraries)",
         f"- Versions: fieldlab {info['fieldlab']}, jax {info['jax']}, jaxlib {info['jaxlib']}, "
         f"torch {info['torch']}, deepxde {info['deepxde']}, numpy {info['numpy']} (fieldlab) / "
@@ -336,10 +364,11 @@ def main(argv: list[str] | None = None) -> int:
         "platform": platform.platform(), "cpu": cpu_model(), "cores": os.cpu_count(),
         "python": platform.python_version(), "fieldlab": fieldlab.__version__, "jax": jax.__version__,
         "jaxlib": jaxlib.__version__, "numpy": np.__version__, "load_before": os.getloadavg()[0],
+        "busy_before": busy_cores(),
     }
-    if info["load_before"] >= 0.5:
-        print(f"warning: load average {info['load_before']:.2f} before starting; other processes use the CPU, "
-              "so the timings will be noisy", file=sys.stderr, flush=True)
+    if info["busy_before"] is not None and info["busy_before"] > BUSY_THRESHOLD:
+        print(f"warning: other processes are using {info['busy_before']:.2f} of {info['cores']} cores; "
+              "the timings will be noisy", file=sys.stderr, flush=True)
     print(f"fieldlab vs DeepXDE, Burgers: {args.steps} steps x {args.repeats} repeats on {info['cpu']} "
           f"({info['cores']} cores)", flush=True)
     results = []
@@ -352,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         results.append({"library": "deepxde", "repeat": rep + 1, **r})
         print(f"  [{rep + 1}/{args.repeats}] DeepXDE:  {r['steps_per_s']:8.1f} steps/s "
               f"({r['steps']} steps in {r['seconds']:.2f} s)", flush=True)
-    info["load_after"] = os.getloadavg()[0]
+    info["busy_after"] = busy_cores()
     dx0 = next(r for r in results if r["library"] == "deepxde")
     info["torch"], info["deepxde"] = dx0["torch"], dx0["deepxde"]
 
