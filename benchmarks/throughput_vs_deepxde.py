@@ -107,7 +107,7 @@ def busy_cores(seconds: float = 1.0) -> float | None:
     """Cores' worth of CPU time used by all processes over ``seconds`` (from /proc/stat), or None."""
     def sample():
         fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-        return sum(fields), fields[3] + (fields[4] if len(fields) > 4 else 0)  # total, idle + iowait
+        return sum(fields[:8]), fields[3] + fields[4]  # total (guest time is inside user), idle + iowait
 
     try:
         (t0, i0), _ = sample(), time.sleep(seconds)
@@ -115,6 +115,30 @@ def busy_cores(seconds: float = 1.0) -> float | None:
     except (OSError, ValueError, IndexError):
         return None
     return (1 - (i1 - i0) / max(t1 - t0, 1)) * (os.cpu_count() or 1)
+
+
+def _cpu_seconds() -> tuple[float, float] | None:
+    """(CPU seconds used by the whole machine, by this process and its finished children)."""
+    import resource
+
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError, IndexError):
+        return None
+    machine = (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # all but idle, iowait
+    own = sum(getattr(resource.getrusage(w), a) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for a in ("ru_utime", "ru_stime"))
+    return machine, own
+
+
+def others_busy(fn, *args, **kwargs) -> tuple[dict, float | None]:
+    """Run ``fn``; also return the cores' worth of CPU that other processes used meanwhile."""
+    a, t0 = _cpu_seconds(), time.perf_counter()
+    result = fn(*args, **kwargs)
+    b, wall = _cpu_seconds(), time.perf_counter() - t0
+    if a is None or b is None:
+        return result, None
+    return result, max((b[0] - a[0]) - (b[1] - a[1]), 0.0) / wall
 
 
 def venv_python(venv: Path) -> Path:
@@ -216,8 +240,9 @@ def _fmt(v: float | None) -> str:
 
 
 def busy(info: dict) -> str:
-    """'x.xx' (the larger busy-core sample) when the machine was not idle around the run, else ''."""
-    worst = max((v for v in (info["busy_before"], info["busy_after"]) if v is not None), default=None)
+    """'x.xx' (the largest busy-core sample) when the machine was not idle around the run, else ''."""
+    samples = [info["busy_before"], info["busy_after"], *info["others_during"]]
+    worst = max((v for v in samples if v is not None), default=None)
     return f"{worst:.2f}" if worst is not None and worst > BUSY_THRESHOLD else ""
 
 
@@ -252,8 +277,8 @@ def markdown(info: dict, results: list[dict], args, command: str) -> str:
         "",
         "## Each measurement, in the order run",
         "",
-        "| # | library | timed steps | seconds | steps/s | not timed | final loss |",
-        "| ---: | --- | ---: | ---: | ---: | --- | ---: |",
+        "| # | library | timed steps | seconds | steps/s | not timed | final loss | cores used by others |",
+        "| ---: | --- | ---: | ---: | ---: | --- | ---: | ---: |",
     ]
     for i, r in enumerate(results, 1):
         if r["library"] == "fieldlab":
@@ -263,7 +288,7 @@ def markdown(info: dict, results: list[dict], args, command: str) -> str:
             untimed = f"{r['warmup']} warm-up iterations in a first `model.train`"
             timed = r["steps"]
         lines.append(f"| {i} | {r['library']} | {timed} | {r['seconds']:.2f} | {r['steps_per_s']:.1f} | {untimed} | "
-                     f"{r['final_loss']:.3g} |")
+                     f"{r['final_loss']:.3g} | {_fmt(r['others_busy'])} |")
     lines += [
         "",
         "## Machine",
@@ -302,6 +327,8 @@ def markdown(info: dict, results: list[dict], args, command: str) -> str:
         "`time.perf_counter()` brackets `model.train(iterations=steps, display_every=10**9)`. "
         "Timed: for each step the loss, its gradient and the Adam update, plus DeepXDE's own "
         "train-loop bookkeeping and the test-loss evaluations `model.train` makes at its start and end.",
+        "- \"cores used by others\": CPU time of the whole machine (/proc/stat) minus this script's and "
+        "its children's (getrusage), over the measurement's wall time, warm-up included; near 0 on an idle machine.",
         "- Neither includes process start-up, imports, building the problem, or sampling points.",
         "- Work per step differs slightly by design of each library: DeepXDE evaluates the network and "
         f"its derivatives on all {dx0['n_train_points']} training inputs (the boundary and initial "
@@ -373,15 +400,16 @@ def main(argv: list[str] | None = None) -> int:
           f"({info['cores']} cores)", flush=True)
     results = []
     for rep in range(args.repeats):
-        r = measure_fieldlab(args.steps, seed=rep)
-        results.append({"library": "fieldlab", "repeat": rep + 1, **r})
+        r, others = others_busy(measure_fieldlab, args.steps, seed=rep)
+        results.append({"library": "fieldlab", "repeat": rep + 1, "others_busy": others, **r})
         print(f"  [{rep + 1}/{args.repeats}] fieldlab: {r['steps_per_s']:8.1f} steps/s "
               f"({r['timed_steps']} steps in {r['seconds']:.2f} s)", flush=True)
-        r = measure_deepxde(py, args.steps, args.warmup, seed=rep)
-        results.append({"library": "deepxde", "repeat": rep + 1, **r})
+        r, others = others_busy(measure_deepxde, py, args.steps, args.warmup, seed=rep)
+        results.append({"library": "deepxde", "repeat": rep + 1, "others_busy": others, **r})
         print(f"  [{rep + 1}/{args.repeats}] DeepXDE:  {r['steps_per_s']:8.1f} steps/s "
               f"({r['steps']} steps in {r['seconds']:.2f} s)", flush=True)
     info["busy_after"] = busy_cores()
+    info["others_during"] = [r["others_busy"] for r in results]
     dx0 = next(r for r in results if r["library"] == "deepxde")
     info["torch"], info["deepxde"] = dx0["torch"], dx0["deepxde"]
 
