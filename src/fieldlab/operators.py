@@ -54,3 +54,41 @@ def divergence(F: Callable[[Array], Array], z: Array, dims: Sequence[int] | None
     """Divergence of a vector field ``F(z)`` of shape ``(len(dims),)``: sum of dF_k/dz_{dims[k]}."""
     dims = list(range(z.shape[-1])) if dims is None else list(dims)
     return sum(partial(lambda y, k=k: F(y)[k], z, i) for k, i in enumerate(dims))
+
+
+def closure(indices) -> list[tuple[int, ...]]:
+    """Sorted multi-indices together with all their sub-multisets (always including ``()``)."""
+    out = {()}
+    for idx in indices:
+        idx = tuple(sorted(idx))
+        for mask in range(1 << len(idx)):
+            out.add(tuple(i for k, i in enumerate(idx) if mask >> k & 1))
+    return sorted(out, key=lambda t: (len(t), t))
+
+
+def taylor_surrogate(known: dict[tuple[int, ...], Array], z0: Array) -> Callable[[Array], Array]:
+    """A polynomial ``p(z)`` whose partials at ``z0`` equal ``known`` (indices closed under sub-multisets).
+
+    ``p(z) = sum_idx known[idx] * prod_i (z_i - z0_i)^{k_i} / k_i!``, so any function of ``p`` (a
+    hard-constraint transform, say) can be differentiated by ordinary forward mode at ``z0``,
+    while the expensive network derivatives come from a batched fast path.
+    """
+    import math
+
+    def p(z):
+        dz = z - z0
+        total = 0.0
+        for idx, value in known.items():
+            coef = 1.0
+            for i in set(idx):
+                k = idx.count(i)
+                coef = coef * dz[i] ** k / math.factorial(k)
+            total = total + coef * value
+        return total
+
+    return p
+
+
+def taylor_jvp(f: Callable[[Array], Array], z: Array, indices) -> dict[tuple[int, ...], Array]:
+    """Derivatives of a pointwise ``f`` at ``z`` for each (sorted) multi-index, by nested jvp."""
+    return {idx: partial_fn(f, idx, z.shape[-1])(z) for idx in indices}

@@ -36,17 +36,23 @@ class Fields:
     """Values and exact derivatives of every field at one point ``z``.
 
     Built by the trainer from a pointwise network ``net(z) -> (m,)``; cheap to create, derivatives
-    are traced lazily and cached by multi-index.
+    are traced lazily and cached by (sorted) multi-index. ``known`` pre-fills that cache with
+    derivatives computed elsewhere (the batched Taylor fast path of a backbone); with
+    ``net=None`` only those are available.
     """
 
-    def __init__(self, net: PointFn, z: Array, coords: Sequence[str], fields: Sequence[str]):
+    def __init__(self, net: PointFn | None, z: Array, coords: Sequence[str], fields: Sequence[str],
+                 known: Mapping[tuple[int, ...], Array] | None = None):
         self._net, self.z = net, z
         self._coords, self._fields = tuple(coords), tuple(fields)
-        self._cache: dict[tuple[int, ...], Array] = {}
+        self._cache: dict[tuple[int, ...], Array] = dict(known or {})
         self._slices: dict[int, Array] = {}
 
     def _derivative(self, index: tuple[int, ...]) -> Array:
+        index = tuple(sorted(index))  # mixed partials commute: one canonical order
         if index not in self._cache:
+            if self._net is None:
+                raise FieldlabError(f"derivative {index} was not prepared; this is a bug in the derivative plan.")
             self._cache[index] = partial_fn(self._net, index, self.z.shape[-1])(self.z)
         return self._cache[index]
 
@@ -422,3 +428,20 @@ class Problem:
 
     def fields_at(self, u: PointFn, z: Array) -> Fields:
         return Fields(u, z, self.coords, self.fields)
+
+    def derivative_plan(self, params: Mapping[str, Array]) -> frozenset[tuple[int, ...]]:
+        """The (sorted) derivative multi-indices the residual equations use, found by abstract tracing."""
+        d = len(self.coords)
+        used: set[tuple[int, ...]] = set()
+
+        class Recorder(Fields):
+            def _derivative(self, index):
+                used.add(tuple(sorted(index)))
+                return jnp.zeros((len(self._fields),), self.z.dtype)
+
+        def trace(z):
+            F = Recorder(None, z, self.coords, self.fields)
+            return [eq(F, params) for eq in self.equations.values()]
+
+        jax.eval_shape(trace, jax.ShapeDtypeStruct((d,), jnp.float32))
+        return frozenset(used)

@@ -29,10 +29,22 @@ _REGISTRY: dict[str, Callable[..., eqx.Module]] = {}
 
 
 class Backbone(eqx.Module):
-    """Pointwise network ``z (d,) -> raw fields (m,)``; subclasses implement ``__call__``."""
+    """Pointwise network ``z (d,) -> raw fields (m,)``; subclasses implement ``__call__``.
+
+    :meth:`taylor` returns the derivatives a residual needs for a whole batch; the default uses
+    nested forward mode per point. A backbone may override it with a faster batched propagation
+    (the MLP does, for derivatives up to second order).
+    """
 
     def __call__(self, z: Array) -> Array:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def taylor(self, Z: Array, indices) -> dict[tuple[int, ...], Array]:
+        """``{index: d^k net / dz_index}`` at every row of ``Z`` ``(B, d)``, each ``(B, m)``."""
+        from ..operators import taylor_jvp
+
+        indices = list(indices)
+        return jax.vmap(lambda z: taylor_jvp(self, z, indices))(Z)
 
 
 def scale_inputs(z: Array, lo: Sequence[float], hi: Sequence[float]) -> Array:

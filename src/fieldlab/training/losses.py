@@ -13,7 +13,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ..problem import Problem
+from ..operators import closure, taylor_jvp, taylor_surrogate
+from ..problem import Fields, Problem
 
 Array = jax.Array
 
@@ -31,10 +32,23 @@ def solution(problem: Problem, theta: dict, static) -> Callable[[Array], Array]:
     return problem.apply(net)
 
 
+def network_derivatives(net, Z: Array, indices) -> dict[tuple[int, ...], Array]:
+    """Batched derivatives of the raw network: the backbone's fast path if it has one."""
+    if hasattr(net, "taylor"):
+        return net.taylor(Z, indices)
+    return jax.vmap(lambda z: taylor_jvp(net, z, indices))(Z)
+
+
 def make_loss(problem: Problem, static, weights: Mapping[str, float], dtype):
-    """Return ``terms(theta, batch) -> (loss, {term: mean square})``."""
+    """Return ``terms(theta, batch) -> (loss, {term: mean square})``.
+
+    The PDE residuals use only the derivatives found by :meth:`Problem.derivative_plan`; the
+    network's are computed for the whole batch at once (:func:`network_derivatives`), and a
+    hard-constraint transform is differentiated through a local Taylor polynomial of the network.
+    """
     equations = dict(problem.equations)
     conditions = problem.trained_conditions
+    plan = closure(problem.derivative_plan({k: jnp.asarray(v, jnp.float32) for k, v in problem.params.items()}))
 
     def terms(theta, batch):
         u = solution(problem, theta, static)
@@ -43,11 +57,16 @@ def make_loss(problem: Problem, static, weights: Mapping[str, float], dtype):
         def at(z):
             return problem.fields_at(u, z)
 
-        def pde(z):
-            F = at(z)
+        def pde(z, known):
+            if problem.transform is None:
+                F = Fields(None, z, problem.coords, problem.fields, known=known)
+            else:
+                F = problem.fields_at(problem.apply(taylor_surrogate(known, z)), z)
             return {name: eq(F, p) for name, eq in equations.items()}
 
-        out = {name: jnp.mean(jnp.square(r)) for name, r in jax.vmap(pde)(batch["interior"]["z"]).items()}
+        Z = batch["interior"]["z"]
+        known = network_derivatives(eqx.combine(theta["net"], static), Z, plan)
+        out = {name: jnp.mean(jnp.square(r)) for name, r in jax.vmap(pde)(Z, known).items()}
         for name, cond in conditions.items():
             r = jax.vmap(lambda item, c=cond: c.residual(at, item, p))(batch[name])
             out[name] = jnp.mean(jnp.square(r))
