@@ -97,3 +97,14 @@ def test_loss_with_fast_derivatives_equals_direct_autodiff(name):
     u, p = solution(pb, theta, static), parameters(pb, theta, jnp.float64)
     direct = jax.vmap(lambda z: pb.equations["pde"](pb.fields_at(u, z), p))(Z)
     np.testing.assert_allclose(terms["pde"], np.mean(np.asarray(direct) ** 2), rtol=1e-10)
+
+
+def test_parameter_budget_sizing():
+    net = models.build("mlp", 2, 1, key=jax.random.PRNGKey(0), lo=[0, 0], hi=[1, 1], depth=3, budget=3000)
+    n = models.count_params(net)
+    w = net.weights[0].shape[0]
+    assert n <= 3000
+    bigger = models.build("mlp", 2, 1, key=jax.random.PRNGKey(0), lo=[0, 0], hi=[1, 1], depth=3, width=w + 1)
+    assert models.count_params(bigger) > 3000
+    with pytest.raises(FieldlabError, match="too small"):
+        models.build("mlp", 2, 1, key=jax.random.PRNGKey(0), lo=[0, 0], hi=[1, 1], budget=3)

@@ -84,8 +84,14 @@ def _lookup(name: str):
     return _REGISTRY[name]
 
 
-def build(name: str, in_dim: int, out_dim: int, *, key: Array, lo, hi, **options) -> Backbone:
-    """Build the backbone ``name``; unknown options raise a :class:`FieldlabError`."""
+def build(name: str, in_dim: int, out_dim: int, *, key: Array, lo, hi, budget: int | None = None,
+          **options) -> Backbone:
+    """Build the backbone ``name``; unknown options raise a :class:`FieldlabError`.
+
+    With ``budget`` (a parameter count), the ``width`` option is chosen as the largest width whose
+    parameter count does not exceed the budget (other options as given), so that backbones can be
+    compared at equal size.
+    """
     builder = _lookup(name)
     valid = options_of(name)
     bad = sorted(set(options) - set(valid))
@@ -95,12 +101,39 @@ def build(name: str, in_dim: int, out_dim: int, *, key: Array, lo, hi, **options
         )
     lo = tuple(float(v) for v in np.ravel(lo))
     hi = tuple(float(v) for v in np.ravel(hi))
+    if budget is not None:
+        options = {**options, "width": width_for_budget(name, in_dim, out_dim, budget, lo=lo, hi=hi, **options)}
     return builder(in_dim, out_dim, key=key, lo=lo, hi=hi, **options)
 
 
+def width_for_budget(name: str, in_dim: int, out_dim: int, budget: int, *, lo, hi, **options) -> int:
+    """Largest ``width`` (>= 1) whose parameter count is at most ``budget`` (bisection, shapes only)."""
+    builder = _lookup(name)
+    if "width" not in options_of(name):
+        raise FieldlabError(f"model '{name}' has no 'width' option, so it cannot be sized by a parameter budget.")
+    options.pop("width", None)
+
+    def size(width: int) -> int:
+        shapes = eqx.filter_eval_shape(lambda k: builder(in_dim, out_dim, key=k, lo=lo, hi=hi, width=width, **options),
+                                jax.random.PRNGKey(0))
+        return count_params(shapes)
+
+    if size(1) > budget:
+        raise FieldlabError(f"a budget of {budget} parameters is too small for model '{name}' (width 1 has {size(1)}).")
+    lo_w, hi_w = 1, 2
+    while size(hi_w) <= budget:
+        lo_w, hi_w = hi_w, hi_w * 2
+    while hi_w - lo_w > 1:
+        mid = (lo_w + hi_w) // 2
+        lo_w, hi_w = (mid, hi_w) if size(mid) <= budget else (lo_w, mid)
+    return lo_w
+
+
 def count_params(model: eqx.Module) -> int:
-    """Number of trainable scalars in a model."""
-    leaves = jax.tree_util.tree_leaves(eqx.filter(model, eqx.is_inexact_array))
+    """Number of trainable scalars in a model (arrays or their shapes)."""
+    leaves = jax.tree_util.tree_leaves(
+        eqx.filter(model, lambda x: eqx.is_inexact_array(x) or (isinstance(x, jax.ShapeDtypeStruct)
+                                                               and jnp.issubdtype(x.dtype, jnp.inexact))))
     return int(sum(np.prod(x.shape) for x in leaves))
 
 

@@ -20,6 +20,7 @@ about twice as fast on a CPU as nested ``jvp`` per point; higher orders fall bac
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 
@@ -29,9 +30,9 @@ from .base import Backbone, activation, glorot_linear, register, scale_inputs
 class MLP(Backbone):
     weights: list
     biases: list
-    lo: tuple = ()
-    hi: tuple = ()
-    act: str = "tanh"
+    lo: tuple = eqx.field(static=True, default=())
+    hi: tuple = eqx.field(static=True, default=())
+    act: str = eqx.field(static=True, default="tanh")
 
     def __init__(self, in_dim, out_dim, *, key, lo, hi, width=32, depth=4, act="tanh"):
         sizes = [in_dim] + [width] * depth + [out_dim]

@@ -72,7 +72,7 @@ class TrainState:
     step: int = 0
     elapsed: float = 0.0
     stage_elapsed: float = 0.0
-    stall: int = 0
+    stall: list[int] = field(default_factory=lambda: [0, 0])
     last: float = math.inf
     draw: int = 0
     stops: list[str] = field(default_factory=list)
@@ -199,7 +199,7 @@ class Trainer:
                             batch, batch_draw = sample_batch(self.problem, r, s.draw, self.dtype), s.draw
                         tic = time.perf_counter()
                         theta, opt_state, losses, done, code, stall, last = run_chunk(
-                            s.theta, s.opt_state, batch, n, s.stall, jnp.asarray(s.last, self.dtype))
+                            s.theta, s.opt_state, batch, n, jnp.asarray(s.stall, jnp.int32), jnp.asarray(s.last, self.dtype))
                         done, code = int(done), int(code)
                         if code == 3:
                             raise NonFiniteLossError(
@@ -207,7 +207,7 @@ class Trainer:
                                 "lower the learning rate, or try --dtype float64. The last finite state is saved."
                             )
                         rate = done / max(time.perf_counter() - tic, 1e-9)
-                        s.theta, s.opt_state, s.stall, s.last = theta, opt_state, int(stall), float(last)
+                        s.theta, s.opt_state, s.stall, s.last = theta, opt_state, [int(c) for c in stall], float(last)
                         s.step += done
                         s.stage_step += done
                         s.elapsed = time.perf_counter() - t0
@@ -223,7 +223,7 @@ class Trainer:
                             last_save = time.perf_counter()
                     s.stops.append(f"{stage.optimizer}: {reason} after {s.stage_step} steps")
                     s.stage += 1
-                    s.stage_step, s.stage_elapsed, s.stall, s.last, s.opt_state = 0, 0.0, 0, math.inf, None
+                    s.stage_step, s.stage_elapsed, s.stall, s.last, s.opt_state = 0, 0.0, [0, 0], math.inf, None
                     self.save()
             except KeyboardInterrupt:
                 self.save()
