@@ -5,7 +5,8 @@ chunk runs up to ``chunk`` such steps inside one ``lax.scan`` (one compiled call
 once the requested count is reached, the loss is non-finite, or the stage has converged. The
 stage's stopping rule is explicit and reported: ``steps``, ``time``, ``tolerance`` (relative loss
 change under ``tol`` for ``PATIENCE`` consecutive iterations), ``stalled`` (no change at all, or
-the L-BFGS line search used all its evaluations ``PATIENCE`` times in a row, which in float32
+the L-BFGS line search failed (no sufficient decrease, or all its evaluations used)
+``PATIENCE`` times in a row, which in float32
 near convergence means hundreds of wasted evaluations for no progress), or ``gtol`` (gradient
 norm under ``gtol``).
 """
@@ -53,7 +54,8 @@ def make_chunk(stage: Stage, loss_fn, chunk: int):
         if stage.optimizer == "adam":
             exhausted = jnp.bool_(False)
         else:
-            exhausted = optax.tree_utils.tree_get(state, "num_linesearch_steps") >= MAX_LINESEARCH
+            info = optax.tree_utils.tree_get(state, "info")
+            exhausted = (info.num_linesearch_steps >= MAX_LINESEARCH) | (info.decrease_error > 0)
         return optax.apply_updates(theta, updates), state, value, optax.tree_utils.tree_norm(grad), exhausted
 
     @jax.jit
