@@ -183,6 +183,58 @@ def resume(run_dir: Path = typer.Argument(..., help="run directory to continue")
     _summary(run)
 
 
+@app.command()
+@_friendly
+def bench(
+    problems_: str = typer.Option(..., "--problems", help="comma-separated built-in problems"),
+    models_: str = typer.Option(..., "--models", help="comma-separated backbones"),
+    seeds: int = typer.Option(1, min=1, help="seeds per cell (0, 1, ...)"),
+    steps: Optional[int] = typer.Option(None, min=1, help="total steps per run (same for every model)"),
+    time: Optional[float] = typer.Option(None, min=0.1, help="wall-time budget per run in seconds"),
+    lrs: Optional[str] = typer.Option(None, help="comma-separated Adam learning rates: also finds the stable window"),
+    budget: Optional[int] = typer.Option(None, min=1, help="parameter budget: every backbone sized to at most this many"),
+    workers: Optional[int] = typer.Option(None, min=1, help="worker processes (default: CPU count)"),
+    out_dir: Path = typer.Option(Path("bench"), "--out", help="output directory; an existing one is resumed"),
+):
+    """Compare backbones on problems under one identical recipe; resumable; tables, figures, HTML."""
+    from . import models as model_registry
+    from . import problems as problem_registry
+    from .bench.report import write_figures, write_html, write_tables
+    from .bench.runner import BenchSpec, parse_list, run_grid
+    from .errors import FieldlabError
+
+    if steps is not None and time is not None:
+        raise FieldlabError("give either --steps or --time, not both.")
+    try:
+        lr_list = parse_list(lrs, float)
+    except ValueError:
+        raise FieldlabError(f"--lrs must be comma-separated numbers such as 1e-4,1e-3,1e-2; got '{lrs}'.") from None
+    spec = BenchSpec(parse_list(problems_), parse_list(models_), seeds, steps, time, lr_list, budget)
+    if not spec.problems or not spec.models:
+        raise FieldlabError("--problems and --models each need at least one name.")
+    for p in spec.problems:
+        problem_registry.defaults(p)
+    for m in spec.models:
+        model_registry.options_of(m)
+    for cell in spec.cells()[: len(spec.problems) * len(spec.models)]:
+        spec.config(cell)  # every configuration is valid before anything runs
+    command = "fieldlab " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("fieldlab") else "fieldlab bench ..."
+    total = len(spec.cells())
+    err.print(f"bench: {len(spec.problems)} problems x {len(spec.models)} models x {seeds} seeds"
+              f"{f' x {len(lr_list)} learning rates' if lr_list else ''} = {total} runs -> {out_dir}")
+
+    def done(rec, k, n):
+        extra = f"rel L2 {rec['rel_l2']:.2e}, {rec['wall_time_s']:.1f} s" if rec["status"] == "ok" else rec["status"]
+        err.print(f"  [{k}/{n}] {rec['key']}: {extra}", highlight=False)
+
+    results = run_grid(spec, out_dir, workers, on_done=done)
+    write_tables(out_dir, results)
+    figures = write_figures(out_dir, results)
+    page = write_html(out_dir, command, figures)
+    out.print((out_dir / "table.md").read_text(), soft_wrap=True, markup=False)
+    out.print(f"report: {page}")
+
+
 def main():  # pragma: no cover - entry point
     app(prog_name="fieldlab")
 

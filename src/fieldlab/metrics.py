@@ -36,3 +36,31 @@ def all_metrics(pred, ref, fields: tuple[str, ...] | None = None) -> dict[str, f
         for k, name in enumerate(fields):
             out[f"rel_l2_{name}"] = rel_l2(pred[:, k], ref[:, k])
     return out
+
+
+def spectral_error(pred_grid, ref_grid, axis: int = 0) -> dict[str, float]:
+    """Error by wavenumber band along ``axis`` of grid-shaped arrays (e.g. ``(nx, nt, m)``).
+
+    The error ``pred - ref`` and the reference are Fourier transformed along ``axis`` (real FFT,
+    other axes kept); the non-negative wavenumbers are split into thirds, and each band reports
+    ``||E_k||_band / ||U_k||_all``: how much of the error sits at low, middle and high frequencies,
+    relative to the size of the reference. The three squares add up to the squared relative L2
+    error (up to the periodic-extension mismatch of a non-periodic grid).
+    """
+    err = np.fft.rfft(np.asarray(pred_grid, np.float64) - np.asarray(ref_grid, np.float64), axis=axis)
+    ref = np.fft.rfft(np.asarray(ref_grid, np.float64), axis=axis)
+    err, ref = np.moveaxis(err, axis, 0), np.moveaxis(ref, axis, 0)
+    n = err.shape[0]
+    edges = [0, max(1, n // 3), max(2, 2 * n // 3), n]
+    total = max(np.linalg.norm(ref), 1e-300)
+    return {f"spec_{name}": float(np.linalg.norm(err[a:b]) / total)
+            for name, a, b in zip(("low", "mid", "high"), edges[:-1], edges[1:])}
+
+
+def time_to_threshold(times, errors, thresholds) -> dict[str, float]:
+    """First wall time at which the error falls to or under each threshold (NaN if never)."""
+    out = {}
+    for th in thresholds:
+        hit = [t for t, e in zip(times, errors) if np.isfinite(e) and e <= th]
+        out[f"t_{th:g}"] = float(hit[0]) if hit else float("nan")
+    return out

@@ -1,0 +1,177 @@
+"""Grids of problems x models x seeds (x learning rates), run in worker processes, one file per cell.
+
+Every cell uses the same Recipe (the problem's default recipe, with the bench's steps or time
+budget, seed and learning rate), so that differences come from the backbone alone. A finished
+cell writes ``cells/<key>.json`` (and ``<key>.npz`` with its prediction on the reference grid)
+atomically; a bench that is run again with the same output directory skips finished cells.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+THRESHOLDS = (1e-1, 1e-2, 1e-3)
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    problem: str
+    model: str
+    seed: int
+    lr: float | None = None
+
+    @property
+    def key(self) -> str:
+        lr = "" if self.lr is None else f"__lr{self.lr:g}"
+        return f"{self.problem}__{self.model}__s{self.seed}{lr}"
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchSpec:
+    problems: tuple[str, ...]
+    models: tuple[str, ...]
+    seeds: int = 1
+    steps: int | None = None
+    time: float | None = None
+    lrs: tuple[float, ...] = ()
+    budget: int | None = None
+
+    def cells(self) -> list[Cell]:
+        lrs = self.lrs or (None,)
+        return [Cell(p, m, s, lr) for p in self.problems for m in self.models for s in range(self.seeds) for lr in lrs]
+
+    def config(self, cell: Cell):
+        """The resolved RunConfig of one cell: identical recipe for every model."""
+        from .. import problems
+        from ..config import resolve
+
+        base = problems.defaults(cell.problem)
+        model: dict[str, Any] = {"name": cell.model}
+        if self.budget is not None:
+            model["budget"] = self.budget
+        recipe: dict[str, Any] = {"seed": cell.seed}
+        if self.time is not None:
+            recipe["time"] = self.time
+        cfg = resolve(base, {"model": model, "recipe": recipe}, source=f"bench cell {cell.key}")
+        if self.steps is not None:
+            cfg.recipe = cfg.recipe.with_steps(self.steps)
+        if cell.lr is not None:
+            cfg.recipe = cfg.recipe.model_copy(update={"stages": [
+                s.model_copy(update={"lr": cell.lr}) if s.optimizer == "adam" else s for s in cfg.recipe.stages]})
+        total = cfg.recipe.total_steps if cfg.recipe.time is None else 10_000
+        cfg.recipe = cfg.recipe.model_copy(update={"eval_every": max(cfg.recipe.chunk, total // 40)})
+        return cfg
+
+
+def run_cell(spec: BenchSpec, cell: Cell, cells_dir: str) -> dict[str, Any]:
+    """Train one cell and write its result files; returns the result record."""
+    from .. import metrics
+    from ..errors import FieldlabError
+    from ..run import solve
+    from ..training.checkpoint import atomic_write_bytes, atomic_write_text
+
+    cfg = spec.config(cell)
+    record: dict[str, Any] = {**dataclasses.asdict(cell), "key": cell.key, "status": "ok", "message": ""}
+    t0 = time.perf_counter()
+    try:
+        run = solve(cfg, None, progress=False)
+    except FieldlabError as e:  # a diverged or broken cell is a result, not a crash of the bench
+        record.update(status="diverged" if "non-finite" in str(e) else "error", message=str(e),
+                      wall_time_s=time.perf_counter() - t0)
+        atomic_write_text(Path(cells_dir) / f"{cell.key}.json", json.dumps(record, indent=1))
+        return record
+    ref = run.problem.reference()
+    pred = run.predict(ref.points).reshape(ref.values.shape)
+    hist = run.history
+    times = [r["time"] for r in hist]
+    errors = [r.get("rel_l2", math.nan) for r in hist]
+    rates = [r["steps_per_s"] for r in hist[1:]] or [hist[0]["steps_per_s"]]
+    record.update(
+        {k: run.metrics[k] for k in ("mse", "rmse", "mae", "max_ae", "rel_l2", "wall_time_s", "steps", "n_params", "stops")},
+        **metrics.spectral_error(pred, ref.values, axis=0),
+        **metrics.time_to_threshold(times, errors, THRESHOLDS),
+        steps_per_s=float(np.median(rates)),
+        first_loss=hist[0]["loss"], final_loss=hist[-1]["loss"],
+        curve=[[t, e] for t, e in zip(times, errors) if np.isfinite(e)],
+        model_options=cfg.model.options,
+    )
+    buf = io.BytesIO()
+    np.savez(buf, pred=pred, ref=ref.values, **{f"axis{i}": a for i, a in enumerate(ref.axes)})
+    atomic_write_bytes(Path(cells_dir) / f"{cell.key}.npz", buf.getvalue())
+    atomic_write_text(Path(cells_dir) / f"{cell.key}.json", json.dumps(record, indent=1))
+    return record
+
+
+def _worker_init():
+    # One XLA thread per worker: the workers themselves use the cores.
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+
+
+def load_results(cells_dir: Path) -> dict[str, dict]:
+    out = {}
+    for path in sorted(Path(cells_dir).glob("*.json")):
+        try:
+            out[path.stem] = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            continue  # a damaged file is recomputed
+    return out
+
+
+def run_grid(spec: BenchSpec, out: Path, workers: int | None = None,
+             on_done: Callable[[dict, int, int], None] | None = None) -> list[dict]:
+    """Run every unfinished cell of ``spec`` (in ``workers`` processes) and return all results."""
+    cells_dir = Path(out) / "cells"
+    cells_dir.mkdir(parents=True, exist_ok=True)
+    done = load_results(cells_dir)
+    todo = [c for c in spec.cells() if c.key not in done]
+    workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
+    finished = len(spec.cells()) - len(todo)
+    if todo:
+        saved = os.environ.get("XLA_FLAGS")
+        if workers > 1:
+            _worker_init()
+        try:
+            if workers == 1:
+                for cell in todo:
+                    rec = run_cell(spec, cell, str(cells_dir))
+                    finished += 1
+                    if on_done:
+                        on_done(rec, finished, len(spec.cells()))
+            else:
+                with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+                    pending = {pool.submit(run_cell, spec, c, str(cells_dir)) for c in todo}
+                    while pending:
+                        ready, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        for fut in ready:
+                            rec = fut.result()
+                            finished += 1
+                            if on_done:
+                                on_done(rec, finished, len(spec.cells()))
+        finally:
+            if saved is None:
+                os.environ.pop("XLA_FLAGS", None)
+            else:
+                os.environ["XLA_FLAGS"] = saved
+    results = load_results(cells_dir)
+    return [results[c.key] for c in spec.cells() if c.key in results]
+
+
+def parse_list(text: str | None, kind: Callable[[str], Any] = str) -> tuple:
+    if not text:
+        return ()
+    return tuple(kind(x.strip()) for x in text.split(",") if x.strip())
+
+
+__all__: Sequence[str] = ["BenchSpec", "Cell", "THRESHOLDS", "load_results", "parse_list", "run_cell", "run_grid"]

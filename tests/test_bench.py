@@ -1,0 +1,95 @@
+"""The bench harness: identical recipes, resumable cells, tables, learning-rate windows, figures."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from fieldlab import metrics
+from fieldlab.bench.report import lr_windows, write_figures, write_html, write_tables
+from fieldlab.bench.runner import BenchSpec, run_grid
+from fieldlab.cli import app
+
+FAST = dict(steps=200)
+
+
+def _tiny(spec_kwargs):
+    return BenchSpec(problems=("heat1d",), models=("mlp",), **spec_kwargs)
+
+
+def test_identical_recipe_for_every_model():
+    spec = BenchSpec(problems=("burgers",), models=("mlp",), seeds=2, steps=100, lrs=(1e-3, 1e-2), budget=2000)
+    a, b = (spec.config(c) for c in spec.cells()[:2])
+    assert a.recipe.total_steps == b.recipe.total_steps == 100
+    assert [s.lr for s in a.recipe.stages if s.optimizer == "adam"] == [1e-3]
+    assert [s.lr for s in b.recipe.stages if s.optimizer == "adam"] == [1e-2]
+    assert a.recipe.sampling == b.recipe.sampling and a.model.options["budget"] == 2000
+    assert {c.seed for c in spec.cells()} == {0, 1} and len(spec.cells()) == 4
+
+
+def test_grid_runs_resumes_and_reports(tmp_path):
+    spec = _tiny(dict(seeds=2, lrs=(5e-3, 1e30), **FAST))
+    seen = []
+    results = run_grid(spec, tmp_path, workers=1, on_done=lambda rec, k, n: seen.append(rec["key"]))
+    assert len(results) == 4 and len(seen) == 4
+    assert {r["status"] for r in results} == {"ok", "diverged"}
+    ok = [r for r in results if r["status"] == "ok"]
+    assert all(r["steps"] == 200 and r["rel_l2"] < 1.0 and r["n_params"] > 0 for r in ok)
+    assert all(np.isclose(r["spec_low"] ** 2 + r["spec_mid"] ** 2 + r["spec_high"] ** 2, r["rel_l2"] ** 2, rtol=0.5)
+               for r in ok)
+    # a second run recomputes nothing; a missing cell is recomputed alone
+    seen.clear()
+    run_grid(spec, tmp_path, workers=1, on_done=lambda rec, k, n: seen.append(rec["key"]))
+    assert seen == []
+    (tmp_path / "cells" / f"{ok[0]['key']}.json").unlink()
+    run_grid(spec, tmp_path, workers=1, on_done=lambda rec, k, n: seen.append(rec["key"]))
+    assert seen == [ok[0]["key"]]
+
+    rows = write_tables(tmp_path, results)
+    good = [r for r in rows if r["lr"] == 5e-3][0]
+    assert good["seeds"] == 2 and good["failed"] == 0 and good["rel_l2_std"] > 0
+    assert good["rel_l2"] == pytest.approx(np.mean([r["rel_l2"] for r in ok]))
+    md = (tmp_path / "table.md").read_text()
+    assert "heat1d" in md and "±" in md and "diverged" in md
+    payload = json.loads((tmp_path / "results.json").read_text())
+    assert payload["lr_windows"]["heat1d/mlp"]["verdicts"] == {"0.005": "stable", "1e+30": "diverged"}
+    figures = write_figures(tmp_path, results)
+    assert {p.name for p in figures} == {"error_vs_time_heat1d.png", "error_maps_heat1d.png", "spectra_heat1d.png"}
+    assert "error_maps_heat1d.png" in write_html(tmp_path, "fieldlab bench ...", figures).read_text()
+
+
+def test_lr_window_verdicts():
+    base = {"problem": "p", "model": "m", "status": "ok", "first_loss": 1.0}
+    results = [{**base, "lr": 1e-4, "final_loss": 0.5}, {**base, "lr": 1e-3, "final_loss": 1e-3},
+               {**base, "lr": 1e-2, "final_loss": 1e-4}, {**base, "lr": 1e-1, "status": "diverged"}]
+    w = lr_windows(results)[("p", "m")]
+    assert w["window"] == (1e-3, 1e-2)
+    assert w["verdicts"] == {1e-4: "stalled", 1e-3: "stable", 1e-2: "stable", 1e-1: "diverged"}
+
+
+def test_parallel_workers(tmp_path):
+    results = run_grid(_tiny(dict(seeds=2, steps=20)), tmp_path, workers=2)
+    assert [r["status"] for r in results] == ["ok", "ok"]
+    assert results[0]["rel_l2"] != results[1]["rel_l2"]  # different seeds, different runs
+
+
+def test_spectral_error_and_time_to_threshold():
+    x = np.linspace(0, 2 * np.pi, 64, endpoint=False)
+    ref = np.sin(x)[:, None]
+    pred = ref + 0.01 * np.sin(30 * x)[:, None]
+    s = metrics.spectral_error(pred, ref)
+    assert s["spec_high"] > 100 * max(s["spec_low"], s["spec_mid"])
+    assert np.sqrt(sum(v**2 for v in s.values())) == pytest.approx(metrics.rel_l2(pred, ref), rel=1e-10)
+    t = metrics.time_to_threshold([1, 2, 3], [0.5, 0.05, 0.005], (0.1, 0.01, 0.001))
+    assert t["t_0.1"] == 2 and t["t_0.01"] == 3 and np.isnan(t["t_0.001"])
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--models", "nosuch"], "unknown model 'nosuch'"),
+    (["--models", "mlp", "--lrs", "a,b"], "--lrs must be"),
+    (["--models", "mlp", "--steps", "5", "--time", "3"], "either --steps or --time"),
+])
+def test_bench_bad_input(args, fragment, tmp_path):
+    result = CliRunner().invoke(app, ["bench", "--problems", "heat1d", *args, "--out", str(tmp_path / "b")])
+    assert result.exit_code == 2 and fragment in result.output and "Traceback" not in result.output
