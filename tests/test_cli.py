@@ -177,10 +177,11 @@ def test_ctrl_c_saves_and_exits_cleanly(tmp_path):
     assert "solving" in proc.stderr.readline()
     time.sleep(6)
     proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
+    _, stderr = proc.communicate(timeout=180)
     assert proc.returncode == 130, stderr
     assert "fieldlab resume" in stderr and "Traceback" not in stderr
     from fieldlab.training import checkpoint
 
-    _, meta = checkpoint.load(tmp_path / "run")
-    assert meta["step"] > 0
+    arrays, meta = checkpoint.load(tmp_path / "run")  # checksum verified
+    assert meta["stage"] == 0 and meta["step"] % 10 == 0  # saved at a chunk boundary (step 0 if still compiling)
+    assert all(np.isfinite(a).all() for a in arrays["theta"])

@@ -9,8 +9,9 @@ r"""Modified (gated) MLP of Wang, Teng and Perdikaris.
 
 S. Wang, Y. Teng and P. Perdikaris, "Understanding and mitigating gradient pathologies in
 physics-informed neural networks", SIAM J. Sci. Comput. 43(5), A3055-A3081, 2021 (arXiv 2001.04536),
-section "Improved fully-connected architecture". The two encoders ``U`` and ``V`` of the input are shared by every layer, which
-multiplicatively gates them ("attention"-like), improving the propagation of the input signal.
+their "improved fully-connected architecture". The two encodings ``U`` and ``V`` of the input are
+reused by every layer, which mixes them pointwise with its gate ``Z_k`` (an "attention"-like
+mechanism that carries the input through the depth and strengthens the hidden states).
 
 ``depth = L`` is the paper's number of gated layers, each with a ``width x width`` weight; with the
 three input layers (``U``, ``V``, ``H_1``) and the read-out there are ``L + 4`` dense layers in all.

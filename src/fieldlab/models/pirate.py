@@ -23,17 +23,17 @@ adaptive networks", J. Mach. Learn. Res. 25, 2024 (arXiv 2402.00326).
   :mod:`fieldlab.models.fourier`). The paper's ``s`` (Fourier scale) is our ``sigma``.
 * Random weight factorisation (``rwf=True``; S. Wang et al., "Random weight factorization improves
   the training of continuous neural representations", arXiv 2210.01274, 2022) for every dense layer:
-  ``W = diag(exp(s)) V`` with one scale per output unit, ``s ~ N(rwf_mean, rwf_std^2)`` (the
-  papers use ``mu = 1``, ``sigma = 0.1``; ``mu = 0.5`` also appears in the authors' jaxpi configs)
-  and ``V = W_glorot / exp(s)``, so the effective initial weights are Glorot-normal; ``s`` and ``V``
-  are trained. Biases are zero.
+  ``W = diag(exp(s)) V`` with one scale per output unit, ``s ~ N(rwf_mean, rwf_std^2)``
+  (default ``mu = 1``, ``sigma = 0.1``, the common choice in the authors' published PirateNet
+  configurations, where ``mu = 0.5`` also appears: hence the options) and ``V = W_glorot / exp(s)``,
+  so the effective initial weights are Glorot-normal; ``s`` and ``V`` are trained. Biases are zero.
 * Physics-informed initialisation: :func:`pirate_output_init` sets the read-out by least squares so
   that the network matches given data (e.g. the initial condition) at given points. Because the
   output is linear in ``x^{(L+1)}`` the fit is exact in the least-squares sense at any time; at
   initialisation (``alpha = 0``) ``x^{(L+1)} = Phi``, which is the paper's
-  ``W = argmin ||W Phi - Y||^2``. Interpretation: we also fit the output bias (the paper's
-  ``pi_init`` kernel has none; with zero bias the two coincide up to the constant mode) and keep the
-  layer factorised (``V = W / exp(s)``) when ``rwf`` is on.
+  ``W = argmin ||W Phi - Y||^2``. Interpretation: we also fit the output bias (the paper fits ``W``
+  only; the bias just adds a constant basis function) and keep the layer factorised
+  (``V = W / exp(s)``, ``s`` unchanged) when ``rwf`` is on.
 * Activation ``tanh`` by default (as in the paper); the gates use the same activation.
 """
 
