@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import math
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,6 +168,24 @@ class Trainer:
 
     # -- the loop ----------------------------------------------------------------------------------
     def run(self) -> TrainState:
+        """Run the remaining stages. Ctrl-C asks to stop: the loop saves at the next chunk boundary
+        (a second Ctrl-C interrupts at once), so XLA is never interrupted mid-call."""
+        self._stop_requested = False
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            def request_stop(signum, frame):
+                if self._stop_requested:
+                    raise KeyboardInterrupt
+                self._stop_requested = True
+
+            previous = signal.signal(signal.SIGINT, request_stop)
+        try:
+            return self._run()
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+
+    def _run(self) -> TrainState:
         r, s = self.recipe, self.state
         budget_time = r.time
         total = budget_time if budget_time else r.total_steps
@@ -190,7 +210,7 @@ class Trainer:
                         if share is not None and time.perf_counter() - stage_t0 >= share:
                             reason = "time"
                             break
-                        if self.stop_after is not None and s.step >= self.stop_after:
+                        if self._stop_requested or (self.stop_after is not None and s.step >= self.stop_after):
                             raise KeyboardInterrupt
                         n = r.chunk if share is not None else min(r.chunk, stage.steps - s.stage_step)
                         if stage.optimizer == "adam" and r.sampling.resample_every:
