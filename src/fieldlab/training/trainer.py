@@ -241,6 +241,7 @@ class Trainer:
                         if time.perf_counter() - last_save > CHECKPOINT_SECONDS:
                             self.save()
                             last_save = time.perf_counter()
+                    s.elapsed = time.perf_counter() - t0  # the stop check itself may come after the last chunk
                     s.stops.append(f"{stage.optimizer}: {reason} after {s.stage_step} steps")
                     s.stage += 1
                     s.stage_step, s.stage_elapsed, s.stall, s.last, s.opt_state = 0, 0.0, [0, 0], math.inf, None
