@@ -6,14 +6,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.slow  # trains each backbone (one compile each); run with pytest -m slow
-
 import fieldlab
 from fieldlab import models, problems
 from fieldlab.config import resolve
 from fieldlab.models import lnn, lstm, plstm, xlstm  # noqa: F401 - registers the backbones
 from fieldlab.models.base import Backbone
 from fieldlab.operators import partial
+
+pytestmark = pytest.mark.slow  # trains each backbone (one compile each); run with pytest -m slow
 
 NAMES = ["lstm", "plstm", "lnn", "xlstm"]
 
@@ -47,22 +47,23 @@ def test_build_count_and_budget(name):
 def test_exact_derivatives_match_finite_differences(name):
     jax.config.update("jax_enable_x64", True)
     net = _cast(_build(name, width=8, depth=2), jnp.float64)
-    f = jax.jit(net)
-    d1 = jax.jit(lambda z, i: partial(net, z, i), static_argnums=1)
-    d2 = jax.jit(lambda z, i, j: partial(net, z, i, j), static_argnums=(1, 2))
+    # one compiled function: value, d/dz0, d/dz1, d2/dz0dz0, d2/dz0dz1 at a point
+    at = jax.jit(lambda z: (net(z), partial(net, z, 0), partial(net, z, 1), partial(net, z, 0, 0), partial(net, z, 0, 1)))
     e = jnp.eye(2, dtype=jnp.float64)
     for z in (jnp.array([0.2, 0.7]), jnp.array([0.9, 0.1])):
-        for i in range(2):  # first derivatives against central differences of the values
-            h = 1e-6
-            np.testing.assert_allclose(d1(z, i), (f(z + h * e[i]) - f(z - h * e[i])) / (2 * h), rtol=1e-5, atol=1e-8)
-        for j in range(2):  # d/dz0 dz0 and d/dz0 dz1 against central differences of the exact d/dz0
-            h = 1e-5
-            fd = (d1(z + h * e[j], 0) - d1(z - h * e[j], 0)) / (2 * h)
-            np.testing.assert_allclose(d2(z, 0, j), fd, rtol=1e-5, atol=1e-7)
+        exact = at(z)
+        h = 1e-6  # first derivatives against central differences of the values
+        for i in range(2):
+            fd = (at(z + h * e[i])[0] - at(z - h * e[i])[0]) / (2 * h)
+            np.testing.assert_allclose(exact[1 + i], fd, rtol=1e-5, atol=1e-8)
+        h = 1e-5  # d2/dz0dz0 and d2/dz0dz1 against central differences of the exact d/dz0
+        for j in range(2):
+            fd = (at(z + h * e[j])[1] - at(z - h * e[j])[1]) / (2 * h)
+            np.testing.assert_allclose(exact[3 + j], fd, rtol=1e-5, atol=1e-7)
         h = 1e-3  # and the plain second difference of the values (5-point stencil, O(h^4))
-        v = [f(z + k * h * e[0]) for k in (-2, -1, 0, 1, 2)]
+        v = [at(z + k * h * e[0])[0] for k in (-2, -1, 0, 1, 2)]
         fd2 = (-v[0] + 16 * v[1] - 30 * v[2] + 16 * v[3] - v[4]) / (12 * h**2)
-        np.testing.assert_allclose(d2(z, 0, 0), fd2, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(exact[3], fd2, rtol=1e-5, atol=1e-6)
     Z = jnp.asarray(np.random.default_rng(0).uniform(0, 1, (5, 2)))
     indices = [(), (0,), (1,), (0, 0), (0, 1), (1, 1)]
     fast, slow = net.taylor(Z, indices), Backbone.taylor(net, Z, indices)
