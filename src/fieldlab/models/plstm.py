@@ -18,7 +18,9 @@ with :math:`\mathrm{LSTM}_\theta` the stacked cell of :mod:`fieldlab.models.lstm
 the branches; it is an ensemble of B narrow LSTMs trained jointly through one loss, which is
 cheaper than one LSTM of width :math:`BW` (:math:`8BW^2` instead of :math:`8B^2W^2` per step).
 The branch parameters are stacked along a leading axis and evaluated with ``jax.vmap`` (one batched
-product per gate computation instead of B small ones). Glorot-normal weights, zero biases.
+product per gate computation instead of B small ones; it compiles faster than a loop over branches).
+Glorot-normal weights, zero biases. Cost on heat1d at an equal budget of 3000 parameters: ~8.5x the
+MLP's Adam step time with the default ``steps=2, depth=2, branches=3``, ~27x with ``steps=4``.
 """
 
 from __future__ import annotations
@@ -37,9 +39,9 @@ class PLSTM(Backbone):
     lo: tuple = eqx.field(static=True, default=())
     hi: tuple = eqx.field(static=True, default=())
     width: int = eqx.field(static=True, default=16)
-    steps: int = eqx.field(static=True, default=4)
+    steps: int = eqx.field(static=True, default=2)
 
-    def __init__(self, in_dim, out_dim, *, key, lo, hi, width=16, depth=2, steps=4, branches=3):
+    def __init__(self, in_dim, out_dim, *, key, lo, hi, width=16, depth=2, steps=2, branches=3):
         k1, k2 = jax.random.split(key)
         keys = jax.random.split(k1, branches)
         self.stacks = jax.vmap(lambda k: init_lstm_stack(k, in_dim, width, depth, steps))(keys)
@@ -53,7 +55,7 @@ class PLSTM(Backbone):
 
 
 @register("plstm")
-def _build(in_dim, out_dim, *, key, lo, hi, width: int = 16, depth: int = 2, steps: int = 4,
+def _build(in_dim, out_dim, *, key, lo, hi, width: int = 16, depth: int = 2, steps: int = 2,
            branches: int = 3):
     return PLSTM(in_dim, out_dim, key=key, lo=lo, hi=hi, width=width, depth=depth, steps=steps,
                  branches=branches)

@@ -49,7 +49,10 @@ size ``width``; inputs are bounded).
 
 with :math:`m_t, f'_t, i'_t` as for the sLSTM. It is evaluated in the equivalent parallel form
 :math:`C_t q_t = \sum_{s \le t} w_{ts} (k_s^\top q_t) v_s`, :math:`n_t^\top q_t = \sum_{s \le t}
-w_{ts} k_s^\top q_t`, :math:`w_{ts} = i'_s f'_{s+1} \cdots f'_t`, so the matrix memory is never formed.
+w_{ts} k_s^\top q_t` with :math:`w_{ts} = i'_s f'_{s+1} \cdots f'_t = e^{g_s - M_t}`,
+:math:`g_s = \tilde\imath_s - F_s`, :math:`F_t = \sum_{r \le t} \log f_r`,
+:math:`M_t = \log\sum_{s \le t} e^{g_s}` (a causal softmax; :math:`m_t = F_t + M_t`), so the
+matrix memory is never formed.
 
 **Smoothness** (deviation from Beck et al.): the stabiliser :math:`m_t = \max(\log f_t + m_{t-1},
 \tilde\imath_t)` is replaced by the log-sum-exp :math:`\mathrm{LSE}(a,b) = b + \mathrm{softplus}(a-b)`
@@ -64,7 +67,9 @@ normaliser :math:`n_t \equiv 1` in stabilised units (it is not stored: :math:`h_
 stabilised units. Everything is built from ``tanh``, ``sigmoid``, ``softplus``, ``sin``, ``cos``,
 ``exp``, ``sqrt`` of a positive argument: smooth to every order.
 
-Glorot-normal weights, zero biases.
+Glorot-normal weights, zero biases. Cost on heat1d at an equal budget of 3000 parameters: ~17-25x
+the MLP's Adam step time with the defaults (``steps=4``, ``depth=2``, ``"sm"``), ~7x with
+``steps=2`` (fewer scales).
 """
 
 from __future__ import annotations
@@ -74,9 +79,10 @@ import math
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from .base import Backbone, glorot_linear, register, scale_inputs
 from ..errors import FieldlabError
+from .base import Backbone, glorot_linear, register, scale_inputs
 
 
 def _init_slstm(key, width):
@@ -114,26 +120,26 @@ def _slstm(p, us):
 def _mlstm(p, us):
     """mLSTM over the tokens ``us`` (T, W) in its parallel form: hidden states (T, W).
 
-    ``C_t q_t = sum_s w_ts v_s (k_s . q_t)`` and ``n_t . q_t = sum_s w_ts (k_s . q_t)`` with the
-    stabilised gate products ``w_ts = i'_s f'_{s+1} ... f'_t`` (s <= t, else 0), which come from the
-    scalar recurrence of ``m_t``; the matrix memory is never formed.
+    With ``F_t = sum_{r<=t} log f_r`` and ``g_s = i~_s - F_s``, the stabilised gate products are a
+    causal softmax, ``w_ts = exp(g_s - M_t)`` for ``s <= t`` (0 otherwise), ``M_t = log sum_{s<=t}
+    exp(g_s)`` (cumulated as ``M_t = M_{t-1} + softplus(g_t - M_{t-1})``: no max, no stop-gradient),
+    and ``m_t = F_t + M_t``. Then ``C_t q_t = sum_s w_ts (k_s . q_t) v_s``, ``n_t . q_t = sum_s w_ts
+    k_s . q_t``: the matrix memory is never formed.
     """
     width, steps = us.shape[1], us.shape[0]
     pre = us @ p["w"].T + p["b"]
     q, k, v, o = (pre[:, j * width : (j + 1) * width] for j in range(4))
-    i_, logf = pre[:, 4 * width], jax.nn.log_sigmoid(pre[:, 4 * width + 1])
-    m, rows = i_[0], [jnp.ones((1,), us.dtype)]
-    ms = [m]
+    F = jnp.cumsum(jax.nn.log_sigmoid(pre[:, 4 * width + 1]))
+    g = pre[:, 4 * width] - F
+    M = [g[0]]
     for t in range(1, steps):
-        d = logf[t] + m - i_[t]
-        m = i_[t] + jax.nn.softplus(d)
-        rows.append(jnp.concatenate([jax.nn.sigmoid(d) * rows[-1], jax.nn.sigmoid(-d)[None]]))
-        ms.append(m)
-    w = jnp.stack([jnp.concatenate([r, jnp.zeros((steps - len(r),), us.dtype)]) for r in rows])
-    # products written as broadcast-and-sum: under vmap, tiny batched matmuls are slow on CPU
-    a = w * jnp.sum(q[:, None, :] * k[None, :, :], axis=-1) / math.sqrt(width)  # (T, T): w_ts k_s.q_t
-    den = jnp.sqrt(jnp.sum(a, axis=1) ** 2 + jnp.exp(-2.0 * jnp.stack(ms)))
-    return jax.nn.sigmoid(o) * jnp.sum(a[:, :, None] * v[None, :, :], axis=1) / den[:, None]
+        M.append(M[-1] + jax.nn.softplus(g[t] - M[-1]))
+    M = jnp.stack(M)
+    causal = np.tril(np.ones((steps, steps), bool))
+    w = jnp.where(causal, jnp.exp(jnp.where(causal, g[None, :] - M[:, None], 0.0)), 0.0)  # exponents <= 0
+    a = w * (q @ k.T) / math.sqrt(width)  # (T, T): w_ts k_s . q_t (k scaled by 1/sqrt(W))
+    den = jnp.sqrt(jnp.sum(a, axis=1) ** 2 + jnp.exp(-2.0 * (F + M)))
+    return jax.nn.sigmoid(o) * (a @ v) / den[:, None]
 
 
 class XLSTM(Backbone):
