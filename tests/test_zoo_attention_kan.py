@@ -19,7 +19,7 @@ import fieldlab.models.transformer  # noqa: F401 - registers "transformer"
 from fieldlab import models, problems
 from fieldlab.config import resolve
 from fieldlab.errors import FieldlabError
-from fieldlab.models.base import Backbone, width_for_budget
+from fieldlab.models.base import Backbone
 from fieldlab.operators import partial
 
 # (name, options, hidden width of a built model): every backbone, KAN with both bases
@@ -58,8 +58,9 @@ def test_build_and_budget_sizing(name, options, width_of):
     assert name in models.available()
     net = _small(name, tuple(options.items()))
     assert isinstance(net, Backbone) and models.count_params(net) > 0 and width_of(net) == 8
-    sized = eqx.filter_eval_shape(lambda k: models.build(name, 2, 1, key=k, lo=[0, 0], hi=[1, 1], budget=3000, **options),
-                                  jax.random.PRNGKey(0))  # shapes only: eager building compiles every new shape
+    # shapes only (eager building compiles every new shape; the count needs none)
+    sized = eqx.filter_eval_shape(
+        lambda k: models.build(name, 2, 1, key=k, lo=[0, 0], hi=[1, 1], budget=3000, **options), jax.random.PRNGKey(0))
     w = width_of(sized)
     assert models.count_params(sized) == _n_params(name, options, w) <= 3000
     assert _n_params(name, options, w + 1) > 3000
@@ -119,7 +120,8 @@ def test_bspline_basis_is_exact():
         np.testing.assert_allclose(kan.bspline_basis(jnp.asarray(u), grid, degree), exact, atol=1e-11)
         # the closed form through truncated powers costs some float32 rounding, bounded for small grids
         np.testing.assert_allclose(kan.bspline_basis(jnp.asarray(u, jnp.float32), grid, degree), exact, atol=1e-5)
-    np.testing.assert_allclose(kan.chebyshev_basis(jnp.asarray(u), 5), np.polynomial.chebyshev.chebvander(u, 5), atol=1e-12)
+    cheb = np.polynomial.chebyshev.chebvander(u, 5)
+    np.testing.assert_allclose(kan.chebyshev_basis(jnp.asarray(u), 5), cheb, atol=1e-12)
 
 
 def test_option_validation():
@@ -134,12 +136,14 @@ def test_option_validation():
 
 
 # Small recipes that bring heat1d (u_t = 0.4 u_xx, u = sin(pi x) exp(-0.4 pi^2 t)) under 1e-3, seed 0.
-# Measured on the 2-core machine (little contention), rel L2 without / with jax_enable_x64 (it
-# changes the float64 initial draws) and wall time per run:
-#   ra w16 d2, 1000 Adam + 1000 L-BFGS:            2.9e-4 / 2.9e-4, 10 s
-#   kan (B-spline) w8 d2, 1000 + 1000:              4.5e-4 / 4.5e-4, 12 s
-#   pig N32 F8 w16 d2, 1000 + 2000:                 5.2e-4 / 1.9e-4, 12 s
-#   transformer w8 d1 1 head 3 tokens, 1000 + 1000: 7.3e-4 / 6.7e-4, 26 s (mostly compilation)
+# Measured on the 2-core machine, rel L2 without / with jax_enable_x64 (it changes the float64
+# initial draws; the tests above turn it on), and wall time per run standalone at little contention
+# / inside this file at load ~1.5 (the whole file then took 93 s, 70 s of it these four runs;
+# their time is mostly XLA compilation, L-BFGS's above all, not steps):
+#   ra w16 d2, 1000 Adam + 1000 L-BFGS:            2.9e-4 / 2.9e-4, 10 s / 17 s
+#   kan (B-spline) w8 d2, 1000 + 1000:              4.5e-4 / 4.5e-4, 12 s / 18 s
+#   pig N32 F8 w16 d2, 1000 + 2000:                 5.2e-4 / 1.9e-4, 12 s / 12 s
+#   transformer w8 d1 1 head 3 tokens, 1000 + 1000: 7.3e-4 / 6.7e-4, 26 s / 27 s
 TRAINING = [
     ({"name": "ra", "width": 16, "depth": 2}, 1000, 1000),
     ({"name": "kan", "width": 8, "depth": 2}, 1000, 1000),

@@ -34,14 +34,15 @@ Cox-de Boor recursion (:func:`bspline_reference`; exact to ~1e-13) and cached. T
 :math:`y = (c D^\top) F(u) + w\,\mathrm{SiLU}(u)`: :math:`c D^\top` is computed once per call on the
 parameters alone (it is not batched by ``vmap``), and per point only the cheap features
 :math:`F` and two matrix-vector products remain. The training variables, the function and its
-gradients are those of the B-spline parametrisation; only the arithmetic differs. This is
-about 4x faster under nested forward-mode derivatives than scattering the ``degree + 1`` local
-B-splines into the basis vector, and it is smooth: :math:`(\cdot)_+^3` is :math:`C^2`, so first and
-second derivatives are exact, the third is piecewise constant (finite-difference checks must avoid
-the knots). :math:`D` is a compile-time constant derived from the static ``grid`` and ``degree``,
-never a model leaf, so it is never trained. Price: float32 rounding of the basis values grows with
-the grid, about 3e-6 at ``grid=5`` and 3e-5 at ``grid=10`` (exact B-spline values round at 4e-7);
-keep ``grid`` at most about 10 in float32.
+gradients are those of the B-spline parametrisation; only the arithmetic differs. Under nested
+forward-mode derivatives this is about 4x faster than scattering the ``degree + 1`` local
+B-splines into the basis vector (selects and broadcasts in every derivative stream), and it is
+smooth: :math:`(\cdot)_+^3` is :math:`C^2`, so first and second derivatives are exact, the third
+is piecewise constant (finite-difference checks must avoid the knots). :math:`D` is a
+compile-time constant derived from the static ``grid`` and ``degree``, never a model leaf, so it
+is never trained. Price: float32 rounding of the basis values grows with the grid, about 2e-6 at
+``grid=5`` and 2e-5 at ``grid=10`` (exact B-spline values round at 4e-7); keep ``grid`` at most
+about 10 in float32.
 
 ``basis="chebyshev"`` (S. S. Sidharth, A. R. Keerthana, R. Gokul, K. P. Anas, "Chebyshev
 Polynomial-Based Kolmogorov-Arnold Networks: An Efficient Architecture for Nonlinear Function
@@ -52,10 +53,10 @@ used as is (it lies in :math:`[-1, 1]`), as for the B-splines.
 
 Per layer the basis values form one vector of length :math:`n\,n_b` and the layer is one
 matrix-vector product with the coefficients :math:`(n', n\,n_b)`, batched by ``vmap`` into a matrix
-product. Initialisation as in the papers: B-splines, Glorot-normal base weights and spline
-coefficients of standard deviation 0.1 x Glorot (the spline part starts near zero, "w_s = 1,
-spline(x) ~ 0" in the KAN paper; zero-mean noise 0.1 trained best on heat1d, against 1.0 which
-was ten times worse); Chebyshev, coefficients of standard deviation :math:`1/(n\,(\mathrm{degree}+1))`.
+product. Initialisation: B-splines, Glorot-normal base weights and spline coefficients of
+standard deviation 0.1 x Glorot (the spline part starts near zero, as "w_s = 1, spline(x) ~ 0" in
+the KAN paper; at 1.0 x Glorot heat1d trained ten times worse); Chebyshev, coefficients of standard
+deviation :math:`1/(n\,(\mathrm{degree}+1))` (the ChebyKAN reference implementation's choice).
 """
 
 from __future__ import annotations

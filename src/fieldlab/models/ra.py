@@ -11,13 +11,14 @@ with ``width`` hidden channels, ``depth = L`` residual blocks and a bottleneck o
 
 Paper: Y. Zhou, Z. Tao, F. Liu, "Residual Attention Physics-Informed Neural Networks for Robust
 Multiphysics Simulation of Steady-State Electrothermal Energy Systems", arXiv:2603.23578 (2026);
-see also B. Zhou et al., arXiv:2603.22803 (2026). The papers describe "residual-connected feature
-propagation and attention-guided channel modulation" without a formula we could rely on; the
-interpretation chosen here is squeeze-and-excitation channel attention (Hu, Shen, Sun, CVPR 2018)
-applied pointwise: there is no spatial pooling (the network sees one point), so the gate
+see also B. Zhou, Z. Tao, F. Liu, X. Fang, arXiv:2603.22803 (2026). Only the papers' abstracts
+were consulted; they describe "residual-connected feature propagation and attention-guided channel
+modulation" without layer equations, so the interpretation chosen here is squeeze-and-excitation
+channel attention (Hu, Shen, Sun, CVPR 2018) applied
+pointwise: there is no spatial pooling (the network sees one point), so the gate
 :math:`a_k \in (0, 1)^{width}` is computed from the block input :math:`h_{k-1}` itself through a
-``tanh`` bottleneck (SE uses ReLU; ``tanh`` keeps every derivative smooth) and scales the
-block's update channel by channel. The skip path is the identity, so the block is a gated residual
+``tanh`` bottleneck (SE uses ReLU; ``tanh`` keeps every derivative smooth) and scales the block's
+update channel by channel. The skip path is the identity, so the block is a gated residual
 update; with zero biases the gates start at 1/2.
 
 Initialisation: Glorot-normal weights and zero biases everywhere.
@@ -29,6 +30,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from ..errors import FieldlabError
 from .base import Backbone, glorot_linear, register, scale_inputs
 
 
@@ -42,6 +44,8 @@ class RAPINN(Backbone):
     hi: tuple = eqx.field(static=True, default=())
 
     def __init__(self, in_dim, out_dim, *, key, lo, hi, width=32, depth=3, reduction=4):
+        if reduction < 1:
+            raise FieldlabError("RA-PINN needs reduction >= 1.")
         r = max(1, width // reduction)
         k_in, k_out, *ks = jax.random.split(key, 2 + 3 * depth)
         self.w_in, self.b_in = glorot_linear(k_in, in_dim, width)

@@ -49,6 +49,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..errors import FieldlabError
 from .base import Backbone, glorot_linear, register, scale_inputs
 
 
@@ -104,6 +105,8 @@ class PINNsFormer(Backbone):
     dt: float = eqx.field(static=True, default=1e-3)
 
     def __init__(self, in_dim, out_dim, *, key, lo, hi, width=32, depth=1, heads=2, steps=5, dt=1e-3):
+        if heads < 1 or steps < 1:
+            raise FieldlabError("the transformer needs heads >= 1 and steps >= 1.")
         ke, ko, *kb = jax.random.split(key, 2 + depth)
         self.embed = glorot_linear(ke, in_dim, width)
         self.blocks = [Block(width, heads, k) for k in kb]
