@@ -1,0 +1,207 @@
+"""Observed fields for closure discovery: one scalar field ``u(t, x)`` on a grid, with metadata.
+
+Schema (both formats hold the same thing):
+
+============  ===================================  ==============================================
+name          shape / type                         meaning
+============  ===================================  ==============================================
+``x``         ``(nx,)`` float64                    positions, strictly increasing
+``t``         ``(nt,)`` float64                    times, strictly increasing
+``u``         ``(nt, nx)`` float64                 ``u[k, i] = u(t[k], x[i])``
+``meta``      JSON object                          free-form provenance (case, regime, seed, ...)
+============  ===================================  ==============================================
+
+- ``.npz``: arrays ``x``, ``t``, ``u`` and ``meta``, a 0-d string array holding the JSON text
+  (``meta`` may be absent on reading). No pickle.
+- ``.nc`` (NetCDF 3, written with xarray's ``scipy`` engine so no C library is needed): a variable
+  ``u`` with dimensions ``("t", "x")``, coordinates ``x`` and ``t``, and the JSON text in the
+  global attribute ``meta``. A variable stored as ``("x", "t")`` is transposed on reading (the
+  dimension names make it unambiguous).
+
+Rules checked on reading and writing, each failure one :class:`~fieldlab.errors.FieldlabError`:
+all values finite; ``u`` of shape ``(len(t), len(x))`` (an ``.npz`` ``u`` stored as
+``(len(x), len(t))`` is accepted when ``len(x) != len(t)``); ``x`` and ``t`` strictly increasing;
+at least ``MIN_X = 8`` positions and ``MIN_T = 5`` times (fewer cannot support the derivatives and
+test functions of the discovery methods); ``u`` not constant (standard deviation above ``1e-12``
+relative to ``max |u|``; a constant field holds no dynamics). Non-uniform ``x`` and ``t`` are
+allowed: the weak-form methods integrate with trapezoid weights.
+
+Files are written to a temporary name and renamed, so a crash never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FieldlabError
+from ..training.checkpoint import atomic_write_bytes
+
+__all__ = ["FORMATS", "MIN_T", "MIN_X", "Dataset", "format_of", "load", "save", "validate"]
+
+FORMATS = (".npz", ".nc")
+MIN_X = 8
+MIN_T = 5
+
+
+@dataclass
+class Dataset:
+    """Observed ``u`` of shape ``(len(t), len(x))`` with positions ``x``, times ``t`` and ``meta``."""
+
+    x: np.ndarray
+    t: np.ndarray
+    u: np.ndarray
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.x = np.asarray(self.x, dtype=np.float64)
+        self.t = np.asarray(self.t, dtype=np.float64)
+        self.u = np.asarray(self.u, dtype=np.float64)
+        self.meta = dict(self.meta or {})
+
+
+def validate(ds: Dataset, source: str = "the dataset") -> Dataset:
+    """Check ``ds`` against the schema in the module docstring; returns it unchanged or raises."""
+    for name in ("x", "t"):
+        a = getattr(ds, name)
+        if a.ndim != 1:
+            raise FieldlabError(f"{source}: '{name}' must be 1-D; got shape {a.shape}.")
+    if ds.u.shape != (ds.t.size, ds.x.size):
+        raise FieldlabError(f"{source}: 'u' must have shape (len(t), len(x)) = ({ds.t.size}, {ds.x.size}); "
+                            f"got {ds.u.shape}.")
+    for name in ("x", "t", "u"):
+        a = getattr(ds, name)
+        bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
+        if bad:
+            raise FieldlabError(f"{source}: '{name}' has {bad} NaN or infinite values; remove or fill them.")
+    for name, least in (("x", MIN_X), ("t", MIN_T)):
+        a = getattr(ds, name)
+        if a.size < least:
+            raise FieldlabError(f"{source}: '{name}' has {a.size} points; discovery needs at least {least}.")
+        if np.any(np.diff(a) <= 0):
+            raise FieldlabError(f"{source}: '{name}' must be strictly increasing (sort it, with 'u' along).")
+    scale = max(1.0, float(np.max(np.abs(ds.u))))
+    if float(np.std(ds.u)) <= 1e-12 * scale:
+        raise FieldlabError(f"{source}: 'u' is constant ({float(ds.u.flat[0]):.6g}); it holds no dynamics to "
+                            "learn from.")
+    return ds
+
+
+def format_of(path) -> str:
+    """``".npz"`` or ``".nc"`` from the file name; anything else raises."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise FieldlabError(f"{path}: unknown data format '{suffix or '(none)'}'; use a .npz or .nc file name.")
+    return suffix
+
+
+def _json_default(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    raise TypeError(f"{type(v).__name__} is not JSON serialisable")
+
+
+def _meta_json(meta: dict) -> str:
+    try:
+        return json.dumps(meta, default=_json_default, sort_keys=True)
+    except (TypeError, ValueError) as e:
+        raise FieldlabError(f"meta must hold JSON-serialisable values (numbers, strings, lists, dicts): {e}.") from None
+
+
+def _meta_parse(text: str, source: str) -> dict:
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError:
+        raise FieldlabError(f"{source}: 'meta' is not valid JSON; drop it or write it with json.dumps.") from None
+    if not isinstance(meta, dict):
+        raise FieldlabError(f"{source}: 'meta' must be a JSON object; got {type(meta).__name__}.")
+    return meta
+
+
+def save(ds: Dataset, path) -> Path:
+    """Write ``ds`` to ``path`` (``.npz`` or ``.nc``), atomically; parent folders are created."""
+    path = Path(path)
+    fmt = format_of(path)
+    validate(ds, "dataset to save")
+    text = _meta_json(ds.meta)
+    if fmt == ".npz":
+        buf = io.BytesIO()
+        np.savez(buf, x=ds.x, t=ds.t, u=ds.u, meta=np.array(text))
+        data = buf.getvalue()
+    else:
+        import xarray as xr
+
+        arr = xr.DataArray(ds.u, dims=("t", "x"), coords={"t": ds.t, "x": ds.x}, name="u")
+        data = bytes(arr.to_dataset(promote_attrs=False).assign_attrs(meta=text).to_netcdf(engine="scipy"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, data)
+    return path
+
+
+def load(path) -> Dataset:
+    """Read a dataset written by :func:`save` (or by hand, following the schema) and validate it."""
+    path = Path(path)
+    fmt = format_of(path)
+    if not path.is_file():
+        raise FieldlabError(f"data file {path} does not exist.")
+    ds = _load_npz(path) if fmt == ".npz" else _load_nc(path)
+    return validate(ds, str(path))
+
+
+def _load_npz(path: Path) -> Dataset:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except (ValueError, OSError, EOFError) as e:
+        raise FieldlabError(f"{path} is not a readable .npz archive ({e}); write it with numpy.savez.") from None
+    missing = [k for k in ("x", "t", "u") if k not in arrays]
+    if missing:
+        raise FieldlabError(f"{path} lacks array(s) {', '.join(missing)}; it needs x (nx,), t (nt,) and u (nt, nx).")
+    try:
+        x, t, u = (np.asarray(arrays[k], dtype=np.float64) for k in ("x", "t", "u"))
+    except (TypeError, ValueError):
+        raise FieldlabError(f"{path}: x, t and u must be numeric arrays.") from None
+    if u.ndim == 2 and x.ndim == t.ndim == 1 and u.shape == (x.size, t.size) and x.size != t.size:
+        u = u.T  # stored as (x, t); unambiguous because the lengths differ
+    meta = {}
+    if "meta" in arrays:
+        m = arrays["meta"]
+        if m.dtype.kind not in "US" or m.size != 1:
+            raise FieldlabError(f"{path}: 'meta' must be a single JSON string.")
+        meta = _meta_parse(str(m.reshape(()).item()), str(path))
+    return Dataset(x, t, u, meta)
+
+
+def _load_nc(path: Path) -> Dataset:
+    import xarray as xr
+
+    try:
+        with xr.open_dataset(path, engine="scipy") as f:
+            f.load()
+            nc = f
+    except Exception as e:  # xarray and its back ends raise many kinds for a bad file
+        raise FieldlabError(f"{path} is not a readable NetCDF 3 file ({type(e).__name__}); write it with "
+                            "xarray's to_netcdf(engine='scipy') or use .npz.") from None
+    if "u" not in nc.data_vars:
+        raise FieldlabError(f"{path} has no variable 'u' (found: {', '.join(map(str, nc.data_vars)) or 'none'}).")
+    u = nc["u"]
+    if set(u.dims) != {"t", "x"}:
+        raise FieldlabError(f"{path}: 'u' must have dimensions ('t', 'x'); got {tuple(u.dims)}.")
+    if u.dims != ("t", "x"):
+        u = u.transpose("t", "x")
+    for c in ("x", "t"):
+        if c not in u.coords:
+            raise FieldlabError(f"{path}: 'u' lacks the coordinate '{c}'.")
+    try:
+        x, t, values = (np.asarray(a, dtype=np.float64) for a in (u["x"].values, u["t"].values, u.values))
+    except (TypeError, ValueError):
+        raise FieldlabError(f"{path}: x, t and u must be numeric.") from None
+    text = nc.attrs.get("meta")
+    meta = _meta_parse(str(text), str(path)) if text is not None else {}
+    return Dataset(x, t, values, meta)

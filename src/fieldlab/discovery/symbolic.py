@@ -1,0 +1,215 @@
+r"""Compress learned closures into symbolic families, chosen by an information criterion.
+
+Every family is linear in some coefficients and nonlinear in a few others:
+:math:`f(u) = \sum_j a_j\,\beta_j(u; q)`. Given the nonlinear parameters :math:`q` the best
+:math:`a` is a linear least-squares solve (variable projection), so the nonlinear fit is over
+:math:`q` alone (``scipy.optimize.least_squares`` in log-space, within bounds, from several
+seeded starts; the best is kept).
+
+Families for :math:`D(u)` (``n`` integer, fitted by trying 2, 3, 4):
+
+================== ===========================================
+linear             :math:`a + b u`
+quadratic          :math:`a + b u + c u^2`
+michaelis-menten   :math:`a + b\,u / (K + u)`
+hill               :math:`a + b\,u^n / (K^n + u^n)`
+exp-saturation     :math:`a + b\,(1 - e^{-c u})`
+rational           :math:`(a + b u + c u^2) / (1 + d u + e u^2)`, :math:`d, e \ge 0`
+================== ===========================================
+
+Families for :math:`R(u)`, written as growth laws with :math:`R(0) = 0` (population, chemistry):
+
+================== ===========================================
+logistic           :math:`a u + b u^2`
+cubic              :math:`a u + b u^2 + c u^3`
+michaelis-menten   :math:`a\,u / (K + u) + c u`
+hill               :math:`a\,u^n / (K^n + u^n) + c u`
+exp                :math:`u\,(a e^{-b u} + c)`
+rational           :math:`(a u + b u^2) / (1 + d u)`, :math:`d \ge 0`
+================== ===========================================
+
+Bounds on nonlinear parameters are relative to :math:`U = \max |u|` over the data
+(:math:`K \in [10^{-3} U, 10^2 U]`, rates in :math:`[10^{-2}/U, 10^2/U]`).
+
+Compression fits each family to the surrogate sampled on the observed range (the surrogate is the
+only thing stage 2 sees: this is what makes the bias-inheritance ratio meaningful). The *choice*
+among the fitted pairs (D family, R family) is made on the data: the weak-form residual of the
+pair gives :math:`\mathrm{RSS}` over :math:`n` test functions and
+:math:`\mathrm{AIC} = n \log(\mathrm{RSS}/n) + 2k`, :math:`\mathrm{BIC} = n \log(\mathrm{RSS}/n) + k \log n`,
+with :math:`k` all coefficients of both laws (a Hill exponent counts). Pairs whose :math:`D` is not
+positive on the observed range are rejected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+import sympy as sp
+from scipy.optimize import least_squares
+
+from ..errors import FieldlabError
+from .poly import information
+
+U = sp.Symbol("u")
+
+
+@dataclasses.dataclass(frozen=True)
+class Family:
+    name: str
+    basis: Callable  # (u, q) -> list of arrays (one per linear coefficient)
+    expr: Callable  # (a, q) -> sympy expression in u
+    bounds: tuple = ()  # per nonlinear parameter: (lo, hi) relative, "K" (x U) or "rate" (/ U) or "rate2" (/ U^2)
+    exponents: tuple = (None,)  # Hill: the integer exponents tried
+
+
+def _hill(u, K, n):
+    return u**n / (K**n + u**n)
+
+
+D_FAMILIES = [
+    Family("linear", lambda u, q, n: [np.ones_like(u), u], lambda a, q, n: a[0] + a[1] * U),
+    Family("quadratic", lambda u, q, n: [np.ones_like(u), u, u**2], lambda a, q, n: a[0] + a[1] * U + a[2] * U**2),
+    Family("michaelis-menten", lambda u, q, n: [np.ones_like(u), u / (q[0] + u)],
+           lambda a, q, n: a[0] + a[1] * U / (q[0] + U), (("K", 1e-3, 1e2),)),
+    Family("hill", lambda u, q, n: [np.ones_like(u), _hill(u, q[0], n)],
+           lambda a, q, n: a[0] + a[1] * U**n / (q[0] ** n + U**n), (("K", 1e-3, 1e2),), (2, 3, 4)),
+    Family("exp-saturation", lambda u, q, n: [np.ones_like(u), 1 - np.exp(-q[0] * u)],
+           lambda a, q, n: a[0] + a[1] * (1 - sp.exp(-q[0] * U)), (("rate", 1e-2, 1e2),)),
+    Family("rational", lambda u, q, n: [b / (1 + q[0] * u + q[1] * u**2) for b in (np.ones_like(u), u, u**2)],
+           lambda a, q, n: (a[0] + a[1] * U + a[2] * U**2) / (1 + q[0] * U + q[1] * U**2),
+           (("rate", 1e-4, 1e2), ("rate2", 1e-4, 1e2))),
+]
+
+R_FAMILIES = [
+    Family("logistic", lambda u, q, n: [u, u**2], lambda a, q, n: a[0] * U + a[1] * U**2),
+    Family("cubic", lambda u, q, n: [u, u**2, u**3], lambda a, q, n: a[0] * U + a[1] * U**2 + a[2] * U**3),
+    Family("michaelis-menten", lambda u, q, n: [u / (q[0] + u), u],
+           lambda a, q, n: a[0] * U / (q[0] + U) + a[1] * U, (("K", 1e-3, 1e2),)),
+    Family("hill", lambda u, q, n: [_hill(u, q[0], n), u],
+           lambda a, q, n: a[0] * U**n / (q[0] ** n + U**n) + a[1] * U, (("K", 1e-3, 1e2),), (2, 3, 4)),
+    Family("exp", lambda u, q, n: [u * np.exp(-q[0] * u), u],
+           lambda a, q, n: U * (a[0] * sp.exp(-q[0] * U) + a[1]), (("rate", 1e-2, 1e2),)),
+    Family("rational", lambda u, q, n: [u / (1 + q[0] * u), u**2 / (1 + q[0] * u)],
+           lambda a, q, n: (a[0] * U + a[1] * U**2) / (1 + q[0] * U), (("rate", 1e-4, 1e2),)),
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class SymbolicFit:
+    family: str
+    expr: sp.Expr
+    n_params: int
+    rmse: float  # against the fitted samples
+
+    @property
+    def text(self) -> str:
+        return str(self.expr)
+
+    @property
+    def latex(self) -> str:
+        return sp.latex(self.expr)
+
+    def fn(self) -> Callable:
+        return lambdify(self.expr)
+
+
+def lambdify(expr) -> Callable:
+    """A numpy function of ``u`` that returns an array of ``u``'s shape (constants included)."""
+    f = sp.lambdify(U, expr, "numpy")
+    return lambda u: np.broadcast_to(np.asarray(f(np.asarray(u, float)), float), np.shape(u)).copy()
+
+
+def _scale(kind: str, scale: float) -> float:
+    return {"K": scale, "rate": 1 / scale, "rate2": 1 / scale**2}[kind]
+
+
+def fit_family(family: Family, u: np.ndarray, y: np.ndarray, *, starts: int = 6, seed: int = 0) -> SymbolicFit:
+    """Least-squares fit of one family to samples ``(u, y)``."""
+    scale = float(np.max(np.abs(u))) or 1.0
+    bounds = [(lo * _scale(k, scale), hi * _scale(k, scale)) for k, lo, hi in family.bounds]
+    lo_log = np.log([b[0] for b in bounds]) if bounds else np.zeros(0)
+    hi_log = np.log([b[1] for b in bounds]) if bounds else np.zeros(0)
+    rng = np.random.default_rng(seed)
+    y_norm = float(np.linalg.norm(y)) or 1.0
+    best = None
+    for n in family.exponents:
+
+        def linear(q):
+            B = np.stack(family.basis(u, q, n), axis=1)
+            a, *_ = np.linalg.lstsq(B, y, rcond=None)
+            return a, B @ a - y
+
+        if not bounds:
+            a, r = linear(())
+            cand = [(float(r @ r), a, (), n)]
+        else:
+            cand = []
+            for s in range(starts):
+                z0 = (lo_log + hi_log) / 2 if s == 0 else rng.uniform(lo_log, hi_log)
+                with np.errstate(all="ignore"):
+                    res = least_squares(lambda z: linear(np.exp(z))[1] / y_norm, z0, bounds=(lo_log, hi_log), method="trf")
+                q = np.exp(res.x)
+                a, r = linear(q)
+                if np.all(np.isfinite(r)):
+                    cand.append((float(r @ r), a, tuple(q), n))
+        for c in cand:
+            if best is None or c[0] < best[0]:
+                best = c
+    if best is None:
+        raise FieldlabError(f"the '{family.name}' family could not be fitted (non-finite values everywhere).")
+    rss, a, q, n = best
+    expr = family.expr([sp.Float(v, 8) for v in a], [sp.Float(v, 8) for v in q], n)
+    k = len(a) + len(q) + (n is not None)
+    return SymbolicFit(family.name, expr, k, float(np.sqrt(rss / len(u))))
+
+
+def integral(fn: Callable, lo: float, u: np.ndarray, order: int = 16) -> np.ndarray:
+    """:math:`\\int_{lo}^{u} f(s)\\,ds` by Gauss-Legendre quadrature, vectorised over ``u``."""
+    xi, w = np.polynomial.legendre.leggauss(order)
+    half = (u - lo) / 2
+    nodes = lo + half[:, None] * (1 + xi[None, :])
+    return half * (fn(nodes.reshape(-1)).reshape(nodes.shape) @ w)
+
+
+@dataclasses.dataclass(frozen=True)
+class Selection:
+    D: SymbolicFit
+    R: SymbolicFit
+    aic: float
+    bic: float
+    table: list  # every pair tried: dict(D, R, k, rss, aic, bic)
+
+
+def compress(D_fn: Callable, R_fn: Callable, system, lo: float, hi: float, *, criterion: str = "bic",
+             seed: int = 0, samples: int = 200) -> Selection:
+    """Fit every family to the learned ``D_fn``/``R_fn`` on [lo, hi]; choose the pair by AIC or BIC on the weak form."""
+    if criterion not in ("aic", "bic"):
+        raise FieldlabError(f"criterion must be 'aic' or 'bic', not '{criterion}'.")
+    grid = np.linspace(lo, hi, samples)
+    d_fits = [fit_family(f, grid, D_fn(grid), seed=seed) for f in D_FAMILIES]
+    r_fits = [fit_family(f, grid, R_fn(grid), seed=seed) for f in R_FAMILIES]
+    u, n = system.u, system.n
+    G_cols = {}
+    for d in d_fits:
+        fn = d.fn()
+        G_cols[d.family] = None if np.min(fn(grid)) <= 0 else system.W_xx @ integral(fn, lo, u)
+    R_cols = {r.family: system.W_0 @ r.fn()(u) for r in r_fits}
+    table, best = [], None
+    for d in d_fits:
+        for r in r_fits:
+            if G_cols[d.family] is None:
+                continue
+            res = G_cols[d.family] + R_cols[r.family] - system.b
+            rss = float(res @ res)
+            k = d.n_params + r.n_params
+            aic, bic = information(rss, n, k)
+            table.append({"D": d.family, "R": r.family, "k": k, "rss": rss, "aic": aic, "bic": bic})
+            score = bic if criterion == "bic" else aic
+            if best is None or score < best[0]:
+                best = (score, d, r, aic, bic)
+    if best is None:
+        raise FieldlabError("no symbolic D(u) stays positive on the observed range.")
+    _, d, r, aic, bic = best
+    return Selection(d, r, aic, bic, table)

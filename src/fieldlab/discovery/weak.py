@@ -1,0 +1,116 @@
+r"""Weak form of :math:`u_t = (D(u)\,u_x)_x + R(u)`: data are integrated, never differentiated.
+
+With :math:`G(u) = \int_{u_0}^{u} D(s)\,ds` the flux term is :math:`(D(u) u_x)_x = G(u)_{xx}`.
+Multiplying by a test function :math:`\varphi(x, t)` that vanishes with its first derivatives on
+the boundary of its support (inside the space-time domain) and integrating by parts, once in time
+and twice in space:
+
+.. math::
+    -\iint u\,\varphi_t \,dx\,dt = \iint G(u)\,\varphi_{xx}\,dx\,dt + \iint R(u)\,\varphi\,dx\,dt .
+
+Every integral is a quadrature over the data grid, so each test function gives one *linear*
+equation in the values :math:`G(u_{ij})` and :math:`R(u_{ij})`: the system is
+``W_xx @ G(u) + W_0 @ R(u) = b`` with matrices that depend only on the grid and the test
+functions. The constant :math:`G(u_0)` drops out (:math:`\iint \varphi_{xx} = 0`), which is why
+the lower limit :math:`u_0` is free; we take the smallest observed value.
+
+Test functions are separable bumps :math:`\varphi = \psi((x - x_c)/h_x)\,\psi((t - t_c)/h_t)`
+with :math:`\psi(s) = (1 - s^2)^p` on :math:`|s| < 1` (``p = 4``: :math:`\psi, \psi', \psi''`
+vanish at the ends, so no boundary terms appear and the trapezoid rule on a smooth compactly
+supported integrand converges fast). Half-widths default to a fifth of the domain in space and a
+tenth in time, at least five grid spacings (narrower supports amplify noise through
+:math:`\varphi_{xx} \sim h_x^{-2}`: at 1% noise, :math:`h_x = 0.05` gave coefficient errors of
+several hundred percent where :math:`h_x = 0.2` gave under 2%); centres lie on a regular lattice at half a half-width apart, so neighbouring
+supports overlap. Quadrature uses trapezoid weights on the (possibly non-uniform) grid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ..errors import FieldlabError
+
+POWER = 4
+
+
+def bump(s: np.ndarray, order: int = 0, p: int = POWER) -> np.ndarray:
+    """:math:`\\psi(s) = (1 - s^2)^p` on :math:`|s| < 1` (else 0) and its first two derivatives."""
+    s = np.asarray(s, dtype=float)
+    inside = np.abs(s) < 1
+    q = np.where(inside, 1 - s**2, 0.0)
+    if order == 0:
+        out = q**p
+    elif order == 1:
+        out = -2 * p * s * q ** (p - 1)
+    elif order == 2:
+        out = -2 * p * q ** (p - 1) + 4 * p * (p - 1) * s**2 * q ** (p - 2)
+    else:
+        raise ValueError("order must be 0, 1 or 2")
+    return np.where(inside, out, 0.0)
+
+
+def trapezoid_weights(z: np.ndarray) -> np.ndarray:
+    """Weights ``w`` with ``w @ f(z)`` the trapezoid rule on the (non-uniform) grid ``z``."""
+    dz = np.diff(z)
+    w = np.zeros_like(z, dtype=float)
+    w[:-1] += dz / 2
+    w[1:] += dz / 2
+    return w
+
+
+def _centres(z: np.ndarray, h: float) -> np.ndarray:
+    lo, hi = z[0] + h, z[-1] - h
+    if hi < lo:
+        raise FieldlabError(f"the data span {z[-1] - z[0]:.3g} is shorter than one test function ({2 * h:.3g}).")
+    n = int(np.floor((hi - lo) / (h / 2))) + 1
+    return np.linspace(lo, hi, n) if n > 1 else np.array([(lo + hi) / 2])
+
+
+@dataclasses.dataclass(frozen=True)
+class WeakSystem:
+    """Linear weak-form equations over the flattened data ``u`` (row-major (nt, nx)).
+
+    ``W_xx @ G(u) + W_0 @ R(u) ≈ b`` for every test function (one row each).
+    """
+
+    W_xx: np.ndarray
+    W_0: np.ndarray
+    b: np.ndarray
+    u: np.ndarray
+    hx: float
+    ht: float
+
+    @property
+    def n(self) -> int:
+        return self.b.shape[0]
+
+    def residual(self, G_values: np.ndarray, R_values: np.ndarray) -> np.ndarray:
+        return self.W_xx @ G_values + self.W_0 @ R_values - self.b
+
+
+def default_widths(x: np.ndarray, t: np.ndarray) -> tuple[float, float]:
+    hx = max(0.2 * (x[-1] - x[0]), 5 * float(np.max(np.diff(x))))
+    ht = max(0.1 * (t[-1] - t[0]), 5 * float(np.max(np.diff(t))))
+    return hx, ht
+
+
+def weak_system(x: np.ndarray, t: np.ndarray, u: np.ndarray, hx: float | None = None, ht: float | None = None) -> WeakSystem:
+    """Assemble the weak-form equations for data ``u`` (nt, nx) on grids ``x``, ``t``."""
+    x, t, u = np.asarray(x, float), np.asarray(t, float), np.asarray(u, float)
+    dhx, dht = default_widths(x, t)
+    hx, ht = hx or dhx, ht or dht
+    xc, tc = _centres(x, hx), _centres(t, ht)
+    sx = (x[None, :] - xc[:, None]) / hx  # (kx, nx)
+    st = (t[None, :] - tc[:, None]) / ht  # (kt, nt)
+    wx, wt = trapezoid_weights(x), trapezoid_weights(t)
+    px, pxx = bump(sx) * wx, bump(sx, 2) / hx**2 * wx
+    pt, ptt = bump(st) * wt, bump(st, 1) / ht * wt
+
+    def rows(a_t, a_x):  # (kt*kx, nt*nx): one row per (tc, xc) pair
+        return np.einsum("aj,bi->abji", a_t, a_x).reshape(len(tc) * len(xc), len(t) * len(x))
+
+    W_t, W_xx, W_0 = rows(ptt, px), rows(pt, pxx), rows(pt, px)
+    flat = u.reshape(-1)
+    return WeakSystem(W_xx=W_xx, W_0=W_0, b=-(W_t @ flat), u=flat, hx=hx, ht=ht)
