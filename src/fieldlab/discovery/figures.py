@@ -1,0 +1,70 @@
+"""Figures of a discovery run: learned against true closures, rollout errors, space-time error maps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def write_figures(out: Path, found: dict, ds, truth, references: dict | None, grid: dict | None) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    lo, hi = float(ds.u.min()), float(ds.u.max())
+    u = np.linspace(lo, hi, 256)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, key in zip(axes, ("D", "R")):
+        if truth is not None:
+            ax.plot(u, getattr(truth, f"{key}_fn")()(u), "k-", lw=2.5, label="truth")
+        for m, f in found.items():
+            ax.plot(u, getattr(f, key)(u), lw=1.3, ls="--" if "poly" in m else "-", label=m)
+        ax.set_xlabel("u")
+        ax.set_title(f"{key}(u) over the observed range")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    paths.append(out / "closures.png")
+    fig.savefig(paths[-1], dpi=120)
+    plt.close(fig)
+    if references is None or grid is None:
+        return paths
+    t, x = grid["t"], grid["x"]
+    names = list(references)
+    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.4), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        for m, f in found.items():
+            roll = f.info.get("_rollouts", {}).get(name)
+            if roll is None:
+                continue
+            err = np.linalg.norm(roll - references[name], axis=1) / np.linalg.norm(references[name], axis=1)
+            ax.semilogy(t, np.maximum(err, 1e-16), label=m)
+        ax.set_title(f"rollout from '{name}'")
+        ax.set_xlabel("t")
+        ax.grid(alpha=0.3, which="both")
+    axes[0][0].set_ylabel("relative L2 error")
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    paths.append(out / "rollout.png")
+    fig.savefig(paths[-1], dpi=120)
+    plt.close(fig)
+    name = names[0]
+    rolled = [(m, f.info.get("_rollouts", {}).get(name)) for m, f in found.items()]
+    rolled = [(m, r) for m, r in rolled if r is not None]
+    if rolled:
+        fig, axes = plt.subplots(1, len(rolled), figsize=(3.6 * len(rolled), 3.2), squeeze=False)
+        for ax, (m, r) in zip(axes[0], rolled):
+            im = ax.pcolormesh(x, t, np.abs(r - references[name]), shading="auto", cmap="magma")
+            fig.colorbar(im, ax=ax)
+            ax.set_title(f"|error|, {m}", fontsize=9)
+            ax.set_xlabel("x")
+        axes[0][0].set_ylabel("t")
+        fig.suptitle(f"space-time error of the rollout from '{name}'", fontsize=10)
+        fig.tight_layout()
+        paths.append(out / "error_map.png")
+        fig.savefig(paths[-1], dpi=110)
+        plt.close(fig)
+    return paths

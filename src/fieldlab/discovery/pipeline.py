@@ -1,0 +1,235 @@
+r"""The discovery pipeline: data -> closures by several methods -> validation -> report.
+
+Methods (``METHODS``), all for the structure :math:`u_t = (D(u) u_x)_x + R(u)`:
+
+``strong-poly``
+    polynomial regression on finite-difference derivatives (:func:`~.poly.strong_poly`);
+``weak-poly``
+    polynomial regression on the weak form (:func:`~.poly.weak_poly`);
+``neural``
+    neural surrogates trained on the weak form with :math:`D > 0` (:func:`~.neural.fit_neural`);
+``neural-symbolic``
+    the neural surrogates compressed into symbolic families chosen by AIC/BIC on the weak
+    form (:func:`~.symbolic.compress`).
+
+``neural-symbolic`` needs ``neural``, and ``neural`` takes its scales from ``weak-poly``: they are
+run when needed even if not asked for (only the asked ones are reported).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import sympy as sp
+
+from ..errors import FieldlabError
+from . import poly, symbolic, validate
+from .data import Dataset
+from .neural import fit_neural
+from .solver import simulate1d
+from .weak import weak_system
+
+METHODS = ("strong-poly", "weak-poly", "neural", "neural-symbolic")
+STRUCTURES = ("reaction-diffusion",)
+
+
+@dataclasses.dataclass
+class Found:
+    """One method's closures: numpy callables, and formulas where the method has them."""
+
+    method: str
+    D: Callable
+    R: Callable
+    D_expr: str | None
+    R_expr: str | None
+    family: dict | None
+    seconds: float
+    info: dict = dataclasses.field(default_factory=dict)
+
+    def record(self) -> dict:
+        latex = {k: (sp.latex(sp.sympify(v, locals={"u": symbolic.U})) if v else None)
+                 for k, v in (("D", self.D_expr), ("R", self.R_expr))}
+        return {"family": self.family, "D": self.D_expr, "R": self.R_expr, "D_latex": latex["D"],
+                "R_latex": latex["R"], "seconds": round(self.seconds, 3), **self.info}
+
+
+def _parse_methods(methods: Sequence[str] | str | None) -> tuple[str, ...]:
+    if methods is None:
+        return METHODS
+    if isinstance(methods, str):
+        methods = [m.strip() for m in methods.split(",") if m.strip()]
+    bad = [m for m in methods if m not in METHODS]
+    if bad or not methods:
+        raise FieldlabError(f"unknown method(s) {bad}; choose from: {', '.join(METHODS)}.")
+    return tuple(dict.fromkeys(methods))
+
+
+def discover(ds: Dataset, methods=None, *, criterion: str = "bic", seed: int = 0,
+             log: Callable[[str], None] = lambda s: None) -> dict[str, Found]:
+    """Run the requested methods on a data set; returns ``{method: Found}`` in ``METHODS`` order."""
+    wanted = _parse_methods(methods)
+    if criterion not in ("aic", "bic"):
+        raise FieldlabError(f"criterion must be 'aic' or 'bic', not '{criterion}'.")
+    x, t, u = ds.x, ds.t, ds.u
+    lo, hi = float(u.min()), float(u.max())
+    grid = np.linspace(lo, hi, 256)
+    out: dict[str, Found] = {}
+    if "strong-poly" in wanted:
+        t0 = time.perf_counter()
+        fit = poly.strong_poly(x, t, u)
+        out["strong-poly"] = _poly_found("strong-poly", fit, time.perf_counter() - t0)
+        log(f"strong-poly: D = {out['strong-poly'].D_expr}, R = {out['strong-poly'].R_expr}")
+    if not {"weak-poly", "neural", "neural-symbolic"} & set(wanted):
+        return out
+    t0 = time.perf_counter()
+    system = weak_system(x, t, u)
+    fit = poly.weak_poly(system)
+    weak = _poly_found("weak-poly", fit, time.perf_counter() - t0)
+    weak.info["test_functions"] = system.n
+    if "weak-poly" in wanted:
+        out["weak-poly"] = weak
+        log(f"weak-poly: D = {weak.D_expr}, R = {weak.R_expr} ({system.n} test functions)")
+    if not {"neural", "neural-symbolic"} & set(wanted):
+        return out
+    t0 = time.perf_counter()
+    d_scale = float(np.mean(np.abs(fit.D(grid)))) or 1e-2
+    r_scale = float(np.mean(np.abs(fit.R(grid) / np.where(np.abs(grid) > 1e-12, grid, 1e-12)))) or 1e-2
+    nf = fit_neural(system, lo, hi, d_scale, r_scale, seed=seed)
+    neural = Found("neural", nf.D, nf.R, None, None, None, time.perf_counter() - t0,
+                   {"loss": nf.loss, "steps": nf.steps})
+    if "neural" in wanted:
+        out["neural"] = neural
+        log(f"neural: weak-form loss {nf.loss:.3e} after {nf.steps} steps ({neural.seconds:.1f} s)")
+    if "neural-symbolic" in wanted:
+        t0 = time.perf_counter()
+        sel = symbolic.compress(nf.D, nf.R, system, lo, hi, criterion=criterion, seed=seed)
+        out["neural-symbolic"] = Found(
+            "neural-symbolic", sel.D.fn(), sel.R.fn(), sel.D.text, sel.R.text, {"D": sel.D.family, "R": sel.R.family},
+            time.perf_counter() - t0 + neural.seconds,
+            {"criterion": criterion, "aic": sel.aic, "bic": sel.bic, "candidates": sorted(sel.table, key=lambda r: r[criterion])[:10]})
+        log(f"neural-symbolic: D = {sel.D.text} ({sel.D.family}), R = {sel.R.text} ({sel.R.family})")
+    return {m: out[m] for m in METHODS if m in out}
+
+
+def _poly_found(name: str, fit: poly.PolyFit, seconds: float) -> Found:
+    d_expr, r_expr = fit.expressions()
+    return Found(name, fit.D, fit.R, d_expr, r_expr, {"D": f"polynomial (degree <= {len(fit.d) - 1})",
+                 "R": f"polynomial (degree <= {len(fit.r) - 1})"}, seconds,
+                 {"coefficients": {"D": fit.d.tolist(), "R": fit.r.tolist()}, "bic": fit.bic, "aic": fit.aic})
+
+
+def evaluate(found: dict[str, Found], ds: Dataset, *, truth=None, ics: dict | None = None, x=None, t=None,
+             bc: str | None = None) -> dict[str, dict]:
+    """Metrics per method: closure errors (with a truth), BIR, and rollouts.
+
+    With ``truth`` (a :class:`~.cases.Closure`) and ``ics`` (name -> initial condition on ``x``),
+    every method re-simulates each initial condition over ``t`` and is compared with the true
+    closure's trajectory. Without a truth, the rollout starts from the data's first snapshot and is
+    compared with the data themselves (a consistency check on seen data, not a validation).
+    """
+    bc = bc or ds.meta.get("bc", "neumann")
+    lo, hi = float(ds.u.min()), float(ds.u.max())
+    metrics: dict[str, dict] = {m: {} for m in found}
+    if truth is not None:
+        D_true, R_true = truth.D_fn(), truth.R_fn()
+        for m, f in found.items():
+            metrics[m]["ErrD"] = validate.closure_error(f.D, D_true, lo, hi)
+            metrics[m]["ErrR"] = validate.closure_error(f.R, R_true, lo, hi)
+        if "neural" in found and "neural-symbolic" in found:
+            for k in ("D", "R"):
+                metrics["neural-symbolic"][f"BIR_{k}"] = validate.bir(metrics["neural-symbolic"][f"Err{k}"], metrics["neural"][f"Err{k}"])
+        if not ics:
+            raise FieldlabError("validation against a truth needs initial conditions (ics).")
+        references = {name: simulate1d(D_true, R_true, u0, x, t, bc=bc) for name, u0 in ics.items()}
+    else:
+        uniform = np.allclose(np.diff(ds.x), ds.x[1] - ds.x[0], rtol=1e-6)
+        if not uniform:
+            return metrics
+        x, t, ics, references = ds.x, ds.t, {"data": ds.u[0]}, {"data": ds.u}
+    for m, f in found.items():
+        rolls = {name: validate.rollout(f.D, f.R, u0, x, t, references[name], bc) for name, u0 in ics.items()}
+        metrics[m]["rollout"] = {name: r["rel_l2"] for name, r in rolls.items()}
+        metrics[m]["rollout_mean"] = float(np.mean([r["rel_l2"] for r in rolls.values()]))
+        metrics[m]["rollout_t"] = {name: r["rel_l2_t"] for name, r in rolls.items()}
+        failures = {name: r["error"] for name, r in rolls.items() if r["error"]}
+        if failures:
+            metrics[m]["rollout_failures"] = failures
+        f.info["_rollouts"] = {name: r["u"] for name, r in rolls.items()}
+    metrics["_references"] = references
+    metrics["_grid"] = {"x": x, "t": t}
+    return metrics
+
+
+def run_discovery(ds: Dataset, out: Path | None, *, methods=None, criterion: str = "bic", seed: int = 0, truth=None,
+                  ics=None, x=None, t=None, bc: str | None = None, figures: bool = True,
+                  log: Callable[[str], None] = lambda s: None) -> dict:
+    """Discover, evaluate and (with ``out``) write ``closures.json``, ``report.md`` and figures."""
+    found = discover(ds, methods, criterion=criterion, seed=seed, log=log)
+    metrics = evaluate(found, ds, truth=truth, ics=ics, x=x, t=t, bc=bc)
+    refs, grid = metrics.pop("_references", None), metrics.pop("_grid", None)
+    result = {
+        "structure": "reaction-diffusion",
+        "data": {**{k: v for k, v in ds.meta.items()}, "nx": int(ds.x.size), "nt": int(ds.t.size),
+                 "u_range": [float(ds.u.min()), float(ds.u.max())]},
+        "criterion": criterion,
+        "seed": seed,
+        "truth": None if truth is None else {"D": truth.D, "R": truth.R},
+        "validation": "unseen initial conditions against the true closure" if truth is not None
+        else "rollout from the first snapshot against the data (no truth available)",
+        "methods": {m: {**f.record(), "metrics": metrics[m]} for m, f in found.items()},
+    }
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "closures.json").write_text(json.dumps(_jsonable(result), indent=1))
+        (out / "report.md").write_text(report_markdown(result))
+        if figures:
+            from .figures import write_figures
+
+            write_figures(out, found, ds, truth, refs, grid)
+    for f in found.values():
+        f.info.pop("_rollouts", None)
+    return result
+
+
+def _jsonable(v):
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items() if not str(k).startswith("_")}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (np.floating, float)):
+        return None if not np.isfinite(v) else float(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.ndarray):
+        return _jsonable(v.tolist())
+    return v
+
+
+def _g(v) -> str:
+    return "-" if v is None else "failed" if not np.isfinite(v) else f"{v:.3g}"
+
+
+def report_markdown(result: dict) -> str:
+    d = result["data"]
+    lines = ["# Closure discovery", "",
+             f"Structure: u_t = (D(u) u_x)_x + R(u). Data: {d['nt']} times x {d['nx']} positions, "
+             f"u in [{d['u_range'][0]:.3g}, {d['u_range'][1]:.3g}]"
+             + (f"; case {d.get('case')}, regime {d.get('regime')}, seed {d.get('seed')}" if d.get("case") else "") + ".",
+             f"Validation: {result['validation']}. Family selection: {result['criterion'].upper()}.", ""]
+    if result["truth"]:
+        lines += [f"True closures: D(u) = `{result['truth']['D']}`, R(u) = `{result['truth']['R']}`.", ""]
+    lines += ["| method | D(u) | R(u) | ErrD | ErrR | BIR_D | BIR_R | rollout rel L2 (mean) | time [s] |",
+              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for m, r in result["methods"].items():
+        mt = r["metrics"]
+        lines.append(f"| {m} | `{r['D'] or '(network)'}` | `{r['R'] or '(network)'}` | {_g(mt.get('ErrD'))} | {_g(mt.get('ErrR'))} | "
+                     f"{_g(mt.get('BIR_D'))} | {_g(mt.get('BIR_R'))} | {_g(mt.get('rollout_mean'))} | {r['seconds']:.1f} |")
+    lines += ["", "Figures: `closures.png` (learned against true laws), `rollout.png` (rollout error against time), "
+              "`error_map.png` (space-time error of each method's rollout).", ""]
+    return "\n".join(lines)
