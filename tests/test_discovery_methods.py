@@ -1,0 +1,535 @@
+"""Discovery methods: weak form, polynomial regression, neural surrogates, symbolic families,
+validation, the pipeline and the `discover` command.
+
+Neural training is the costly part: fits here use a short Adam stage (behaviour, not accuracy), and
+the pipeline's ``fit_neural`` is replaced by the same short fit, memoised so that the pipeline tests
+share one fit.
+"""
+
+import functools
+import json
+
+import numpy as np
+import pytest
+import sympy as sp
+from typer.testing import CliRunner
+
+from fieldlab.cli import app
+from fieldlab.discovery import pipeline, poly, symbolic, validate
+from fieldlab.discovery.cases import CASES, fine_grid, make_dataset, observation_grid, simulate_truth, validation_ics
+from fieldlab.discovery.data import Dataset, save
+from fieldlab.discovery.neural import Surrogate, curvature, fit_neural, interpolation
+from fieldlab.discovery.weak import bump, default_widths, trapezoid_weights, weak_system
+from fieldlab.errors import FieldlabError
+from fieldlab.training.recipe import Stage
+
+U = sp.Symbol("u")
+SHORT = (Stage(optimizer="adam", steps=300, lr=1e-2),)  # behaviour only; the default recipe is 2000 + 2000 steps
+
+_NEURAL_CACHE = {}
+
+
+def _short_fit_neural(system, lo, hi, d_scale, r_scale, *, seed=0, **kw):
+    """``fit_neural`` with the short stages, memoised on its inputs (one compile and fit per data set)."""
+    key = (hash(system.b.tobytes()), lo, hi, d_scale, r_scale, seed)
+    if key not in _NEURAL_CACHE:
+        _NEURAL_CACHE[key] = fit_neural(system, lo, hi, d_scale, r_scale, seed=seed, stages=SHORT, chunk=50)
+    return _NEURAL_CACHE[key]
+
+
+# True coefficients: D = sum d_k u^k (k <= 2), R = sum r_k u^k (k <= 3).
+TRUE_COEF = {
+    "case_a": (np.array([0.01, 0.05, 0.0]), np.array([0.0, 1.0, -1.0, 0.0])),
+    "case_b": (np.array([0.01, 0.0, 0.03]), np.array([0.0, 1.0, -1.5, 0.5])),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _system(case, regime="clean", seed=0):
+    ds = make_dataset(case, regime, seed)
+    return ds, weak_system(ds.x, ds.t, ds.u)
+
+
+def _range(ds):
+    return float(ds.u.min()), float(ds.u.max())
+
+
+def _coef_errors(fit, case):
+    """Relative errors of the nonzero true coefficients; |fitted| of the zero ones relative to the law's scale."""
+    d, r = TRUE_COEF[case]
+    rel, spurious = [], []
+    for got, true in ((fit.d, d), (fit.r, r)):
+        nz = true != 0
+        rel += list(np.abs(got[nz] - true[nz]) / np.abs(true[nz]))
+        spurious += list(np.abs(got[~nz]) / np.max(np.abs(true)))
+    return np.array(rel), np.array(spurious)
+
+
+def _closure_errors(fit, case, ds):
+    lo, hi = _range(ds)
+    return (validate.closure_error(fit.D, CASES[case].D_fn(), lo, hi),
+            validate.closure_error(fit.R, CASES[case].R_fn(), lo, hi))
+
+
+# ------------------------------------------------------------------------------------------ weak
+
+
+def test_bump_derivatives_match_finite_differences():
+    s = np.linspace(-1.2, 1.2, 2401)
+    h = s[1] - s[0]
+    psi, d1, d2 = bump(s), bump(s, 1), bump(s, 2)
+    assert np.all(psi[np.abs(s) >= 1] == 0) and np.isclose(psi[s.size // 2], 1.0)
+    assert np.max(np.abs(np.gradient(psi, h) - d1)) < 1e-5 * np.max(np.abs(d1))
+    inner = slice(2, -2)
+    assert np.max(np.abs(np.gradient(np.gradient(psi, h), h)[inner] - d2[inner])) < 1e-3 * np.max(np.abs(d2))
+    # psi, psi' and psi'' vanish at the ends of the support: no boundary terms in the weak form
+    assert np.allclose([bump(np.array([1 - 1e-9]), k)[0] for k in (0, 1, 2)], 0.0, atol=1e-12)
+    with pytest.raises(ValueError):
+        bump(s, 3)
+
+
+def test_trapezoid_weights_on_a_non_uniform_grid():
+    z = np.sort(np.r_[0.0, np.random.default_rng(0).uniform(0.0, 2.0, 30), 2.0])
+    w = trapezoid_weights(z)
+    assert np.isclose(w.sum(), 2.0, rtol=0, atol=1e-14)
+    assert np.isclose(w @ (3 * z - 1), 4.0, rtol=0, atol=1e-13)  # exact for linear functions
+    # the trapezoid rule is not exact for a quadratic, but its error is: sum(dz^3) f'' / 12
+    err = w @ z**2 - 8 / 3
+    assert err > 0 and np.isclose(err, np.sum(np.diff(z) ** 3) * 2 / 12, rtol=1e-10)
+
+
+def _by_parts_errors(nx, nt):
+    """For a smooth u: -iint u phi_t = iint u_t phi and iint G phi_xx = iint G_xx phi (relative errors)."""
+    xi, ti = np.linspace(0, 1, nx), np.linspace(0, 1, nt)
+    x, t = (xi + 0.5 * xi**2) / 1.5, 2 * (ti + 0.5 * ti**2) / 1.5  # smoothly stretched, non-uniform
+    X, T = np.meshgrid(x, t)
+    u = np.exp(-0.5 * T) * (1 + 0.5 * np.sin(2 * np.pi * X))
+    u_x = np.exp(-0.5 * T) * np.pi * np.cos(2 * np.pi * X)
+    u_xx = -np.exp(-0.5 * T) * 2 * np.pi**2 * np.sin(2 * np.pi * X)
+    s = weak_system(x, t, u)
+    assert (s.hx, s.ht) == default_widths(x, t) and s.n == 7 * 17
+    rel = lambda a, b: np.linalg.norm(a - b) / np.linalg.norm(b)  # noqa: E731
+    ones = np.ones(u.size)
+    return (rel(s.b, s.W_0 @ (-0.5 * u).ravel()),
+            rel(s.W_xx @ (u**2).ravel(), s.W_0 @ (2 * u_x**2 + 2 * u * u_xx).ravel()),  # G = u^2
+            np.max(np.abs(s.W_xx @ ones)) / np.max(np.abs(s.W_xx) @ ones))  # phi_xx integrates to 0
+
+
+def test_weak_matrices_integrate_by_parts_on_a_non_uniform_grid():
+    coarse, fine = _by_parts_errors(121, 101), _by_parts_errors(241, 201)
+    assert coarse[0] < 2e-5 and coarse[1] < 1.2e-4  # measured 1.1e-5 and 9.5e-5
+    # the test functions are integrated exactly, so the free constant of G drops out to rounding
+    assert coarse[2] < 1e-7 and fine[2] < 1e-7  # measured 4e-8 and 2e-8 (trapezoid weights: 5.5e-5)
+    assert all(f < c / 3.5 for c, f in zip(coarse[:2], fine[:2]))  # data interpolation error second order
+
+
+def test_weak_system_layout_and_true_closures_satisfy_it():
+    ds, s = _system("case_a")
+    nt, nx = ds.u.shape
+    assert (s.hx, s.ht) == pytest.approx((0.2, 0.3))
+    # centres half a half-width apart inside [h, L - h]: 7 in x ([0.2, 0.8]), 17 in t ([0.3, 2.7])
+    assert s.n == 7 * 17 and s.W_xx.shape == s.W_0.shape == (s.n, nt * nx) and np.array_equal(s.u, ds.u.ravel())
+    # each row only weighs nodes whose neighbouring intervals meet its support (compact support)
+    for W in (s.W_xx, s.W_0):
+        for row in W.reshape(s.n, nt, nx)[::13]:
+            ti, xi = np.nonzero(np.abs(row) > 0)
+            assert ds.x[xi].max() - ds.x[xi].min() <= 2 * s.hx + 2 * 0.01 + 1e-12
+            assert ds.t[ti].max() - ds.t[ti].min() <= 2 * s.ht + 2 * 0.03 + 1e-12
+    u = s.u
+    G = 0.01 * u + 0.025 * u**2  # integral of D = 0.01 + 0.05 u (the constant drops out)
+    R = u * (1 - u)
+    rel = np.linalg.norm(s.residual(G, R)) / np.linalg.norm(s.b)
+    assert rel < 4e-5  # measured 2.9e-5 (trapezoid weights on the product: 2.7e-4)
+    # the residual discriminates: 10 % too much diffusion is tens of times worse
+    assert np.linalg.norm(s.residual(1.1 * G, R)) / np.linalg.norm(s.b) > 30 * rel
+
+
+def test_weak_system_rejects_too_short_a_domain():
+    x, t = np.linspace(0, 1, 8), np.linspace(0, 1, 20)  # 7 spacings < 2 x 5 spacings of one test function
+    u = np.outer(np.exp(-t), np.cos(np.pi * x))
+    with pytest.raises(FieldlabError, match="shorter than one test function"):
+        weak_system(x, t, u)
+    with pytest.raises(FieldlabError, match="shorter than one test function"):
+        weak_system(np.linspace(0, 1, 50), t, np.outer(np.exp(-t), np.ones(50)), hx=0.6)
+
+
+# ------------------------------------------------------------------------------------------ poly
+
+
+@pytest.mark.parametrize("case", ["case_a", "case_b"])
+def test_weak_poly_recovers_clean_coefficients(case):
+    ds, s = _system(case)
+    fit = poly.weak_poly(s)
+    rel, spurious = _coef_errors(fit, case)
+    assert rel.max() < 1e-3  # measured 0.017 % (case_a), 0.070 % (case_b)
+    assert spurious.max() < 1e-3  # absent terms are dropped by BIC or tiny (measured 3.6e-4 of the scale at most)
+    assert fit.n == s.n and np.isfinite(fit.bic)
+
+
+@pytest.mark.parametrize("case, seed", [
+    ("case_a", 0),
+    # issue target "within 2 % at 1 % noise": case_a seeds 1 and 2 miss it; BIC keeps a spurious
+    # u^2 term in D (d2 = -0.014) and d0, d1 move by 12 % and 17 %.
+    pytest.param("case_a", 1, marks=pytest.mark.xfail(strict=True, reason="BIC keeps a spurious d2 term (17 % error)")),
+    pytest.param("case_a", 2, marks=pytest.mark.xfail(strict=True, reason="BIC keeps a spurious d2 term (18 % error)")),
+    ("case_b", 0), ("case_b", 1), ("case_b", 2),
+])
+def test_weak_poly_at_one_percent_noise(case, seed):
+    ds, s = _system(case, "noise1", seed)
+    rel, spurious = _coef_errors(poly.weak_poly(s), case)
+    assert rel.max() < 0.02  # measured case_a s0 1.84 %; case_b s0-s2 0.77 %, 1.07 %, 0.74 %
+    assert spurious.max() < 0.02
+
+
+def test_strong_poly_is_rough_on_clean_data_and_fails_at_five_percent_noise():
+    ds, _ = _system("case_a")
+    errD, errR = _closure_errors(poly.strong_poly(ds.x, ds.t, ds.u), "case_a", ds)
+    # finite differences in time (dt = 0.03) miss the fast early transient: measured ErrD 0.373, ErrR 0.017
+    assert errD < 0.4 and errR < 0.02
+    assert errD > 0.1  # ... and that is far worse than the weak form (next line), even without noise
+    assert max(_closure_errors(poly.weak_poly(_system("case_a")[1]), "case_a", ds)) < 1e-3
+    ds5, s5 = _system("case_a", "noise5", 0)
+    sD, sR = _closure_errors(poly.strong_poly(ds5.x, ds5.t, ds5.u), "case_a", ds5)
+    wD, wR = _closure_errors(poly.weak_poly(s5), "case_a", ds5)
+    # measured: strong ErrD 1.0, ErrR 1.32; weak ErrD 0.38, ErrR 0.0018
+    assert sD > 0.9 and sR > 0.9
+    assert sR > 100 * wR and sD > 2 * wD
+
+
+def test_select_recovers_a_sparse_model_and_rejects_too_few_rows():
+    rng = np.random.default_rng(3)
+    cols = rng.normal(size=(200, 7)) * np.array([1e-3, 1.0, 1e3, 1.0, 1e-2, 1.0, 1e2])  # scales differ wildly
+    c = np.array([500.0, 0.0, 2e-3, 0.0, 100.0, 0.0, -0.01])
+    y = cols @ c
+    fit = poly.select(cols, y + 1e-3 * np.std(y) * rng.normal(size=200), n_d=3)
+    assert np.array_equal(np.r_[fit.d, fit.r] != 0, c != 0)
+    assert np.allclose(np.r_[fit.d, fit.r], c, rtol=1e-2)
+    assert fit.n == 200 and np.isfinite(fit.aic) and fit.bic > fit.aic  # log(200) > 2: BIC charges more per term
+    with pytest.raises(FieldlabError, match="too few equations \\(7\\) for 7 library terms"):
+        poly.select(cols[:7], y[:7], n_d=3)
+
+
+def test_poly_expr_parses_and_evaluates_to_the_polynomial():
+    u = np.linspace(-2, 3, 41)
+    for c in (np.array([0.01, -0.05, 0.0, 1.25e-7]), np.array([0.0, 1.0, -1.5, 0.5]), np.array([-3.0])):
+        text = poly.poly_expr(c)
+        expr = sp.sympify(text, locals={"u": U})
+        assert expr.free_symbols <= {U} and "+ -" not in text
+        assert np.allclose(sp.lambdify(U, expr)(u), np.polynomial.polynomial.polyval(u, c), rtol=1e-6, atol=0)
+    assert poly.poly_expr(np.array([0.01, -0.05, 0.0, 1.25e-7])) == "0.01 - 0.05*u + 1.25e-07*u**3"
+    assert poly.poly_expr(np.zeros(3)) == "0"
+
+
+# -------------------------------------------------------------------------------------- symbolic
+
+
+_FAMILY = {("D", f.name): f for f in symbolic.D_FAMILIES} | {("R", f.name): f for f in symbolic.R_FAMILIES}
+
+
+@pytest.mark.parametrize("law, family, truth, k", [
+    ("D", "michaelis-menten", lambda u: 0.01 + 0.04 * u / (0.3 + u), 3),
+    ("D", "hill", lambda u: 0.01 + 0.08 * u**2 / (1 + 4 * u**2), 4),  # case_c: a=0.01, b=0.02, K=0.5, n=2
+    ("D", "exp-saturation", lambda u: 0.01 + 0.035 * (1 - np.exp(-2.5 * u)), 3),
+    ("R", "michaelis-menten", lambda u: u / (1 + u) - 0.2 * u, 3),
+    ("R", "exp", lambda u: u * (1.1 * np.exp(-1.4 * u) - 0.22), 3),
+    ("R", "logistic", lambda u: u * (1 - u), 2),
+])
+def test_fit_family_recovers_known_parameters(law, family, truth, k):
+    u = np.linspace(0.05, 0.95, 200)
+    fit = symbolic.fit_family(_FAMILY[law, family], u, truth(u))
+    assert fit.family == family and fit.n_params == k
+    assert fit.rmse < 1e-12 * np.max(np.abs(truth(u)))
+    assert fit.expr.free_symbols == {U}
+    # recovered parameters, not just a good fit on the sampled range: equal far outside it too
+    wide = np.linspace(0.0, 5.0, 101)
+    assert np.allclose(fit.fn()(wide), truth(wide), rtol=1e-7, atol=1e-12)
+
+
+def test_hill_fit_names_its_exponent():
+    u = np.linspace(0.05, 0.95, 200)
+    fit = symbolic.fit_family(_FAMILY["D", "hill"], u, 0.01 + 0.08 * u**2 / (1 + 4 * u**2))
+    assert fit.expr.has(U**2) and not fit.expr.has(U**3) and not fit.expr.has(U**4)
+    consts = sorted(float(a) for a in fit.expr.atoms(sp.Float))
+    assert np.allclose(consts, [0.01, 0.02, 0.25], rtol=1e-6)  # a, b and K^2 = 0.25
+
+
+@pytest.mark.parametrize("case, families", [
+    # u/(1+u) - 0.2u = (0.8u - 0.2u^2)/(1+u): michaelis-menten and rational are the same function here
+    ("case_c", ({"hill"}, {"michaelis-menten", "rational"})),
+    ("case_exp", ({"exp-saturation"}, {"exp"})),
+])
+def test_compress_true_closures_picks_their_families(case, families):
+    ds, s = _system(case)
+    lo, hi = _range(ds)
+    c = CASES[case]
+    sel = symbolic.compress(c.D_fn(), c.R_fn(), s, lo, hi)
+    assert sel.D.family in families[0] and sel.R.family in families[1]  # measured: hill/rational, exp-saturation/exp
+    assert validate.closure_error(sel.D.fn(), c.D_fn(), lo, hi) < 1e-8
+    assert validate.closure_error(sel.R.fn(), c.R_fn(), lo, hi) < 1e-8
+    for text in (sel.D.text, sel.R.text):
+        assert sp.sympify(text, locals={"u": U}).free_symbols == {U}
+    best = min(sel.table, key=lambda r: r["bic"])
+    assert (best["D"], best["R"]) == (sel.D.family, sel.R.family) and best["bic"] == sel.bic
+    assert len(sel.table) == len(symbolic.D_FAMILIES) * len(symbolic.R_FAMILIES)  # every D is positive here
+
+
+def test_compress_rejects_a_bad_criterion_and_a_non_positive_d():
+    ds, s = _system("case_a")
+    lo, hi = _range(ds)
+    R = CASES["case_a"].R_fn()
+    with pytest.raises(FieldlabError, match="criterion must be 'aic' or 'bic', not 'mdl'"):
+        symbolic.compress(CASES["case_a"].D_fn(), R, s, lo, hi, criterion="mdl")
+    with pytest.raises(FieldlabError, match="no symbolic D\\(u\\) stays positive"):
+        symbolic.compress(lambda u: -0.01 - 0.05 * u, R, s, lo, hi, samples=40)
+
+
+def test_integral_and_lambdify():
+    u = np.array([0.1, 0.5, 2.0])
+    assert np.allclose(symbolic.integral(lambda s: s**2, 0.1, u), (u**3 - 0.1**3) / 3, rtol=1e-13, atol=1e-15)
+    assert np.allclose(symbolic.integral(np.exp, 0.0, u), np.exp(u) - 1, rtol=1e-12)
+    const = symbolic.lambdify(sp.Float(0.25))(np.zeros((2, 3)))
+    assert const.shape == (2, 3) and np.all(const == 0.25)
+
+
+# ---------------------------------------------------------------------------------------- neural
+
+
+def test_interpolation_is_exact_for_linear_and_second_order():
+    rng = np.random.default_rng(0)
+    u = np.r_[0.2, rng.uniform(0.2, 1.4, 300), 1.4]  # the ends included
+    errors = []
+    for n in (17, 33):
+        grid = np.linspace(0.2, 1.4, n)
+        P = interpolation(u, grid)
+        assert np.allclose(P.sum(axis=1), 1.0) and np.all(P >= 0)
+        assert np.allclose(P @ (3 * grid - 2), 3 * u - 2, rtol=0, atol=1e-13)
+        h = grid[1] - grid[0]
+        err = np.max(np.abs(P @ grid**2 - u**2))
+        assert err <= h**2 / 4 + 1e-15  # max of (u - g_j)(g_{j+1} - u) is h^2 / 4
+        errors.append(err)
+    assert 3.0 < errors[0] / errors[1] < 4.5  # O(h^2)
+
+
+def test_curvature_penalty():
+    g = np.linspace(0, 1, 65)
+    assert float(curvature(2 * g + 1, 1.0)) < 1e-20
+    assert np.isclose(float(curvature(g**2, 0.5)), (2 / 0.5) ** 2)
+
+
+@pytest.fixture(scope="module")
+def neural_fit():
+    """Short fit on case_a with the pipeline's scales (memoised: the pipeline tests reuse it)."""
+    ds, s = _system("case_a")
+    lo, hi = _range(ds)
+    grid = np.linspace(lo, hi, 256)
+    wp = poly.weak_poly(s)
+    d_scale, r_scale = float(np.mean(np.abs(wp.D(grid)))), float(np.mean(np.abs(wp.R(grid) / grid)))
+    assert d_scale == pytest.approx(0.035, rel=1e-3) and r_scale == pytest.approx(0.5, rel=1e-3)
+    return s, lo, hi, d_scale, _short_fit_neural(s, lo, hi, d_scale, r_scale)
+
+
+def _weak_loss(D, R, s, lo):
+    """The weak-form part of the training loss, computed independently of neural.py."""
+    res = s.residual(symbolic.integral(D, lo, s.u), R(s.u))
+    return float(res @ res / (s.b @ s.b))
+
+
+def test_surrogate_starts_constant_with_zero_reaction():
+    import jax
+
+    with jax.enable_x64(True):
+        m = Surrogate(0.1, 0.9, 0.035, 0.5, key=jax.random.PRNGKey(0))
+        u = np.linspace(0.0, 1.2, 7)
+        assert np.allclose(np.asarray(m.D(u)), 0.035 * np.log(2)) and np.all(np.asarray(m.R(u)) == 0)
+
+
+def test_short_neural_fit(neural_fit):
+    s, lo, hi, d_scale, nf = neural_fit
+    assert nf.steps == SHORT[0].steps and np.isfinite(nf.loss)
+    u = np.linspace(lo - 0.5, hi + 0.5, s.u.size)  # (callables compile per input shape: reuse the data's)
+    assert np.all(nf.D(u) > 0)
+    u[0] = 0.0
+    assert nf.R(u)[0] == 0.0 and np.all(nf.R(u)[1:] != 0)
+    initial = _weak_loss(lambda v: np.full_like(v, d_scale * np.log(2)), lambda v: np.zeros_like(v), s, lo)
+    assert initial > 0.5  # measured 1.06: a constant D and no reaction explain little
+    trained = _weak_loss(nf.D, nf.R, s, lo)
+    assert nf.loss < 1e-3 * initial and trained < 1e-3 * initial  # measured 7.8e-5 after 300 Adam steps
+    assert trained == pytest.approx(nf.loss, rel=0.5)  # the reported loss is the weak residual (+ a tiny penalty)
+
+
+# -------------------------------------------------------------------------------------- validate
+
+
+def test_closure_error_and_bir():
+    D = CASES["case_a"].D_fn()
+    assert validate.closure_error(D, D, 0.05, 0.95) == 0.0
+    assert np.isclose(validate.closure_error(lambda u: 1.5 * D(u), D, 0.05, 0.95), 0.5)
+    assert validate.bir(0.2, 0.1) == pytest.approx(2.0) and np.isnan(validate.bir(0.2, 0.0))
+
+
+def test_rollout_of_the_truth_and_of_a_negative_diffusivity():
+    x, t = np.linspace(0, 1, 51), np.linspace(0, 1, 11)
+    u0 = validation_ics(x)["bump"]
+    c = CASES["case_b"]
+    ref = simulate_truth(c, u0, x, t)
+    r = validate.rollout(c.D_fn(), c.R_fn(), u0, x, t, ref)
+    assert r["error"] is None and r["rel_l2"] < 1e-12 and len(r["rel_l2_t"]) == t.size and r["u"].shape == ref.shape
+    off = validate.rollout(lambda u: 1.2 * c.D_fn()(u), c.R_fn(), u0, x, t, ref)
+    assert 1e-4 < off["rel_l2"] < 0.1 and off["rel_l2_t"][0] == 0.0
+    bad = validate.rollout(lambda u: 0.01 - 0.05 * u, c.R_fn(), u0, x, t, ref)
+    assert bad["rel_l2"] == float("inf") and bad["u"] is None and len(bad["rel_l2_t"]) == t.size
+    assert "D(u) is negative" in bad["error"]
+
+
+# -------------------------------------------------------------------------------------- pipeline
+
+
+@pytest.fixture(scope="module")
+def short_neural():
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "fit_neural", _short_fit_neural)
+        yield
+
+
+@pytest.fixture(scope="module")
+def truth_run(short_neural, tmp_path_factory):
+    ds = make_dataset("case_a", "clean")
+    x, t = observation_grid()
+    ics = {k: v for k, v in validation_ics(x).items() if k in ("bump", "cosine")}
+    out = tmp_path_factory.mktemp("truth_run")
+    result = pipeline.run_discovery(ds, out, methods="weak-poly,neural,neural-symbolic", truth=CASES["case_a"],
+                                    ics=ics, x=x, t=t)
+    return ds, out, result
+
+
+@pytest.fixture(scope="module")
+def found_case_a(short_neural):
+    return pipeline.discover(make_dataset("case_a", "clean"), "neural-symbolic, weak-poly,weak-poly")
+
+
+def test_discover_returns_methods_in_order(found_case_a):
+    ds, found = make_dataset("case_a", "sparse_xt"), found_case_a
+    assert list(found) == ["weak-poly", "neural-symbolic"]
+    assert found["neural-symbolic"].family["D"] in {f.name for f in symbolic.D_FAMILIES}
+    assert found["weak-poly"].info["test_functions"] == 119
+    assert list(pipeline.discover(ds, ["weak-poly", "strong-poly"])) == ["strong-poly", "weak-poly"]
+
+
+@pytest.mark.parametrize("methods", ["weak-poly,sindy", "", ["neural", "Weak-Poly"]])
+def test_discover_rejects_unknown_methods(methods):
+    with pytest.raises(FieldlabError, match="unknown method"):
+        pipeline.discover(make_dataset("case_a", "sparse_xt"), methods)
+
+
+def test_discover_and_evaluate_argument_errors():
+    ds = make_dataset("case_a", "sparse_xt")
+    with pytest.raises(FieldlabError, match="criterion must be"):
+        pipeline.discover(ds, "weak-poly", criterion="cv")
+    found = pipeline.discover(ds, "weak-poly")
+    with pytest.raises(FieldlabError, match="needs initial conditions"):
+        pipeline.evaluate(found, ds, truth=CASES["case_a"])
+
+
+def test_run_discovery_with_truth_writes_closures_and_metrics(truth_run, found_case_a):
+    ds, out, result = truth_run
+    saved = json.loads((out / "closures.json").read_text())
+    assert list(saved["methods"]) == ["weak-poly", "neural", "neural-symbolic"]
+    assert saved["truth"] == {"D": CASES["case_a"].D, "R": CASES["case_a"].R}
+    lo, hi = _range(ds)
+    u = np.linspace(lo, hi, 50)
+    found = found_case_a  # same data and seed (and the memoised neural fit): the same closures
+    for m, rec in saved["methods"].items():
+        mt = rec["metrics"]
+        assert {"ErrD", "ErrR", "rollout", "rollout_mean", "rollout_t"} <= set(mt)
+        assert set(mt["rollout"]) == {"bump", "cosine"} and len(mt["rollout_t"]["bump"]) == ds.t.size
+        assert np.isclose(mt["rollout_mean"], np.mean(list(mt["rollout"].values())))
+        if m == "neural":
+            assert rec["D"] is None and rec["R"] is None
+            continue
+        for law in ("D", "R"):
+            expr = sp.sympify(rec[law], locals={"u": U})
+            assert expr.free_symbols <= {U} and rec[f"{law}_latex"]
+            value, own = symbolic.lambdify(expr)(u), getattr(found[m], law)(u)
+            if m == "weak-poly":  # poly_expr writes 6 significant digits: up to 5e-6 of each term
+                c = rec["coefficients"][law]
+                assert np.all(np.abs(value - own) <= 5e-6 * sum(abs(ck) * u**k for k, ck in enumerate(c)))
+            else:
+                assert np.allclose(value, own, rtol=1e-6, atol=1e-9)
+    assert {k: result["methods"][m]["family"] for k, m in (("ns", "neural-symbolic"),)} == \
+        {"ns": saved["methods"]["neural-symbolic"]["family"]} == {"ns": found["neural-symbolic"].family}
+    wp, nn, ns = (saved["methods"][m]["metrics"] for m in ("weak-poly", "neural", "neural-symbolic"))
+    assert wp["ErrD"] < 1e-3 and wp["ErrR"] < 1e-3 and wp["rollout_mean"] < 1e-3
+    for law in ("D", "R"):
+        assert ns[f"BIR_{law}"] == pytest.approx(ns[f"Err{law}"] / nn[f"Err{law}"])
+        assert f"BIR_{law}" not in nn and f"BIR_{law}" not in wp
+    assert saved["methods"]["weak-poly"]["coefficients"]["D"] == pytest.approx([0.01, 0.05, 0.0], abs=1e-4)
+    report = (out / "report.md").read_text()
+    assert "| weak-poly |" in report and "| neural-symbolic |" in report and CASES["case_a"].R in report
+    for name in ("closures.png", "rollout.png", "error_map.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_run_discovery_without_truth_rolls_out_against_the_data(tmp_path):
+    ds = make_dataset("case_a", "sparse_xt")
+    user = Dataset(ds.x, ds.t, ds.u, {"bc": "neumann"})
+    result = pipeline.run_discovery(user, tmp_path / "o", methods="weak-poly", figures=False)
+    assert result["truth"] is None and "no truth" in result["validation"]
+    mt = result["methods"]["weak-poly"]["metrics"]
+    assert "ErrD" not in mt and set(mt["rollout"]) == {"data"}
+    assert 0 < mt["rollout"]["data"] < 0.02
+    assert (tmp_path / "o" / "closures.json").is_file() and not (tmp_path / "o" / "closures.png").exists()
+    # a closure whose rollout fails is reported as failed (null in JSON), not raised
+    bad = pipeline.Found("bad", lambda u: -0.01 + 0 * u, lambda u: 0 * u, None, None, None, 0.0)
+    metrics = pipeline.evaluate({"bad": bad}, user)
+    assert metrics["bad"]["rollout_mean"] == float("inf") and "negative" in metrics["bad"]["rollout_failures"]["data"]
+    assert pipeline._jsonable(metrics)["bad"]["rollout_mean"] is None
+
+
+# ------------------------------------------------------------------------------------------- CLI
+
+
+runner = CliRunner()
+
+
+def _fails(args, fragment):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "error:" in result.output
+    assert fragment in " ".join(result.output.split())
+
+
+def test_cli_discover_on_a_file(tmp_path):
+    path = save(make_dataset("case_a", "sparse_xt"), tmp_path / "obs.npz")
+    result = runner.invoke(app, ["discover", str(path), "--methods", "weak-poly", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    saved = json.loads((tmp_path / "o" / "closures.json").read_text())
+    assert list(saved["methods"]) == ["weak-poly"] and saved["truth"] is None
+    assert saved["data"]["case"] == "case_a" and saved["data"]["nx"] == 26
+    assert "rollout rel L2" in result.output
+
+
+def test_cli_discover_on_a_case(tmp_path):
+    out = tmp_path / "o"
+    result = runner.invoke(app, ["discover", "--case", "case_a", "--regime", "clean", "--methods", "weak-poly",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    saved = json.loads((out / "closures.json").read_text())
+    mt = saved["methods"]["weak-poly"]["metrics"]
+    assert saved["truth"]["D"] == CASES["case_a"].D and mt["ErrD"] < 1e-3
+    assert set(mt["rollout"]) == set(validation_ics(fine_grid()))
+    assert "ErrD" in result.output and (out / "report.md").is_file()
+
+
+def test_cli_discover_errors(tmp_path):
+    path = save(make_dataset("case_a", "sparse_xt"), tmp_path / "obs.npz")
+    _fails(["discover", str(path), "--case", "case_a"], "give either a data file or --case")
+    _fails(["discover"], "give either a data file or --case")
+    _fails(["discover", str(path), "--structure", "advection"], "unknown structure 'advection'")
+    _fails(["discover", str(path), "--methods", "magic"], "unknown method")
+    _fails(["discover", "--case", "case_z"], "unknown case 'case_z'")
+    ds = make_dataset("case_a", "sparse_xt")
+    u = ds.u.copy()
+    u[3, 4] = np.nan
+    np.savez(tmp_path / "nan.npz", x=ds.x, t=ds.t, u=u)
+    _fails(["discover", str(tmp_path / "nan.npz"), "--out", str(tmp_path / "o")], "'u' has 1 NaN or infinite values")
+    assert not (tmp_path / "o").exists()
