@@ -138,7 +138,12 @@ def _summary(run):
     for stop in m.get("stops", []):
         out.print(f"  {stop}")
     if m.get("params"):
-        out.print("  parameters: " + ", ".join(f"{k} = {v:.6g}" for k, v in m["params"].items()))
+        true, error = m.get("params_true", {}), m.get("params_rel_error", {})
+
+        def show(k, v):
+            return f"{k} = {v:.6g}" + (f" (true {true[k]:.6g}, relative error {error[k]:.2%})" if k in true else "")
+
+        out.print("  parameters: " + ", ".join(show(k, v) for k, v in m["params"].items()))
     out.print(f"  run directory: {run.dir}")
 
 
@@ -233,6 +238,73 @@ def bench(
     page = write_html(out_dir, command, figures)
     out.print((out_dir / "table.md").read_text(), soft_wrap=True, markup=False)
     out.print(f"report: {page}")
+
+
+@app.command()
+@_friendly
+def simulate(
+    case: str = typer.Option(..., help="closure case: case_a, case_b, case_c or case_exp"),
+    regime: str = typer.Option("clean", help="observation regime: clean, noise1, noise5, sparse_x, sparse_t or "
+                               "sparse_xt"),
+    seed: int = typer.Option(0, help="seed of the observation noise"),
+    out_file: Path = typer.Option(..., "--out", help="data file to write: .npz or .nc (NetCDF)"),
+):
+    """Simulate a reaction-diffusion closure case and write its observed data set."""
+    from .discovery.cases import make_dataset
+    from .discovery.data import format_of, save
+
+    format_of(out_file)  # a bad file name fails before the simulation runs
+    ds = make_dataset(case, regime, seed)
+    save(ds, out_file)
+    out.print(f"wrote {case}/{regime} (seed {seed}): u {ds.u.shape[0]} times x {ds.u.shape[1]} positions, "
+              f"u in [{ds.u.min():.3g}, {ds.u.max():.3g}] -> {out_file}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+@_friendly
+def discover(
+    data: Path | None = typer.Argument(None, help="data file (.npz with x (nx,), t (nt,), u (nt, nx); or NetCDF .nc)"),
+    case: str | None = typer.Option(None, help="built-in case instead of a file: case_a, case_b, case_c, case_exp"),
+    regime: str = typer.Option("noise1", help="regime of the built-in case: clean, noise1, noise5, sparse_x, sparse_t, sparse_xt"),
+    structure: str = typer.Option("reaction-diffusion", help="PDE structure: u_t = (D(u) u_x)_x + R(u)"),
+    methods: str = typer.Option("strong-poly,weak-poly,neural,neural-symbolic", help="comma-separated methods"),
+    criterion: str = typer.Option("bic", help="symbolic family selection: aic or bic"),
+    bc: str | None = typer.Option(None, help="boundary condition for rollouts of a data file: neumann, dirichlet, periodic "
+                                  "(default: the file's meta 'bc', else neumann)"),
+    seed: int = typer.Option(0, help="seed (noise of a built-in case, network initialisation)"),
+    out_dir: Path | None = typer.Option(None, "--out", help="output directory [default: discover-<case or file name>]"),
+):
+    """Discover D(u) and R(u) from data, compress to formulas, validate by forward re-simulation."""
+    from .discovery import cases, data as data_io
+    from .discovery.pipeline import STRUCTURES, run_discovery
+    from .errors import FieldlabError
+
+    if structure not in STRUCTURES:
+        raise FieldlabError(f"unknown structure '{structure}'; available: {', '.join(STRUCTURES)}.")
+    if (data is None) == (case is None):
+        raise FieldlabError("give either a data file or --case (not both).")
+    if case is not None:
+        ds = cases.make_dataset(case, regime, seed)
+        x = cases.fine_grid()
+        _, t = cases.observation_grid()
+        extra = {"truth": cases.CASES[case], "ics": cases.validation_ics(x), "x": x, "t": t}
+        name = f"{case}-{regime}-s{seed}"
+    else:
+        ds = data_io.load(data)
+        extra = {"bc": bc}
+        name = data.stem
+    out_dir = out_dir or Path(f"discover-{name}")
+    out.print(f"discover: {ds.u.shape[0]} times x {ds.u.shape[1]} positions, u in [{ds.u.min():.3g}, {ds.u.max():.3g}]",
+              highlight=False)
+    result = run_discovery(ds, out_dir, methods=methods, criterion=criterion, seed=seed,
+                           log=lambda s: out.print("  " + s, highlight=False, soft_wrap=True), **extra)
+    for m, r in result["methods"].items():
+        mt = r["metrics"]
+        parts = [f"{k} {mt[k]:.3g}" for k in ("ErrD", "ErrR", "BIR_D", "BIR_R") if k in mt]
+        if "rollout_mean" in mt:
+            parts.append(f"rollout rel L2 {mt['rollout_mean']:.3g}")
+        out.print(f"  [bold]{m}[/]: " + ", ".join(parts), highlight=False)
+    out.print(f"closures and report: {out_dir / 'closures.json'}, {out_dir / 'report.md'}")
 
 
 def main():  # pragma: no cover - entry point

@@ -368,7 +368,13 @@ class Problem:
         equations: name -> pointwise residual ``(F: Fields, p: dict) -> scalar or vector``.
         conditions: name -> :class:`Condition`.
         params: constant parameters, passed to residuals as ``p``.
-        trainable: names in ``params`` to identify from data (inverse problems).
+        trainable: names in ``params`` to identify from data (inverse problems); ``params`` holds
+            their initial guesses.
+        param_scales: typical magnitudes of trainable parameters: the optimiser sees each one divided
+            by its scale (default 1), so that a tiny diffusivity such as 2e-3 becomes an O(1)
+            variable. Residuals and reports see the parameters themselves.
+        true_params: the values that generated the data, where they are known (built-in inverse
+            problems); runs report each trained parameter's relative error against them.
         transform: hard constraints as an output transform ``(z, raw_out) -> out``, pointwise.
         exact: names of conditions that ``transform`` satisfies exactly (not trained).
         reference: callable returning a :class:`Reference` (built-in problems), or ``None``.
@@ -383,6 +389,8 @@ class Problem:
     conditions: Mapping[str, Condition] = dataclasses.field(default_factory=dict)
     params: Mapping[str, float] = dataclasses.field(default_factory=dict)
     trainable: tuple[str, ...] = ()
+    param_scales: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    true_params: Mapping[str, float] = dataclasses.field(default_factory=dict)
     transform: Callable[[Array, Array], Array] | None = None
     exact: tuple[str, ...] = ()
     reference: Callable[[], Reference] | None = None
@@ -403,6 +411,14 @@ class Problem:
         missing = [k for k in (*self.trainable,) if k not in self.params]
         if missing:
             raise FieldlabError(f"trainable parameter(s) {missing} need an initial value in params.")
+        stray = [k for k in self.param_scales if k not in self.trainable]
+        if stray:
+            raise FieldlabError(
+                f"param_scales names {stray}, which are not trainable parameters {self.trainable}; scale only those."
+            )
+        bad = [k for k, v in self.param_scales.items() if not (np.isfinite(v) and v > 0)]
+        if bad:
+            raise FieldlabError(f"param_scales of {bad} must be positive finite numbers.")
         unknown = [k for k in self.exact if k not in self.conditions]
         if unknown:
             raise FieldlabError(f"exact conditions {unknown} are not among the conditions {list(self.conditions)}.")
@@ -414,6 +430,14 @@ class Problem:
         """Conditions that enter the loss (those not already enforced by ``transform``)."""
         skip = set(self.exact) if self.transform is not None else set()
         return {k: c for k, c in self.conditions.items() if k not in skip}
+
+    def trainable_init(self, dtype) -> dict[str, Array]:
+        """The optimiser's initial variables: each trainable parameter's initial value over its scale."""
+        return {k: jnp.asarray(self.params[k] / self.param_scales.get(k, 1.0), dtype) for k in self.trainable}
+
+    def trainable_values(self, variables: Mapping[str, Array]) -> dict[str, Array]:
+        """The trainable parameters themselves from the optimiser's variables (inverse of :meth:`trainable_init`)."""
+        return {k: v * self.param_scales[k] if k in self.param_scales else v for k, v in variables.items()}
 
     def soft(self) -> Problem:
         """The same problem with every condition in the loss and no output transform."""

@@ -52,8 +52,13 @@ class Run:
 
     @property
     def params(self) -> dict[str, float]:
-        """Trained problem parameters (inverse problems)."""
-        return {k: float(v) for k, v in self.theta["pde"].items()}
+        """Trained problem parameters (inverse problems), as the residuals see them."""
+        return {k: float(v) for k, v in self.problem.trainable_values(self.theta["pde"]).items()}
+
+    def param_errors(self) -> dict[str, float]:
+        """Relative error ``|trained - true| / |true|`` of each trained parameter whose true value is known."""
+        true = self.problem.true_params
+        return {k: abs(v - true[k]) / abs(true[k]) for k, v in self.params.items() if k in true}
 
     def predict(self, points) -> np.ndarray:
         """Fields at ``points`` of shape ``(n, d)`` (columns in the problem's coordinate order) -> ``(n, m)``."""
@@ -96,6 +101,8 @@ def _finish(trainer: Trainer, config: RunConfig, problem: Problem, out: Path | N
     run.metrics = {
         **run.evaluate(),
         "params": run.params,
+        **({"params_true": {k: problem.true_params[k] for k in run.param_errors()},
+            "params_rel_error": run.param_errors()} if run.param_errors() else {}),
         "wall_time_s": state.elapsed,
         "steps": state.step,
         "final_loss": last.get("loss"),

@@ -2,7 +2,8 @@
 
 ``loss(theta) = sum_k w_k * mean_i |r_k(z_i)|^2`` over the PDE equations (at interior points) and
 the trained conditions (at their own points). ``theta = {"net": network arrays, "pde": trainable
-parameters}``; the static part of the network is closed over.
+parameters}`` (as the optimiser sees them, see :meth:`Problem.trainable_init`); the static part of
+the network is closed over.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ Array = jax.Array
 def parameters(problem: Problem, theta: dict, dtype) -> dict[str, Array]:
     """Constant parameters merged with the trained ones (which win)."""
     p = {k: jnp.asarray(v, dtype) for k, v in problem.params.items()}
-    p.update(theta["pde"])
+    p.update(problem.trainable_values(theta["pde"]))
     return p
 
 

@@ -61,8 +61,7 @@ def init_theta(problem: Problem, model: eqx.Module, dtype):
     """Split a model into trainable arrays (with the problem's trainable parameters) and static parts."""
     model = jax.tree_util.tree_map(lambda a: a.astype(dtype) if eqx.is_inexact_array(a) else a, model)
     params, static = eqx.partition(model, eqx.is_inexact_array)
-    pde = {k: jnp.asarray(problem.params[k], dtype) for k in problem.trainable}
-    return {"net": params, "pde": pde}, static
+    return {"net": params, "pde": problem.trainable_init(dtype)}, static
 
 
 @dataclass
@@ -267,5 +266,6 @@ class Trainer:
         evaluate = force or (s.step // r.eval_every) > ((s.step - done) // r.eval_every)
         row = {"step": s.step, "stage": s.stage + 1, "optimizer": optimizer, "time": s.elapsed,
                "loss": float(loss), **{f"loss_{k}": float(v) for k, v in terms.items()},
+               **{f"param_{k}": float(v) for k, v in self.problem.trainable_values(s.theta["pde"]).items()},
                "steps_per_s": rate, "rel_l2": self.rel_l2(s.theta) if evaluate else math.nan}
         s.history.append(row)
