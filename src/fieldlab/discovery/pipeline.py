@@ -30,7 +30,7 @@ import sympy as sp
 from ..errors import FieldlabError
 from . import poly, symbolic, validate
 from .data import Dataset
-from .neural import fit_neural
+from .neural import SMOOTH_PER_RESIDUAL, fit_neural
 from .solver import simulate1d
 from .weak import weak_system
 
@@ -99,7 +99,8 @@ def discover(ds: Dataset, methods=None, *, criterion: str = "bic", seed: int = 0
     t0 = time.perf_counter()
     d_scale = float(np.mean(np.abs(fit.D(grid)))) or 1e-2
     r_scale = float(np.mean(np.abs(fit.R(grid) / np.where(np.abs(grid) > 1e-12, grid, 1e-12)))) or 1e-2
-    nf = fit_neural(system, lo, hi, d_scale, r_scale, seed=seed)
+    noise_proxy = fit.rss / float(system.b @ system.b)  # relative weak residual of the polynomial fit
+    nf = fit_neural(system, lo, hi, d_scale, r_scale, seed=seed, smooth=SMOOTH_PER_RESIDUAL * noise_proxy)
     neural = Found("neural", nf.D, nf.R, None, None, None, time.perf_counter() - t0,
                    {"loss": nf.loss, "steps": nf.steps})
     if "neural" in wanted:
