@@ -480,7 +480,7 @@ def test_run_discovery_without_truth_rolls_out_against_the_data(tmp_path):
     assert (tmp_path / "o" / "closures.json").is_file() and not (tmp_path / "o" / "closures.png").exists()
     # a closure whose rollout fails is reported as failed (null in JSON), not raised
     bad = pipeline.Found("bad", lambda u: -0.01 + 0 * u, lambda u: 0 * u, None, None, None, 0.0)
-    metrics = pipeline.evaluate({"bad": bad}, user)
+    metrics = pipeline.evaluate({"bad": bad}, user).metrics
     assert metrics["bad"]["rollout_mean"] == float("inf") and "negative" in metrics["bad"]["rollout_failures"]["data"]
     assert pipeline._jsonable(metrics)["bad"]["rollout_mean"] is None
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 
-def write_figures(out: Path, found: dict, ds, truth, references: dict | None, grid: dict | None) -> list[Path]:
+def write_figures(out: Path, found: dict, ds, truth, checked) -> list[Path]:
+    """``checked``: the :class:`~.pipeline.Validation` of ``found`` (rollouts and their references)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -30,14 +31,15 @@ def write_figures(out: Path, found: dict, ds, truth, references: dict | None, gr
     paths.append(out / "closures.png")
     fig.savefig(paths[-1], dpi=120)
     plt.close(fig)
-    if references is None or grid is None:
+    references = checked.references
+    if not references:
         return paths
-    t, x = grid["t"], grid["x"]
+    t, x = checked.t, checked.x
     names = list(references)
     fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.4), squeeze=False)
     for ax, name in zip(axes[0], names):
-        for m, f in found.items():
-            roll = f.info.get("_rollouts", {}).get(name)
+        for m in found:
+            roll = checked.rollouts.get(m, {}).get(name)
             if roll is None:
                 continue
             err = np.linalg.norm(roll - references[name], axis=1) / np.linalg.norm(references[name], axis=1)
@@ -52,7 +54,7 @@ def write_figures(out: Path, found: dict, ds, truth, references: dict | None, gr
     fig.savefig(paths[-1], dpi=120)
     plt.close(fig)
     name = names[0]
-    rolled = [(m, f.info.get("_rollouts", {}).get(name)) for m, f in found.items()]
+    rolled = [(m, checked.rollouts.get(m, {}).get(name)) for m in found]
     rolled = [(m, r) for m, r in rolled if r is not None]
     if rolled:
         fig, axes = plt.subplots(1, len(rolled), figsize=(3.6 * len(rolled), 3.2), squeeze=False)

@@ -124,14 +124,26 @@ def _poly_found(name: str, fit: poly.PolyFit, seconds: float) -> Found:
                  {"coefficients": {"D": fit.d.tolist(), "R": fit.r.tolist()}, "bic": fit.bic, "aic": fit.aic})
 
 
+@dataclasses.dataclass
+class Validation:
+    """What :func:`evaluate` measured: metrics per method (JSON-ready) and the trajectories behind them."""
+
+    metrics: dict[str, dict]
+    references: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)  # name -> (nt, nx)
+    rollouts: dict[str, dict] = dataclasses.field(default_factory=dict)  # method -> name -> (nt, nx) or None
+    x: np.ndarray | None = None
+    t: np.ndarray | None = None
+
+
 def evaluate(found: dict[str, Found], ds: Dataset, *, truth=None, ics: dict | None = None, x=None, t=None,
-             bc: str | None = None) -> dict[str, dict]:
+             bc: str | None = None) -> Validation:
     """Metrics per method: closure errors (with a truth), BIR, and rollouts.
 
     With ``truth`` (a :class:`~.cases.Closure`) and ``ics`` (name -> initial condition on ``x``),
     every method re-simulates each initial condition over ``t`` and is compared with the true
     closure's trajectory. Without a truth, the rollout starts from the data's first snapshot and is
-    compared with the data themselves (a consistency check on seen data, not a validation).
+    compared with the data themselves (a consistency check on seen data, not a validation); data
+    on a non-uniform grid get no rollout.
     """
     bc = bc or ds.meta.get("bc", "neumann")
     lo, hi = float(ds.u.min()), float(ds.u.max())
@@ -148,10 +160,10 @@ def evaluate(found: dict[str, Found], ds: Dataset, *, truth=None, ics: dict | No
             raise FieldlabError("validation against a truth needs initial conditions (ics).")
         references = {name: simulate1d(D_true, R_true, u0, x, t, bc=bc) for name, u0 in ics.items()}
     else:
-        uniform = np.allclose(np.diff(ds.x), ds.x[1] - ds.x[0], rtol=1e-6)
-        if not uniform:
-            return metrics
+        if not np.allclose(np.diff(ds.x), ds.x[1] - ds.x[0], rtol=1e-6):
+            return Validation(metrics)
         x, t, ics, references = ds.x, ds.t, {"data": ds.u[0]}, {"data": ds.u}
+    out = Validation(metrics, references, {}, x, t)
     for m, f in found.items():
         rolls = {name: validate.rollout(f.D, f.R, u0, x, t, references[name], bc) for name, u0 in ics.items()}
         metrics[m]["rollout"] = {name: r["rel_l2"] for name, r in rolls.items()}
@@ -160,10 +172,8 @@ def evaluate(found: dict[str, Found], ds: Dataset, *, truth=None, ics: dict | No
         failures = {name: r["error"] for name, r in rolls.items() if r["error"]}
         if failures:
             metrics[m]["rollout_failures"] = failures
-        f.info["_rollouts"] = {name: r["u"] for name, r in rolls.items()}
-    metrics["_references"] = references
-    metrics["_grid"] = {"x": x, "t": t}
-    return metrics
+        out.rollouts[m] = {name: r["u"] for name, r in rolls.items()}
+    return out
 
 
 def run_discovery(ds: Dataset, out: Path | None, *, methods=None, criterion: str = "bic", seed: int = 0, truth=None,
@@ -171,18 +181,17 @@ def run_discovery(ds: Dataset, out: Path | None, *, methods=None, criterion: str
                   log: Callable[[str], None] = lambda s: None) -> dict:
     """Discover, evaluate and (with ``out``) write ``closures.json``, ``report.md`` and figures."""
     found = discover(ds, methods, criterion=criterion, seed=seed, log=log)
-    metrics = evaluate(found, ds, truth=truth, ics=ics, x=x, t=t, bc=bc)
-    refs, grid = metrics.pop("_references", None), metrics.pop("_grid", None)
+    checked = evaluate(found, ds, truth=truth, ics=ics, x=x, t=t, bc=bc)
     result = {
         "structure": "reaction-diffusion",
-        "data": {**{k: v for k, v in ds.meta.items()}, "nx": int(ds.x.size), "nt": int(ds.t.size),
+        "data": {**ds.meta, "nx": int(ds.x.size), "nt": int(ds.t.size),
                  "u_range": [float(ds.u.min()), float(ds.u.max())]},
         "criterion": criterion,
         "seed": seed,
         "truth": None if truth is None else {"D": truth.D, "R": truth.R},
         "validation": "unseen initial conditions against the true closure" if truth is not None
         else "rollout from the first snapshot against the data (no truth available)",
-        "methods": {m: {**f.record(), "metrics": metrics[m]} for m, f in found.items()},
+        "methods": {m: {**f.record(), "metrics": checked.metrics[m]} for m, f in found.items()},
     }
     if out is not None:
         out = Path(out)
@@ -192,9 +201,7 @@ def run_discovery(ds: Dataset, out: Path | None, *, methods=None, criterion: str
         if figures:
             from .figures import write_figures
 
-            write_figures(out, found, ds, truth, refs, grid)
-    for f in found.values():
-        f.info.pop("_rollouts", None)
+            write_figures(out, found, ds, truth, checked)
     return result
 
 
