@@ -1,6 +1,9 @@
 """Closure discovery for reaction-diffusion equations ``u_t = (D(u) u_x)_x + R(u)``.
 
-``solver`` re-simulates a pair of closures (method of lines, stiff integrator), ``cases`` holds the
-benchmark closures, observation regimes and initial conditions, and ``data`` reads and writes
-observed fields (``.npz`` or NetCDF).
+The pipeline (:mod:`.pipeline`): data (:mod:`.data`, or a built-in case of :mod:`.cases`) ->
+closures by strong-form and weak-form polynomial regression (:mod:`.poly` on :mod:`.weak`),
+neural surrogates trained on the weak form (:mod:`.neural`) and their symbolic compression
+(:mod:`.symbolic`) -> validation by forward re-simulation (:mod:`.solver`, :mod:`.validate`) ->
+``closures.json``, ``report.md`` and figures (:mod:`.figures`). Submodules are imported on use, so
+that reading a data file does not load JAX.
 """
