@@ -43,6 +43,8 @@ def test_grid_runs_resumes_and_reports(tmp_path):
     run_grid(spec, tmp_path, workers=1, on_done=lambda rec, k, n: seen.append(rec["key"]))
     assert seen == []
     (tmp_path / "cells" / f"{ok[0]['key']}.json").unlink()
+    partial = run_grid(spec, tmp_path, workers=1, run=False)  # a report of what is finished runs nothing
+    assert len(partial) == 3 and ok[0]["key"] not in {r["key"] for r in partial}
     run_grid(spec, tmp_path, workers=1, on_done=lambda rec, k, n: seen.append(rec["key"]))
     assert seen == [ok[0]["key"]]
 

@@ -200,6 +200,8 @@ def bench(
     budget: Optional[int] = typer.Option(None, min=1, help="parameter budget: every backbone sized to at most this many"),
     workers: Optional[int] = typer.Option(None, min=1, help="worker processes (default: CPU count)"),
     out_dir: Path = typer.Option(Path("bench"), "--out", help="output directory; an existing one is resumed"),
+    report_only: bool = typer.Option(False, "--report-only", help="run nothing: tables and figures of the cells "
+                                     "already finished in --out (a partial report of an interrupted bench)"),
 ):
     """Compare backbones on problems under one identical recipe; resumable; tables, figures, HTML."""
     from . import models as model_registry
@@ -232,7 +234,11 @@ def bench(
         extra = f"rel L2 {rec['rel_l2']:.2e}, {rec['wall_time_s']:.1f} s" if rec["status"] == "ok" else rec["status"]
         err.print(f"  [{k}/{n}] {rec['key']}: {extra}", highlight=False)
 
-    results = run_grid(spec, out_dir, workers, on_done=done)
+    results = run_grid(spec, out_dir, workers, on_done=done, run=not report_only)
+    if report_only:
+        err.print(f"report only: {len(results)} of {total} runs finished in {out_dir}")
+    if not results:
+        raise FieldlabError(f"no finished runs in {out_dir} to report.")
     write_tables(out_dir, results)
     figures = write_figures(out_dir, results)
     page = write_html(out_dir, command, figures)

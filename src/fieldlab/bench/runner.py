@@ -130,12 +130,15 @@ def load_results(cells_dir: Path) -> dict[str, dict]:
 
 
 def run_grid(spec: BenchSpec, out: Path, workers: int | None = None,
-             on_done: Callable[[dict, int, int], None] | None = None) -> list[dict]:
-    """Run every unfinished cell of ``spec`` (in ``workers`` processes) and return all results."""
+             on_done: Callable[[dict, int, int], None] | None = None, run: bool = True) -> list[dict]:
+    """Run every unfinished cell of ``spec`` (in ``workers`` processes) and return all results.
+
+    ``run=False`` runs nothing and returns the cells already finished (a partial report).
+    """
     cells_dir = Path(out) / "cells"
     cells_dir.mkdir(parents=True, exist_ok=True)
     done = load_results(cells_dir)
-    todo = [c for c in spec.cells() if c.key not in done]
+    todo = [c for c in spec.cells() if c.key not in done] if run else []
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
     finished = len(spec.cells()) - len(todo)
     if todo:
