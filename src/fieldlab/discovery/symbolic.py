@@ -34,7 +34,8 @@ Bounds on nonlinear parameters are relative to :math:`U = \max |u|` over the dat
 Compression fits each family to the surrogate sampled on the observed range (the surrogate is the
 only thing stage 2 sees: this is what makes the bias-inheritance ratio meaningful). The *choice*
 among the fitted pairs (D family, R family) is made on the data: the weak-form residual of the
-pair gives :math:`\mathrm{RSS}` over :math:`n` test functions and
+pair gives :math:`\mathrm{RSS}` over the test functions, of which :math:`n` are independent
+(:attr:`~.weak.WeakSystem.n_independent`, as in :mod:`.poly`), and
 :math:`\mathrm{AIC} = n \log(\mathrm{RSS}/n) + 2k`, :math:`\mathrm{BIC} = n \log(\mathrm{RSS}/n) + k \log n`,
 with :math:`k` all coefficients of both laws (a Hill exponent counts). Pairs whose :math:`D` is not
 positive on the observed range are rejected.
@@ -204,7 +205,7 @@ def compress(D_fn: Callable, R_fn: Callable, system, lo: float, hi: float, *, cr
             res = G_cols[d.family] + R_cols[r.family] - system.b
             rss = float(res @ res)
             k = d.n_params + r.n_params
-            aic, bic = information(rss, n, k)
+            aic, bic = information(rss, n, k, system.n_independent)
             table.append({"D": d.family, "R": r.family, "k": k, "rss": rss, "aic": aic, "bic": bic})
             score = bic if criterion == "bic" else aic
             if best is None or score < best[0]:

@@ -104,6 +104,8 @@ class WeakSystem:
     u: np.ndarray
     hx: float
     ht: float
+    n_independent: float  # test functions with disjoint supports that fit in the domain
+
 
     @property
     def n(self) -> int:
@@ -133,4 +135,5 @@ def weak_system(x: np.ndarray, t: np.ndarray, u: np.ndarray, hx: float | None = 
 
     W_t, W_xx, W_0 = rows(ptt, px), rows(pt, pxx), rows(pt, px)
     flat = u.reshape(-1)
-    return WeakSystem(W_xx=W_xx, W_0=W_0, b=-(W_t @ flat), u=flat, hx=hx, ht=ht)
+    independent = (x[-1] - x[0]) / (2 * hx) * (t[-1] - t[0]) / (2 * ht)
+    return WeakSystem(W_xx=W_xx, W_0=W_0, b=-(W_t @ flat), u=flat, hx=hx, ht=ht, n_independent=independent)
