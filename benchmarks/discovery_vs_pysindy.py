@@ -45,6 +45,8 @@ import sys
 import time
 from pathlib import Path
 
+from _machine import cpu_model, busy_cores, venv_python  # noqa: E402 - benchmarks/ is on sys.path when a script runs
+
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,34 +73,6 @@ TUNE_RULE = ("the pair (alpha, threshold) of the sweep with the largest threshol
 
 
 # -- machine and environment ------------------------------------------------------------------------
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def busy_cores(seconds: float = 1.0) -> float | None:
-    """Cores' worth of CPU time used by all processes over ``seconds`` (from /proc/stat), or None."""
-    def sample():
-        fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-        return sum(fields[:8]), fields[3] + fields[4]
-
-    try:
-        (t0, i0), _ = sample(), time.sleep(seconds)
-        t1, i1 = sample()
-    except (OSError, ValueError, IndexError):
-        return None
-    return (1 - (i1 - i0) / max(t1 - t0, 1)) * (os.cpu_count() or 1)
-
-
-def venv_python(venv: Path) -> Path:
-    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-
-
 def venv_ready(venv: Path) -> bool:
     py = venv_python(venv)
     if not py.exists():

@@ -42,6 +42,8 @@ import sys
 import time
 from pathlib import Path
 
+from _machine import cpu_model  # noqa: E402 - benchmarks/ is on sys.path when a script runs
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "docs" / "benchmarks-step-cost.md"
 PROTECTED = REPO / "docs" / "benchmarks.md"
@@ -49,16 +51,6 @@ KAN_TARGET = 3.0  # issue 3: KAN within 3x of the MLP's step time at equal param
 
 
 # -- machine ----------------------------------------------------------------------------------------
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def loadavg() -> tuple[float, float, float] | None:
     try:
         return os.getloadavg()

@@ -36,6 +36,8 @@ import textwrap
 import time
 from pathlib import Path
 
+from _machine import cpu_model, busy_cores, venv_python  # noqa: E402 - benchmarks/ is on sys.path when a script runs
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_VENV = REPO / "benchmarks" / ".venv-deepxde"
 DEFAULT_OUT = REPO / "docs" / "benchmarks-throughput.md"
@@ -93,30 +95,6 @@ DEEPXDE_PROGRAM = textwrap.dedent(
 
 
 # -- machine and environment ------------------------------------------------------------------------
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def busy_cores(seconds: float = 1.0) -> float | None:
-    """Cores' worth of CPU time used by all processes over ``seconds`` (from /proc/stat), or None."""
-    def sample():
-        fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-        return sum(fields[:8]), fields[3] + fields[4]  # total (guest time is inside user), idle + iowait
-
-    try:
-        (t0, i0), _ = sample(), time.sleep(seconds)
-        t1, i1 = sample()
-    except (OSError, ValueError, IndexError):
-        return None
-    return (1 - (i1 - i0) / max(t1 - t0, 1)) * (os.cpu_count() or 1)
-
-
 def _cpu_seconds() -> tuple[float, float] | None:
     """(CPU seconds used by the whole machine, by this process and its finished children)."""
     import resource
@@ -139,10 +117,6 @@ def others_busy(fn, *args, **kwargs) -> tuple[dict, float | None]:
     if a is None or b is None:
         return result, None
     return result, max((b[0] - a[0]) - (b[1] - a[1]), 0.0) / wall
-
-
-def venv_python(venv: Path) -> Path:
-    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
 def deepxde_env() -> dict[str, str]:
