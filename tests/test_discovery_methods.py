@@ -107,7 +107,9 @@ def _by_parts_errors(nx, nt):
     u_x = np.exp(-0.5 * T) * np.pi * np.cos(2 * np.pi * X)
     u_xx = -np.exp(-0.5 * T) * 2 * np.pi**2 * np.sin(2 * np.pi * X)
     s = weak_system(x, t, u)
-    assert (s.hx, s.ht) == default_widths(x, t) and s.n == 7 * 17
+    hx, ht = default_widths(x, t)
+    per_axis = [int(np.floor((z[-1] - z[0] - 2 * h) / (h / 2) + 1e-9)) + 1 for z, h in ((x, hx), (t, ht))]
+    assert (s.hx, s.ht) == (hx, ht) and s.n == per_axis[0] * per_axis[1]
     rel = lambda a, b: np.linalg.norm(a - b) / np.linalg.norm(b)  # noqa: E731
     ones = np.ones(u.size)
     return (rel(s.b, s.W_0 @ (-0.5 * u).ravel()),
@@ -117,18 +119,19 @@ def _by_parts_errors(nx, nt):
 
 def test_weak_matrices_integrate_by_parts_on_a_non_uniform_grid():
     coarse, fine = _by_parts_errors(121, 101), _by_parts_errors(241, 201)
-    assert coarse[0] < 2e-5 and coarse[1] < 1.2e-4  # measured 1.1e-5 and 9.5e-5
-    # the test functions are integrated exactly, so the free constant of G drops out to rounding
-    assert coarse[2] < 1e-7 and fine[2] < 1e-7  # measured 4e-8 and 2e-8 (trapezoid weights: 5.5e-5)
+    assert coarse[0] < 2e-5 and coarse[1] < 1.2e-4  # measured 1.1e-5 and 1.0e-4
+    # the test functions are integrated (nearly) exactly, so the free constant of G drops out: what is
+    # left comes from support edges inside a grid interval, where Gauss-Legendre meets the cut-off
+    assert coarse[2] < 5e-7 and fine[2] < 5e-7  # measured 1.5e-7 and 3e-8 (trapezoid weights: 5.5e-5)
     assert all(f < c / 3.5 for c, f in zip(coarse[:2], fine[:2]))  # data interpolation error second order
 
 
 def test_weak_system_layout_and_true_closures_satisfy_it():
     ds, s = _system("case_a")
     nt, nx = ds.u.shape
-    assert (s.hx, s.ht) == pytest.approx((0.2, 0.3))
-    # centres half a half-width apart inside [h, L - h]: 7 in x ([0.2, 0.8]), 17 in t ([0.3, 2.7])
-    assert s.n == 7 * 17 and s.W_xx.shape == s.W_0.shape == (s.n, nt * nx) and np.array_equal(s.u, ds.u.ravel())
+    assert (s.hx, s.ht) == pytest.approx((0.15, 0.15))
+    # centres half a half-width apart inside [h, L - h]: 10 in x ([0.15, 0.85]), 37 in t ([0.15, 2.85])
+    assert s.n == 10 * 37 and s.W_xx.shape == s.W_0.shape == (s.n, nt * nx) and np.array_equal(s.u, ds.u.ravel())
     # each row only weighs nodes whose neighbouring intervals meet its support (compact support)
     for W in (s.W_xx, s.W_0):
         for row in W.reshape(s.n, nt, nx)[::13]:
@@ -139,7 +142,7 @@ def test_weak_system_layout_and_true_closures_satisfy_it():
     G = 0.01 * u + 0.025 * u**2  # integral of D = 0.01 + 0.05 u (the constant drops out)
     R = u * (1 - u)
     rel = np.linalg.norm(s.residual(G, R)) / np.linalg.norm(s.b)
-    assert rel < 4e-5  # measured 2.9e-5 (trapezoid weights on the product: 2.7e-4)
+    assert rel < 7e-5  # measured 5.1e-5 (2.9e-5 with the wider (0.2, 0.3) supports; trapezoid on the product: 2.7e-4)
     # the residual discriminates: 10 % too much diffusion is tens of times worse
     assert np.linalg.norm(s.residual(1.1 * G, R)) / np.linalg.norm(s.b) > 30 * rel
 
@@ -167,18 +170,18 @@ def test_weak_poly_recovers_clean_coefficients(case):
 
 
 @pytest.mark.parametrize("case, seed", [
-    ("case_a", 0),
-    # issue target "within 2 % at 1 % noise": case_a seed 1 misses it (3.2 %, the right terms; noise
-    # at the edge of what these data determine). Before BIC counted independent test functions only,
-    # seeds 1 and 2 kept a spurious u^2 in D and missed by 17 %.
-    pytest.param("case_a", 1, marks=pytest.mark.xfail(strict=True, reason="3.2 % error on d0 at 1 % noise")),
-    ("case_a", 2),
-    ("case_b", 0), ("case_b", 1), ("case_b", 2),
+    ("case_a", 0), ("case_a", 1), ("case_a", 2),
+    # issue target "within 2 % at 1 % noise": case_b seed 0 misses it (3.2 % on the u^3 coefficient,
+    # the right terms; noise at the edge of what these data determine: over 20 seeds 14 are within
+    # 2 %, see fieldlab.discovery.weak). With the earlier (0.2, 0.3) supports case_a seed 1 missed
+    # (3.2 %) and case_b seed 0 passed.
+    pytest.param("case_b", 0, marks=pytest.mark.xfail(strict=True, reason="3.2 % error on r3 at 1 % noise")),
+    ("case_b", 1), ("case_b", 2),
 ])
 def test_weak_poly_at_one_percent_noise(case, seed):
     ds, s = _system(case, "noise1", seed)
     rel, spurious = _coef_errors(poly.weak_poly(s), case)
-    assert rel.max() < 0.02  # measured case_a s0 1.84 %; case_b s0-s2 0.77 %, 1.07 %, 0.74 %
+    assert rel.max() < 0.02  # measured case_a s0-s2 0.49 %, 1.34 %, 0.12 %; case_b s1, s2 0.74 %, 1.29 %
     assert spurious.max() < 0.02
 
 
@@ -192,9 +195,10 @@ def test_strong_poly_is_rough_on_clean_data_and_fails_at_five_percent_noise():
     ds5, s5 = _system("case_a", "noise5", 0)
     sD, sR = _closure_errors(poly.strong_poly(ds5.x, ds5.t, ds5.u), "case_a", ds5)
     wD, wR = _closure_errors(poly.weak_poly(s5), "case_a", ds5)
-    # measured: strong ErrD 1.0, ErrR 1.32; weak ErrD 0.38, ErrR 0.0018
+    # measured: strong ErrD 1.0, ErrR 1.32; weak ErrD 0.56, ErrR 0.0058: at 5 % noise weak R is still
+    # good, D is determined by neither (its effect is the smallest in these data)
     assert sD > 0.9 and sR > 0.9
-    assert sR > 100 * wR and sD > 2 * wD
+    assert sR > 100 * wR and sD > wD
 
 
 def test_select_recovers_a_sparse_model_and_rejects_too_few_rows():
@@ -282,6 +286,69 @@ def test_compress_rejects_a_bad_criterion_and_a_non_positive_d():
         symbolic.compress(CASES["case_a"].D_fn(), R, s, lo, hi, criterion="mdl")
     with pytest.raises(FieldlabError, match="no symbolic D\\(u\\) stays positive"):
         symbolic.compress(lambda u: -0.01 - 0.05 * u, R, s, lo, hi, samples=40)
+
+
+def _perturbed_selection(case, ds, s, factor_d=1.1, factor_r=0.9):
+    """Compression of deliberately wrong closures (D 10 % too large, R 10 % too small)."""
+    lo, hi = _range(ds)
+    c = CASES[case]
+    D, R = c.D_fn(), c.R_fn()
+    return symbolic.compress(lambda u: factor_d * D(u), lambda u: factor_r * R(u), s, lo, hi)
+
+
+def test_refit_repairs_a_wrong_start_on_clean_data():
+    ds, s = _system("case_c")
+    lo, hi = _range(ds)
+    sel = _perturbed_selection("case_c", ds, s)
+    c = CASES["case_c"]
+    d0 = next(f for f in sel.fits_D if f.family == "hill")
+    r0 = next(f for f in sel.fits_R if f.family == "michaelis-menten")
+    assert validate.closure_error(d0.fn(), c.D_fn(), lo, hi) > 0.09  # the start is 10 % off
+    fd, fr, rss = symbolic.refit(d0, r0, symbolic._StateTable(s, lo, hi))
+    assert (fd.family, fr.family, fd.exponent) == ("hill", "michaelis-menten", 2)
+    # measured 1.2e-4 (D): the data, not the start, decide
+    assert validate.closure_error(fd.fn(), c.D_fn(), lo, hi) < 1e-3
+    assert validate.closure_error(fr.fn(), c.R_fn(), lo, hi) < 1e-3
+    assert rss / float(s.b @ s.b) < 1e-8
+    # a family that cannot stay positive is refused: D = a + b u with the data pulling it negative
+    bad = symbolic.SymbolicFit("linear", -0.01 - 0.05 * U, 2, 0.0, (-0.01, -0.05), ())
+    tbl = symbolic._StateTable(s, lo, hi)
+    neg = symbolic.refit(bad, r0, tbl)
+    assert neg is None or np.min(neg[0].fn()(np.linspace(lo, hi, 50))) > 0
+
+
+def test_refine_chooses_by_re_simulating_the_data():
+    ds, s = _system("case_c")
+    lo, hi = _range(ds)
+    sel = _perturbed_selection("case_c", ds, s)
+    ref = symbolic.refine(sel, s, lo, hi, ds.x, ds.t, ds.u)
+    c = CASES["case_c"]
+    # measured: hill / michaelis-menten (the rational R is the same function with one more parameter)
+    assert ref.D.family == "hill" and ref.R.family in {"michaelis-menten", "rational"}
+    assert validate.closure_error(ref.D.fn(), c.D_fn(), lo, hi) < 1e-3
+    assert validate.closure_error(ref.R.fn(), c.R_fn(), lo, hi) < 1e-3
+    best = min(ref.table, key=lambda r: r["bic"])
+    assert (best["D"], best["R"]) == (ref.D.family, ref.R.family) and best["bic"] == ref.bic
+    assert {"weak_rss", "sse", "k", "aic"} <= set(best)
+    # the misfit of the chosen pair is at the level of the solver and observation grid, and the
+    # polynomial pair (wrong family) is clearly worse
+    poly_row = next(r for r in ref.table if (r["D"], r["R"]) == ("quadratic", "cubic"))
+    assert best["sse"] < poly_row["sse"] / 10
+    with pytest.raises(FieldlabError, match="criterion must be"):
+        symbolic.refine(sel, s, lo, hi, ds.x, ds.t, ds.u, criterion="cv")
+
+
+def test_data_rollout_on_full_and_sparse_grids():
+    c = CASES["case_a"]
+    for regime, tol in (("clean", 1e-3), ("sparse_x", 2e-2)):
+        ds = make_dataset("case_a", regime)
+        sim = validate.data_rollout(c.D_fn(), c.R_fn(), ds.x, ds.t, ds.u)
+        assert sim.shape == ds.u.shape
+        rel = np.linalg.norm(sim - ds.u) / np.linalg.norm(ds.u)
+        # measured 6e-4 (101 nodes) and 8e-3 (26 nodes: the first snapshot interpolated linearly)
+        assert rel < tol
+    with pytest.raises(FieldlabError, match="negative"):
+        validate.data_rollout(lambda u: -0.01 + 0 * u, c.R_fn(), ds.x, ds.t, ds.u)
 
 
 def test_integral_and_lambdify():
@@ -398,21 +465,21 @@ def truth_run(short_neural, tmp_path_factory):
     x, t = observation_grid()
     ics = {k: v for k, v in validation_ics(x).items() if k in ("bump", "cosine")}
     out = tmp_path_factory.mktemp("truth_run")
-    result = pipeline.run_discovery(ds, out, methods="weak-poly,neural,neural-symbolic", truth=CASES["case_a"],
+    result = pipeline.run_discovery(ds, out, methods="weak-poly,neural,neural-symbolic,neural-symbolic-refit", truth=CASES["case_a"],
                                     ics=ics, x=x, t=t)
     return ds, out, result
 
 
 @pytest.fixture(scope="module")
 def found_case_a(short_neural):
-    return pipeline.discover(make_dataset("case_a", "clean"), "neural-symbolic, weak-poly,weak-poly")
+    return pipeline.discover(make_dataset("case_a", "clean"), "neural-symbolic-refit,neural-symbolic, weak-poly,weak-poly")
 
 
 def test_discover_returns_methods_in_order(found_case_a):
     ds, found = make_dataset("case_a", "sparse_xt"), found_case_a
-    assert list(found) == ["weak-poly", "neural-symbolic"]
+    assert list(found) == ["weak-poly", "neural-symbolic", "neural-symbolic-refit"]
     assert found["neural-symbolic"].family["D"] in {f.name for f in symbolic.D_FAMILIES}
-    assert found["weak-poly"].info["test_functions"] == 119
+    assert found["weak-poly"].info["test_functions"] == 370
     assert list(pipeline.discover(ds, ["weak-poly", "strong-poly"])) == ["strong-poly", "weak-poly"]
 
 
@@ -434,7 +501,7 @@ def test_discover_and_evaluate_argument_errors():
 def test_run_discovery_with_truth_writes_closures_and_metrics(truth_run, found_case_a):
     ds, out, result = truth_run
     saved = json.loads((out / "closures.json").read_text())
-    assert list(saved["methods"]) == ["weak-poly", "neural", "neural-symbolic"]
+    assert list(saved["methods"]) == ["weak-poly", "neural", "neural-symbolic", "neural-symbolic-refit"]
     assert saved["truth"] == {"D": CASES["case_a"].D, "R": CASES["case_a"].R}
     lo, hi = _range(ds)
     u = np.linspace(lo, hi, 50)
@@ -458,11 +525,15 @@ def test_run_discovery_with_truth_writes_closures_and_metrics(truth_run, found_c
                 assert np.allclose(value, own, rtol=1e-6, atol=1e-9)
     assert {k: result["methods"][m]["family"] for k, m in (("ns", "neural-symbolic"),)} == \
         {"ns": saved["methods"]["neural-symbolic"]["family"]} == {"ns": found["neural-symbolic"].family}
-    wp, nn, ns = (saved["methods"][m]["metrics"] for m in ("weak-poly", "neural", "neural-symbolic"))
+    wp, nn, ns, rf = (saved["methods"][m]["metrics"] for m in ("weak-poly", "neural", "neural-symbolic", "neural-symbolic-refit"))
     assert wp["ErrD"] < 1e-3 and wp["ErrR"] < 1e-3 and wp["rollout_mean"] < 1e-3
     for law in ("D", "R"):
         assert ns[f"BIR_{law}"] == pytest.approx(ns[f"Err{law}"] / nn[f"Err{law}"])
+        assert rf[f"BIR_{law}"] == pytest.approx(rf[f"Err{law}"] / nn[f"Err{law}"])
         assert f"BIR_{law}" not in nn and f"BIR_{law}" not in wp
+    # the short (300-step) network is rough; refitting the formulas on the clean data repairs it
+    assert rf["ErrD"] < 1e-2 and rf["ErrR"] < 1e-2 and rf["ErrD"] < nn["ErrD"] / 3
+    assert saved["methods"]["neural-symbolic-refit"]["candidates"][0]["sse"] > 0
     assert saved["methods"]["weak-poly"]["coefficients"]["D"] == pytest.approx([0.01, 0.05, 0.0], abs=1e-4)
     report = (out / "report.md").read_text()
     assert "| weak-poly |" in report and "| neural-symbolic |" in report and CASES["case_a"].R in report

@@ -10,9 +10,15 @@ Methods (``METHODS``), all for the structure :math:`u_t = (D(u) u_x)_x + R(u)`:
     neural surrogates trained on the weak form with :math:`D > 0` (:func:`~.neural.fit_neural`);
 ``neural-symbolic``
     the neural surrogates compressed into symbolic families chosen by AIC/BIC on the weak
-    form (:func:`~.symbolic.compress`).
+    form (:func:`~.symbolic.compress`);
+``neural-symbolic-refit``
+    the same families with every coefficient refitted on the weak form, starting from the
+    compressed values, and the pair chosen by AIC/BIC on the misfit of a re-simulation of the data
+    (:func:`~.symbolic.refine`).
 
-``neural-symbolic`` needs ``neural``, and ``neural`` takes its scales from ``weak-poly``: they are
+``neural-symbolic`` and ``neural-symbolic-refit`` need ``neural``, and ``neural`` takes its scales from a weak
+polynomial fit (on the wider test functions of :data:`~.weak.WIDE_WIDTHS`, which the networks and the
+compression use; the polynomial and refit regressions use the narrower defaults): they are
 run when needed even if not asked for (only the asked ones are reported).
 """
 
@@ -32,9 +38,9 @@ from . import poly, symbolic, validate
 from .data import Dataset
 from .neural import SMOOTH_PER_RESIDUAL, fit_neural
 from .solver import simulate1d
-from .weak import weak_system
+from .weak import WIDE_WIDTHS, default_widths, weak_system
 
-METHODS = ("strong-poly", "weak-poly", "neural", "neural-symbolic")
+METHODS = ("strong-poly", "weak-poly", "neural", "neural-symbolic", "neural-symbolic-refit")
 STRUCTURES = ("reaction-diffusion",)
 
 
@@ -69,9 +75,13 @@ def _parse_methods(methods: Sequence[str] | str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(methods))
 
 
-def discover(ds: Dataset, methods=None, *, criterion: str = "bic", seed: int = 0,
+def discover(ds: Dataset, methods=None, *, criterion: str = "bic", seed: int = 0, bc: str | None = None,
              log: Callable[[str], None] = lambda s: None) -> dict[str, Found]:
-    """Run the requested methods on a data set; returns ``{method: Found}`` in ``METHODS`` order."""
+    """Run the requested methods on a data set; returns ``{method: Found}`` in ``METHODS`` order.
+
+    ``bc``: the data's boundary condition, for the re-simulations of ``neural-symbolic-refit``
+    (default: the data's meta ``bc``, else ``neumann``).
+    """
     wanted = _parse_methods(methods)
     if criterion not in ("aic", "bic"):
         raise FieldlabError(f"criterion must be 'aic' or 'bic', not '{criterion}'.")
@@ -84,7 +94,7 @@ def discover(ds: Dataset, methods=None, *, criterion: str = "bic", seed: int = 0
         fit = poly.strong_poly(x, t, u)
         out["strong-poly"] = _poly_found("strong-poly", fit, time.perf_counter() - t0)
         log(f"strong-poly: D = {out['strong-poly'].D_expr}, R = {out['strong-poly'].R_expr}")
-    if not {"weak-poly", "neural", "neural-symbolic"} & set(wanted):
+    if not {"weak-poly", "neural", "neural-symbolic", "neural-symbolic-refit"} & set(wanted):
         return out
     t0 = time.perf_counter()
     system = weak_system(x, t, u)
@@ -94,27 +104,40 @@ def discover(ds: Dataset, methods=None, *, criterion: str = "bic", seed: int = 0
     if "weak-poly" in wanted:
         out["weak-poly"] = weak
         log(f"weak-poly: D = {weak.D_expr}, R = {weak.R_expr} ({system.n} test functions)")
-    if not {"neural", "neural-symbolic"} & set(wanted):
+    if not {"neural", "neural-symbolic", "neural-symbolic-refit"} & set(wanted):
         return out
     t0 = time.perf_counter()
-    d_scale = float(np.mean(np.abs(fit.D(grid)))) or 1e-2
-    r_scale = float(np.mean(np.abs(fit.R(grid) / np.where(np.abs(grid) > 1e-12, grid, 1e-12)))) or 1e-2
-    noise_proxy = fit.rss / float(system.b @ system.b)  # relative weak residual of the polynomial fit
-    nf = fit_neural(system, lo, hi, d_scale, r_scale, seed=seed, smooth=SMOOTH_PER_RESIDUAL * noise_proxy)
+    wide = weak_system(x, t, u, *default_widths(x, t, WIDE_WIDTHS))  # the networks fit the noise of narrow supports
+    wide_fit = poly.weak_poly(wide)
+    d_scale = float(np.mean(np.abs(wide_fit.D(grid)))) or 1e-2
+    r_scale = float(np.mean(np.abs(wide_fit.R(grid) / np.where(np.abs(grid) > 1e-12, grid, 1e-12)))) or 1e-2
+    noise_proxy = wide_fit.rss / float(wide.b @ wide.b)  # relative weak residual of the polynomial fit
+    nf = fit_neural(wide, lo, hi, d_scale, r_scale, seed=seed, smooth=SMOOTH_PER_RESIDUAL * noise_proxy)
     neural = Found("neural", nf.D, nf.R, None, None, None, time.perf_counter() - t0,
                    {"loss": nf.loss, "steps": nf.steps})
     if "neural" in wanted:
         out["neural"] = neural
         log(f"neural: weak-form loss {nf.loss:.3e} after {nf.steps} steps ({neural.seconds:.1f} s)")
+    if not {"neural-symbolic", "neural-symbolic-refit"} & set(wanted):
+        return {m: out[m] for m in METHODS if m in out}
+    t0 = time.perf_counter()
+    sel = symbolic.compress(nf.D, nf.R, wide, lo, hi, criterion=criterion, seed=seed)
+    seconds = time.perf_counter() - t0 + neural.seconds
     if "neural-symbolic" in wanted:
-        t0 = time.perf_counter()
-        sel = symbolic.compress(nf.D, nf.R, system, lo, hi, criterion=criterion, seed=seed)
-        out["neural-symbolic"] = Found(
-            "neural-symbolic", sel.D.fn(), sel.R.fn(), sel.D.text, sel.R.text, {"D": sel.D.family, "R": sel.R.family},
-            time.perf_counter() - t0 + neural.seconds,
-            {"criterion": criterion, "aic": sel.aic, "bic": sel.bic, "candidates": sorted(sel.table, key=lambda r: r[criterion])[:10]})
+        out["neural-symbolic"] = _symbolic_found("neural-symbolic", sel, criterion, seconds)
         log(f"neural-symbolic: D = {sel.D.text} ({sel.D.family}), R = {sel.R.text} ({sel.R.family})")
+    if "neural-symbolic-refit" in wanted:
+        t0 = time.perf_counter()
+        ref = symbolic.refine(sel, system, lo, hi, x, t, u, criterion=criterion, bc=bc or ds.meta.get("bc", "neumann"), seed=seed)
+        out["neural-symbolic-refit"] = _symbolic_found("neural-symbolic-refit", ref, criterion, seconds + time.perf_counter() - t0)
+        log(f"neural-symbolic-refit: D = {ref.D.text} ({ref.D.family}), R = {ref.R.text} ({ref.R.family})")
     return {m: out[m] for m in METHODS if m in out}
+
+
+def _symbolic_found(name: str, sel: symbolic.Selection, criterion: str, seconds: float) -> Found:
+    return Found(name, sel.D.fn(), sel.R.fn(), sel.D.text, sel.R.text, {"D": sel.D.family, "R": sel.R.family}, seconds,
+                 {"criterion": criterion, "aic": sel.aic, "bic": sel.bic,
+                  "candidates": sorted(sel.table, key=lambda r: r[criterion])[:10]})
 
 
 def _poly_found(name: str, fit: poly.PolyFit, seconds: float) -> Found:
@@ -153,9 +176,10 @@ def evaluate(found: dict[str, Found], ds: Dataset, *, truth=None, ics: dict | No
         for m, f in found.items():
             metrics[m]["ErrD"] = validate.closure_error(f.D, D_true, lo, hi)
             metrics[m]["ErrR"] = validate.closure_error(f.R, R_true, lo, hi)
-        if "neural" in found and "neural-symbolic" in found:
-            for k in ("D", "R"):
-                metrics["neural-symbolic"][f"BIR_{k}"] = validate.bir(metrics["neural-symbolic"][f"Err{k}"], metrics["neural"][f"Err{k}"])
+        for m in ("neural-symbolic", "neural-symbolic-refit"):  # the refit's ratio shows how much the data repair
+            if "neural" in found and m in found:
+                for k in ("D", "R"):
+                    metrics[m][f"BIR_{k}"] = validate.bir(metrics[m][f"Err{k}"], metrics["neural"][f"Err{k}"])
         if not ics:
             raise FieldlabError("validation against a truth needs initial conditions (ics).")
         references = {name: simulate1d(D_true, R_true, u0, x, t, bc=bc) for name, u0 in ics.items()}
@@ -180,7 +204,7 @@ def run_discovery(ds: Dataset, out: Path | None, *, methods=None, criterion: str
                   ics=None, x=None, t=None, bc: str | None = None, figures: bool = True,
                   log: Callable[[str], None] = lambda s: None) -> dict:
     """Discover, evaluate and (with ``out``) write ``closures.json``, ``report.md`` and figures."""
-    found = discover(ds, methods, criterion=criterion, seed=seed, log=log)
+    found = discover(ds, methods, criterion=criterion, seed=seed, bc=bc, log=log)
     checked = evaluate(found, ds, truth=truth, ics=ics, x=x, t=t, bc=bc)
     result = {
         "structure": "reaction-diffusion",
