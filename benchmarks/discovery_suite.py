@@ -76,6 +76,22 @@ def run_cell(case: str, regime: str, seed: int, cells: str, figures: bool) -> di
     return res
 
 
+def coefficient_spread(case: str, seeds: int) -> list[float]:
+    """Largest relative coefficient error of weak-poly at 1 % noise for seeds 0..seeds-1 (inf: wrong terms)."""
+    from fieldlab.discovery import cases, poly
+    from fieldlab.discovery.weak import weak_system
+
+    truth = cases.CASES[case]
+    td, tr = true_coefficients(truth.D, 2), true_coefficients(truth.R, 3)
+    out = []
+    for seed in range(seeds):
+        ds = cases.make_dataset(case, "noise1", seed)
+        fit = poly.weak_poly(weak_system(ds.x, ds.t, ds.u))
+        err = coefficient_error(list(fit.d) + list(fit.r), td + tr)
+        out.append(err["max_rel_nonzero"] if err["max_spurious"] == 0 else float("inf"))
+    return out
+
+
 def _num(v) -> float:
     return float("inf") if v is None else float(v)
 
@@ -89,7 +105,7 @@ def _ms(values) -> str:
     return f"{np.mean(v):.2g} ± {np.std(v):.1g}" if len(v) > 1 else f"{v[0]:.2g}"
 
 
-def summarise(results: list[dict], args, wall: float, load: tuple) -> str:
+def summarise(results: list[dict], args) -> str:
     by = {}
     for r in results:
         d = r["data"]
@@ -103,15 +119,17 @@ def summarise(results: list[dict], args, wall: float, load: tuple) -> str:
              "`fieldlab.discovery` (module docstrings) and the README. Comparison with PySINDy's weak SINDy: "
              "[discovery-pysindy.md](discovery-pysindy.md).", "",
              f"Measured {time.strftime('%Y-%m-%d')} on {platform.node() or 'this machine'}: {os.cpu_count()} CPU cores, "
-             f"{platform.platform()}, Python {platform.python_version()}, CPU only. Load average at start {load[0]:.1f}, "
-             f"at end {os.getloadavg()[0]:.1f} (shared machine).",
+             f"{platform.platform()}, Python {platform.python_version()}, CPU only (shared machine: load averages per run below).",
              "", "Command:", "", "```",
-             f"python benchmarks/discovery_suite.py --seeds {args.seeds} --workers {args.workers} --out {args.out}",
+             f"python benchmarks/discovery_suite.py --seeds {args.seeds} --workers {args.workers} --out {args.out}"
+             + (f" --coef-seeds {args.coef_seeds}" if args.coef_seeds != 20 else ""),
              "```", "",
              f"{len(results)} cells ({len(CASES)} cases x {len(REGIMES)} regimes x {args.seeds} seeds), "
-             f"{args.workers} worker processes, total wall time {wall / 60:.1f} min "
-             "(cells already finished by an earlier run of the same command are not re-timed; the per-cell mean is "
-             f"{np.mean([r['wall'] for r in results]):.1f} s).", "",
+             f"{args.workers} worker processes. Runs that computed cells (`{args.out}/runs.json`): "
+             + "; ".join(f"{r['date']}: {r['cells']} cells in {r['wall'] / 60:.1f} min"
+                         + (f", load average {r['load'][0]:.1f} at start and {r['load'][1]:.1f} at end" if "load" in r else "")
+                         for r in args.runs)
+             + f". The per-cell mean is {np.mean([r['wall'] for r in results]):.1f} s.", "",
              "Setup: see `fieldlab.discovery.cases` (x in [0, 1], zero flux, t in [0, 3], 101 x 101 observations of a "
              "401-node solution; noise = level x std of the clean data). Rollouts: the discovered closures re-simulate "
              "four initial conditions never used for training (`bump`, `front`, `cosine`, `two_bumps`) over [0, 3] "
@@ -144,6 +162,14 @@ def summarise(results: list[dict], args, wall: float, load: tuple) -> str:
                          f"{'yes' if max(ns) <= 2e-2 else 'no'} |")
             lines.append(f"| best polynomial rollout / {m} rollout >= 3 | {c} | {np.mean(ratio):.2f} "
                          f"[{min(ratio):.2f}, {max(ratio):.2f}] | {'yes' if min(ratio) >= 3 else 'no'} |")
+    spread = getattr(args, "spread", {})
+    if spread:
+        lines += ["", f"Weak-poly coefficients at 1% noise over more seeds (weak-poly only, seeds 0-{args.coef_seeds - 1}; "
+                  "largest relative error over the true nonzero coefficients, a wrong set of terms counts as a miss):", "",
+                  "| case | median | max | seeds within 2% |", "| --- | ---: | ---: | ---: |"]
+        for c, errs in spread.items():
+            e = np.asarray(errs)
+            lines.append(f"| {c} | {np.median(e):.2%} | {np.max(e):.2%} | {int(np.sum(e <= 0.02))}/{len(e)} |")
     lines += ["", "## Rollout relative L2 on unseen initial conditions (mean ± std over seeds)", "",
               "| case | regime | " + " | ".join(METHODS) + " |", "| --- | --- | " + " | ".join("---:" for _ in METHODS) + " |"]
     for (c, g), rs in sorted(by.items(), key=lambda kv: (CASES.index(kv[0][0]), REGIMES.index(kv[0][1]))):
@@ -185,6 +211,8 @@ def main(argv=None):
     ap.add_argument("--doc", default="docs/discovery.md")
     ap.add_argument("--cases", default=",".join(CASES))
     ap.add_argument("--regimes", default=",".join(REGIMES))
+    ap.add_argument("--coef-seeds", type=int, default=20,
+                    help="seeds for the weak-poly coefficient spread of the matched cases at 1%% noise (0: skip)")
     args = ap.parse_args(argv)
     cells = Path(args.out) / "cells"
     cells.mkdir(parents=True, exist_ok=True)
@@ -209,7 +237,14 @@ def main(argv=None):
                 f"{m} {ms[m]['metrics']['rollout_mean']:.2e}" for m in METHODS) + f" ({r['wall']:.0f} s)", flush=True)
             results.append(r)
     wall = time.perf_counter() - t0
-    text = summarise(results, args, wall, load)
+    runs_file = Path(args.out) / "runs.json"
+    args.runs = json.loads(runs_file.read_text()) if runs_file.exists() else []
+    if todo:
+        args.runs.append({"date": time.strftime("%Y-%m-%d %H:%M"), "cells": len(todo), "wall": wall, "workers": args.workers,
+                          "load": [load[0], os.getloadavg()[0]]})
+        runs_file.write_text(json.dumps(args.runs, indent=1))
+    args.spread = {c: coefficient_spread(c, args.coef_seeds) for c in MATCHED if c in args.cases.split(",")} if args.coef_seeds else {}
+    text = summarise(results, args)
     Path(args.doc).write_text(text)
     print(text)
     return 0

@@ -6,7 +6,7 @@ span{1, u, u^2, u^3} on the same data sets: the matched cases (``case_a``, ``cas
 lies in that library) of :mod:`fieldlab.discovery.cases` under the chosen regimes and seeds.
 
 - **fieldlab**: ``weak_poly(weak_system(x, t, u))``: separable ``(1 - s^2)^4`` test functions on a
-  regular lattice, half-widths from ``default_widths`` (0.2 in x, 0.3 in t on the full grid), best
+  regular lattice, half-widths from ``default_widths`` (0.15 in x, 0.15 in t on the full grid), best
   subset by BIC.
 - **PySINDy** (weak SINDy): ``WeakPDELibrary`` on the channels ``[u, u^2/2, u^3/3]`` with a bias,
   the channels themselves and their second x-derivatives (exactly the same 7 terms; see
@@ -291,9 +291,9 @@ def setup_lines(info, command) -> list[str]:
         "**Same model, same data, same test-function family.** Both methods see the same `.npz` files "
         "(`fieldlab.discovery.cases.make_dataset(case, regime, seed)`, written with `fieldlab.discovery.data.save`). "
         "Test functions are `(1 - s^2)^4` bumps in x and in t, with the same half-widths "
-        "(`fieldlab.discovery.weak.default_widths`: max(0.2 L_x, 5 dx) and max(0.1 T, 5 dt), i.e. 0.2 and 0.3 on the "
-        "full grid, 0.6 in t when only every 4th time is kept), and PySINDy gets as many subdomains (`K`) as "
-        "fieldlab has test functions (119 on the full grid, 102 / 42 / 36 for sparse_x / sparse_t / sparse_xt). "
+        "(`fieldlab.discovery.weak.default_widths`: max(0.15 L_x, 5 dx) and max(0.05 T, 5 dt), i.e. 0.15 and 0.15 on "
+        "the full grid, 0.2 in x and 0.6 in t when only every 4th position or time is kept), and PySINDy gets as many "
+        "subdomains (`K`) as fieldlab has test functions (370 on the full grid). "
         "Differences that remain by design of each library: fieldlab places its test functions on a regular lattice "
         "(centres half a half-width apart); PySINDy draws the centres "
         "uniformly at random (seeded with NumPy's global generator) and shrinks each subdomain to the grid points "
