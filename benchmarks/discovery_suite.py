@@ -122,9 +122,12 @@ def summarise(results: list[dict], args) -> str:
              f"{platform.platform()}, Python {platform.python_version()}, CPU only (shared machine: load averages per run below).",
              "", "Command:", "", "```",
              f"python benchmarks/discovery_suite.py --seeds {args.seeds} --workers {args.workers} --out {args.out}"
-             + (f" --coef-seeds {args.coef_seeds}" if args.coef_seeds != 20 else ""),
+             + (f" --coef-seeds {args.coef_seeds}" if args.coef_seeds != 20 else "")
+             + (f" --cases {args.cases}" if args.cases != ",".join(CASES) else "")
+             + (f" --regimes {args.regimes}" if args.regimes != ",".join(REGIMES) else "")
+             + (f" --doc {args.doc}" if args.doc != "docs/discovery.md" else ""),
              "```", "",
-             f"{len(results)} cells ({len(CASES)} cases x {len(REGIMES)} regimes x {args.seeds} seeds), "
+             f"{len(results)} cells ({len(args.cases.split(','))} cases x {len(args.regimes.split(','))} regimes x {args.seeds} seeds), "
              f"{args.workers} worker processes. Runs that computed cells (`{args.out}/runs.json`): "
              + "; ".join(f"{r['date']}: {r['cells']} cells in {r['wall'] / 60:.1f} min"
                          + (f", load average {r['load'][0]:.1f} at start and {r['load'][1]:.1f} at end" if "load" in r else "")

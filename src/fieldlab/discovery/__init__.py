@@ -2,8 +2,9 @@
 
 The pipeline (:mod:`.pipeline`): data (:mod:`.data`, or a built-in case of :mod:`.cases`) ->
 closures by strong-form and weak-form polynomial regression (:mod:`.poly` on :mod:`.weak`),
-neural surrogates trained on the weak form (:mod:`.neural`) and their symbolic compression
-(:mod:`.symbolic`) -> validation by forward re-simulation (:mod:`.solver`, :mod:`.validate`) ->
+neural surrogates trained on the weak form (:mod:`.neural`), their symbolic compression
+(:mod:`.symbolic`) and its refit on the data (weak-form coefficients, the family chosen by
+re-simulating the data) -> validation by forward re-simulation (:mod:`.solver`, :mod:`.validate`) ->
 ``closures.json``, ``report.md`` and figures (:mod:`.figures`). Submodules are imported on use, so
 that reading a data file does not load JAX.
 """

@@ -243,11 +243,10 @@ class _StateTable:
     """
 
     def __init__(self, system, lo: float, hi: float, nodes: int = 1025):
-        from .neural import interpolation
+        from .neural import fold
 
         self.grid = np.linspace(lo, hi, nodes)
-        P = interpolation(system.u, self.grid)
-        self.A_G, self.A_R, self.b = system.W_xx @ P, system.W_0 @ P, system.b
+        self.A_G, self.A_R, self.b = fold(system.W_xx, system.u, self.grid), fold(system.W_0, system.u, self.grid), system.b
         xi, w = np.polynomial.legendre.leggauss(4)
         h = self.grid[1] - self.grid[0]
         self._gl_nodes = (self.grid[:-1, None] + h * (1 + xi[None, :]) / 2).reshape(-1)
