@@ -299,7 +299,7 @@ def setup_lines(info, command) -> list[str]:
         "uniformly at random (seeded with NumPy's global generator) and shrinks each subdomain to the grid points "
         "strictly inside it. Both integrate the piecewise-linear interpolant of the data exactly against the test "
         "functions (fieldlab used the trapezoid rule on the product before this comparison showed its quadrature "
-        "error: 4e-2 relative residual of the true closures on sparse grids, now 1.5e-5). fieldlab picks "
+        "error: 4e-2 relative residual of the true closures on sparse grids; the *truth residual* column shows it now). fieldlab picks "
         "terms by best-subset BIC (all 105 subsets with at least one D and one R term); PySINDy by sequentially "
         "thresholded ridge regression (STLSQ).",
         "",
