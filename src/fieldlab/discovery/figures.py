@@ -57,15 +57,20 @@ def write_figures(out: Path, found: dict, ds, truth, checked) -> list[Path]:
     rolled = [(m, checked.rollouts.get(m, {}).get(name)) for m in found]
     rolled = [(m, r) for m, r in rolled if r is not None]
     if rolled:
-        fig, axes = plt.subplots(1, len(rolled), figsize=(3.6 * len(rolled), 3.2), squeeze=False)
-        for ax, (m, r) in zip(axes[0], rolled):
-            im = ax.pcolormesh(x, t, np.abs(r - references[name]), shading="auto", cmap="magma")
-            fig.colorbar(im, ax=ax)
-            ax.set_title(f"|error|, {m}", fontsize=9)
+        errors = [np.abs(r - references[name]) for _, r in rolled]
+        # one colour scale for all panels, so that they compare at a glance; a method far worse than
+        # the best saturates rather than washing the others out (its panel title gives its maximum)
+        best = min(float(e.max()) for e in errors)
+        vmax = min(max(float(e.max()) for e in errors), 10 * best) or 1.0
+        fig, axes = plt.subplots(1, len(rolled), figsize=(3.4 * len(rolled) + 1.0, 3.4), squeeze=False,
+                                 layout="constrained")
+        for ax, (m, _), err in zip(axes[0], rolled, errors):
+            im = ax.pcolormesh(x, t, err, shading="auto", cmap="magma", vmin=0.0, vmax=vmax)
+            ax.set_title(f"{m}\n(max {err.max():.2g})", fontsize=9)
             ax.set_xlabel("x")
+        fig.colorbar(im, ax=axes[0].tolist(), label="|error|")
         axes[0][0].set_ylabel("t")
-        fig.suptitle(f"space-time error of the rollout from '{name}'", fontsize=10)
-        fig.tight_layout()
+        fig.suptitle(f"space-time error of the rollout from '{name}' (one colour scale)", fontsize=10)
         paths.append(out / "error_map.png")
         fig.savefig(paths[-1], dpi=110)
         plt.close(fig)
