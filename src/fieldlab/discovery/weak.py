@@ -21,10 +21,11 @@ supported integrand converges fast). Half-widths default to 0.15 of the domain i
 0.05 of it in time, at least five grid spacings. Narrower supports in space amplify noise through
 :math:`\varphi_{xx} \sim h_x^{-2}` (at 1% noise, :math:`h_x = 0.05` gave coefficient errors of
 several hundred percent); wider ones, in space or time, blur the fronts that carry the information
-on :math:`D`. Measured on case_a and case_b at 1% noise over 20 seeds each (weak-poly, largest
-relative coefficient error; median, and seeds within 2%): :math:`(h_x, h_t) = (0.15, 0.15)` gave
-1.05% (16/20) and 1.32% (14/20), where the earlier default (0.2, 0.3) gave 2.1% (3/10) and 1.8%
-(6/10 seeds); (0.12-0.18) x (0.1-0.2) all lie within 1.0-1.8%. The neural surrogates, with
+on :math:`D`. Measured on case_a and case_b at 1% noise over 20 seeds each
+(``benchmarks/weak_widths.py``, docs/discovery-weak-widths.md; weak-poly, largest relative
+coefficient error, median and seeds within 2%): the default (0.15 L, 0.05 T) gives 1.05% (16/20)
+and 1.32% (14/20), the earlier default (0.2 L, 0.1 T) 1.83% (11/20) and 1.91% (10/20); medians
+over (0.12-0.18 L) x (0.033-0.067 T) all lie within 1.0-1.8%. The neural surrogates, with
 many more degrees of freedom, fit the extra noise of narrow supports: their D was off by 7-12%
 on case_a and case_b at 1% noise with (0.15, 0.15), against 1.5-2% with (0.2, 0.3), so they keep
 the wider :data:`WIDE_WIDTHS`. Centres lie on a regular lattice at half a half-width apart, so neighbouring
