@@ -276,8 +276,8 @@ def discover(
     methods: str = typer.Option("strong-poly,weak-poly,neural,neural-symbolic,neural-symbolic-refit",
                                  help="comma-separated methods"),
     criterion: str = typer.Option("bic", help="symbolic family selection: aic or bic"),
-    bc: str | None = typer.Option(None, help="boundary condition for rollouts of a data file: neumann, dirichlet, periodic "
-                                  "(default: the file's meta 'bc', else neumann)"),
+    bc: str | None = typer.Option(None, help="boundary condition of a data file, for its re-simulations (the refit's choice, "
+                                  "rollouts): neumann, dirichlet, periodic (default: the file's meta 'bc', else neumann)"),
     seed: int = typer.Option(0, help="seed (noise of a built-in case, network initialisation)"),
     out_dir: Path | None = typer.Option(None, "--out", help="output directory [default: discover-<case or file name>]"),
 ):
