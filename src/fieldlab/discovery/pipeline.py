@@ -182,7 +182,7 @@ def evaluate(found: dict[str, Found], ds: Dataset, *, truth=None, ics: dict | No
                     metrics[m][f"BIR_{k}"] = validate.bir(metrics[m][f"Err{k}"], metrics["neural"][f"Err{k}"])
         if not ics:
             raise FieldlabError("validation against a truth needs initial conditions (ics).")
-        references = {name: simulate1d(D_true, R_true, u0, x, t, bc=bc) for name, u0 in ics.items()}
+        references = {name: simulate1d(D_true, R_true, u0, x, t, bc=bc, bc_values=(u0[0], u0[-1])) for name, u0 in ics.items()}
     else:
         if not np.allclose(np.diff(ds.x), ds.x[1] - ds.x[0], rtol=1e-6):
             return Validation(metrics)

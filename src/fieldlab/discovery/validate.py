@@ -30,10 +30,14 @@ def closure_error(f: Callable, truth: Callable, lo: float, hi: float, n: int = 2
 
 
 def rollout(D: Callable, R: Callable, u0: np.ndarray, x: np.ndarray, t: np.ndarray, reference: np.ndarray,
-            bc: str = "neumann") -> dict:
-    """Re-simulate with (D, R) from ``u0``; errors against ``reference`` (nt, nx)."""
+            bc: str = "neumann", bc_values=None) -> dict:
+    """Re-simulate with (D, R) from ``u0``; errors against ``reference`` (nt, nx).
+
+    ``bc_values``: Dirichlet end values (default: the ends of ``u0``, which the reference keeps).
+    """
+    bc_values = (u0[0], u0[-1]) if bc_values is None else bc_values
     try:
-        u = simulate1d(D, R, u0, x, t, bc=bc)
+        u = simulate1d(D, R, u0, x, t, bc=bc, bc_values=bc_values)
     except FieldlabError as e:
         return {"rel_l2": float("inf"), "rel_l2_t": [float("inf")] * len(t), "error": str(e), "u": None}
     per_t = np.linalg.norm(u - reference, axis=1) / np.maximum(np.linalg.norm(reference, axis=1), 1e-300)
