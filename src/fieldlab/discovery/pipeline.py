@@ -262,6 +262,20 @@ def report_markdown(result: dict) -> str:
         mt = r["metrics"]
         lines.append(f"| {m} | `{r['D'] or '(network)'}` | `{r['R'] or '(network)'}` | {_g(mt.get('ErrD'))} | {_g(mt.get('ErrR'))} | "
                      f"{_g(mt.get('BIR_D'))} | {_g(mt.get('BIR_R'))} | {_g(mt.get('rollout_mean'))} | {r['seconds']:.1f} |")
+    crit = result["criterion"]
+    for m, r in result["methods"].items():
+        cands = r.get("candidates")
+        if not cands:
+            continue
+        best = cands[0][crit]
+        if "sse" in cands[0]:
+            basis = ("misfit of a re-simulation of the data, at the weak-form coefficients (not the best fit to "
+                     "that misfit, so differences overstate the evidence)")
+        else:
+            basis = "weak-form residual; a difference below about 2 is no real evidence for one family over another"
+        lines += ["", f"Closest alternatives of `{m}` ({crit.upper()} on the {basis}):", "",
+                  f"| D family | R family | parameters | {crit.upper()} - best |", "| --- | --- | ---: | ---: |"]
+        lines += [f"| {c['D']} | {c['R']} | {c['k']} | {c[crit] - best:.1f} |" for c in cands[:5]]
     lines += ["", "Figures: `closures.png` (learned against true laws), `rollout.png` (rollout error against time), "
               "`error_map.png` (space-time error of each method's rollout).", ""]
     return "\n".join(lines)
