@@ -541,6 +541,11 @@ def test_run_discovery_with_truth_writes_closures_and_metrics(truth_run, found_c
     assert saved["methods"]["weak-poly"]["coefficients"]["D"] == pytest.approx([0.01, 0.05, 0.0], abs=1e-4)
     report = (out / "report.md").read_text()
     assert "| weak-poly |" in report and "| neural-symbolic |" in report and CASES["case_a"].R in report
+    # the closest alternative families, the chosen pair first at 0.0 from the best
+    for m in ("neural-symbolic", "neural-symbolic-refit"):
+        assert f"Closest alternatives of `{m}`" in report
+        fam = saved["methods"][m]["family"]
+        assert f"| {fam['D']} | {fam['R']} |" in report and " | 0.0 |" in report
     for name in ("closures.png", "rollout.png", "error_map.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
