@@ -323,8 +323,13 @@ def test_refine_chooses_by_re_simulating_the_data():
     sel = _perturbed_selection("case_c", ds, s)
     ref = symbolic.refine(sel, s, lo, hi, ds.x, ds.t, ds.u)
     c = CASES["case_c"]
-    # measured: hill / michaelis-menten (the rational R is the same function with one more parameter)
-    assert ref.D.family == "hill" and ref.R.family in {"michaelis-menten", "rational"}
+    # both D families contain the truth (rational with d = 0 is hill with n = 2), both R families
+    # too; on noise-free data the misfit left is the solver's, which a looser family absorbs best
+    # after the polish (measured: rational / michaelis-menten; hill without the polish)
+    assert ref.D.family in {"hill", "rational"} and ref.R.family in {"michaelis-menten", "rational"}
+    assert symbolic.refine(sel, s, lo, hi, ds.x, ds.t, ds.u, polish=0).D.family == "hill"
+    polished = [r for r in ref.table if r.get("polished")]
+    assert len(polished) == 5 and all(r["sse"] <= r["sse_weak"] for r in polished)
     assert validate.closure_error(ref.D.fn(), c.D_fn(), lo, hi) < 1e-3
     assert validate.closure_error(ref.R.fn(), c.R_fn(), lo, hi) < 1e-3
     best = min(ref.table, key=lambda r: r["bic"])

@@ -269,8 +269,8 @@ def report_markdown(result: dict) -> str:
             continue
         best = cands[0][crit]
         if "sse" in cands[0]:
-            basis = ("misfit of a re-simulation of the data, at the weak-form coefficients (not the best fit to "
-                     "that misfit, so differences overstate the evidence)")
+            basis = ("misfit of a re-simulation of the data; the leading pairs after a least-squares polish on "
+                     "that misfit, the others at their weak-form coefficients")
         else:
             basis = "weak-form residual; a difference below about 2 is no real evidence for one family over another"
         lines += ["", f"Closest alternatives of `{m}` ({crit.upper()} on the {basis}):", "",
