@@ -13,8 +13,8 @@ Methods (``METHODS``), all for the structure :math:`u_t = (D(u) u_x)_x + R(u)`:
     form (:func:`~.symbolic.compress`);
 ``neural-symbolic-refit``
     the same families with every coefficient refitted on the weak form, starting from the
-    compressed values, and the pair chosen by AIC/BIC on the misfit of a re-simulation of the data
-    (:func:`~.symbolic.refine`).
+    compressed values, and the pair chosen by AIC/BIC on the misfit of a re-simulation of the data,
+    the leading pairs polished on that misfit first (:func:`~.symbolic.refine`).
 
 ``neural-symbolic`` and ``neural-symbolic-refit`` need ``neural``, and ``neural`` takes its scales from a weak
 polynomial fit (on the wider test functions of :data:`~.weak.WIDE_WIDTHS`, which the networks and the
