@@ -463,8 +463,12 @@ def test_rollout_of_the_truth_and_of_a_negative_diffusivity():
 
 @pytest.fixture(scope="module")
 def short_neural():
+    """The pipeline with the short neural fit and a light polish (plumbing, not accuracy: the
+    polish itself is tested in test_refine_chooses_by_re_simulating_the_data)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(pipeline, "fit_neural", _short_fit_neural)
+        mp.setattr(symbolic, "POLISH", 1)
+        mp.setattr(symbolic, "POLISH_STEPS", 4)
         yield
 
 

@@ -353,8 +353,13 @@ def _polished_sse(fd: SymbolicFit, fr: SymbolicFit, x, t, u, bc: str, grid: np.n
     return float(min(np.sum(res.fun**2), np.sum(resid(p0) ** 2)))
 
 
+POLISH = 5  # pairs polished on the data misfit before the choice (refine)
+POLISH_STEPS = 15  # least-squares evaluations per polished pair
+
+
 def refine(selection: Selection, system, lo: float, hi: float, x: np.ndarray, t: np.ndarray, u: np.ndarray, *,
-           criterion: str = "bic", bc: str = "neumann", seed: int = 0, polish: int = 5, polish_steps: int = 15) -> Selection:
+           criterion: str = "bic", bc: str = "neumann", seed: int = 0, polish: int | None = None,
+           polish_steps: int | None = None) -> Selection:
     r"""Refit every compressed pair on the weak form (:func:`refit`) and choose by re-simulating the data.
 
     Stage 2 of ``neural-symbolic`` fits each family to the surrogate, so it keeps the surrogate's
@@ -366,9 +371,10 @@ def refine(selection: Selection, system, lo: float, hi: float, x: np.ndarray, t:
     on the data misfit count the evidence correctly, where the weak-form residual has overlapping
     rows, provided each pair is compared at its best misfit. The weak-form coefficients are not
     that: on case_c at 1 % noise, seed 0, their misfit preferred an exp R over the true
-    Michaelis-Menten by 71 in BIC. So the ``polish`` best pairs by that first score get a few
-    (``polish_steps``) least-squares iterations on the misfit itself, all parameters free, and the
-    choice among them uses the polished misfit (there the true family won by 25). The chosen pair
+    Michaelis-Menten by 71 in BIC. So the ``polish`` (default :data:`POLISH`) best pairs by that
+    first score get a few (``polish_steps``, default :data:`POLISH_STEPS`) least-squares
+    evaluations on the misfit itself, all parameters free, and the choice among them uses the
+    polished misfit (there the true family won by 25). The chosen pair
     keeps its *weak-form* coefficients: the polished ones absorb the noise of the first snapshot,
     from which every re-simulation starts (on case_b at 1 % noise they were no better than the
     weak form's). Pairs whose simulation fails are discarded. ``polish=0`` chooses on the
@@ -378,6 +384,8 @@ def refine(selection: Selection, system, lo: float, hi: float, x: np.ndarray, t:
 
     if criterion not in ("aic", "bic"):
         raise FieldlabError(f"criterion must be 'aic' or 'bic', not '{criterion}'.")
+    polish = POLISH if polish is None else polish
+    polish_steps = POLISH_STEPS if polish_steps is None else polish_steps
     table_w = _StateTable(system, lo, hi)
     n = int(np.size(u))
     rows, fits = [], {}
