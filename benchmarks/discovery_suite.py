@@ -129,7 +129,7 @@ def summarise(results: list[dict], args) -> str:
              "```", "",
              f"{len(results)} cells ({len(args.cases.split(','))} cases x {len(args.regimes.split(','))} regimes x {args.seeds} seeds), "
              f"{args.workers} worker processes. Runs that computed cells (`{args.out}/runs.json`): "
-             + "; ".join(f"{r['date']}: {r['cells']} cells in {r['wall'] / 60:.1f} min"
+             + "; ".join(f"finished {r['date']}: {r['cells']} cells in {r['wall'] / 60:.1f} min"
                          + (f", load average {r['load'][0]:.1f} at start and {r['load'][1]:.1f} at end" if "load" in r else "")
                          for r in args.runs)
              + f". The per-cell mean is {np.mean([r['wall'] for r in results]):.1f} s.", "",
