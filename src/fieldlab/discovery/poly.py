@@ -15,9 +15,10 @@ fitted by least squares (columns scaled to unit norm) and the subset with the lo
 :math:`n \log(\mathrm{RSS}/n) + k \log n`, is kept (all 105 subsets for the default degrees: cheap,
 and free of the threshold that sequential thresholding needs). In weak form the test functions
 overlap, so their equations are far from independent: :math:`n` is then the number of test
-functions with disjoint supports that fit in the domain (:attr:`WeakSystem.n_independent`, about
-12 for 119 test functions). Counting every row made BIC keep a spurious :math:`u^2` term in
-case_a's D at 1 % noise for two seeds of three (coefficient errors 17 %, against 1.3-3.2 % now).
+functions with disjoint supports that fit in the domain (:attr:`WeakSystem.n_independent`, 33 for
+the 370 test functions of the built-in grid). Counting every row made BIC keep a spurious
+:math:`u^2` term in case_a's D at 1 % noise for two seeds of three (coefficient errors 17 %, with
+the earlier, wider test functions, against 1.3-3.2 % once corrected).
 """
 
 from __future__ import annotations

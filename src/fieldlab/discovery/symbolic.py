@@ -323,7 +323,7 @@ def _polished_sse(fd: SymbolicFit, fr: SymbolicFit, x, t, u, bc: str, grid: np.n
 
     FD, FR = _family(fd.family, D_FAMILIES), _family(fr.family, R_FAMILIES)
     sizes = [len(fd.a), len(fd.q), len(fr.a), len(fr.q)]
-    p0 = np.concatenate([fd.a, np.log(fd.q), fr.a, np.log(fr.q)]) if sum(sizes) else np.zeros(0)
+    p0 = np.concatenate([fd.a, np.log(fd.q), fr.a, np.log(fr.q)])  # every family has linear coefficients
     cuts = np.cumsum(sizes)[:-1]
 
     def laws(p):
@@ -350,7 +350,7 @@ def _polished_sse(fd: SymbolicFit, fr: SymbolicFit, x, t, u, bc: str, grid: np.n
 
     scale = np.maximum(np.abs(p0), 1e-2 * float(np.max(np.abs(p0))))
     res = least_squares(resid, p0, x_scale=scale, diff_step=1e-5, max_nfev=max_nfev)
-    return float(min(np.sum(res.fun**2), np.sum(resid(p0) ** 2)))
+    return float(2 * res.cost)  # trf only accepts steps that lower the misfit: never above the start
 
 
 POLISH = 5  # pairs polished on the data misfit before the choice (refine)
@@ -376,8 +376,8 @@ def refine(selection: Selection, system, lo: float, hi: float, x: np.ndarray, t:
     evaluations on the misfit itself, all parameters free, and the choice among them uses the
     polished misfit (there the true family won by 25). The chosen pair
     keeps its *weak-form* coefficients: the polished ones absorb the noise of the first snapshot,
-    from which every re-simulation starts (on case_b at 1 % noise they were no better than the
-    weak form's). Pairs whose simulation fails are discarded. ``polish=0`` chooses on the
+    from which every re-simulation starts, so they are not better estimates, only a fairer
+    comparison between pairs. Pairs whose simulation fails are discarded. ``polish=0`` chooses on the
     weak-form coefficients' misfit.
     """
     from .validate import data_rollout
