@@ -266,6 +266,10 @@ def simulate(
               f"u in [{ds.u.min():.3g}, {ds.u.max():.3g}] -> {out_file}", highlight=False, soft_wrap=True)
 
 
+# every method of fieldlab.discovery.pipeline.METHODS, in its order (not imported: it pulls in JAX; a test checks)
+DISCOVERY_METHODS = "strong-poly,weak-poly,weak-poly-refit,neural,neural-symbolic,neural-symbolic-refit"
+
+
 @app.command()
 @_friendly
 def discover(
@@ -273,8 +277,7 @@ def discover(
     case: str | None = typer.Option(None, help="built-in case instead of a file: case_a, case_b, case_c, case_exp"),
     regime: str = typer.Option("noise1", help="regime of the built-in case: clean, noise1, noise5, sparse_x, sparse_t, sparse_xt"),
     structure: str = typer.Option("reaction-diffusion", help="PDE structure: u_t = (D(u) u_x)_x + R(u)"),
-    methods: str = typer.Option("strong-poly,weak-poly,neural,neural-symbolic,neural-symbolic-refit",
-                                 help="comma-separated methods"),
+    methods: str = typer.Option(DISCOVERY_METHODS, help="comma-separated methods"),
     criterion: str = typer.Option("bic", help="symbolic family selection: aic or bic"),
     bc: str | None = typer.Option(None, help="boundary condition of a data file, for its re-simulations (the refit's choice, "
                                   "rollouts): neumann, dirichlet, periodic (default: the file's meta 'bc', else neumann)"),

@@ -6,6 +6,10 @@ Methods (``METHODS``), all for the structure :math:`u_t = (D(u) u_x)_x + R(u)`:
     polynomial regression on finite-difference derivatives (:func:`~.poly.strong_poly`);
 ``weak-poly``
     polynomial regression on the weak form (:func:`~.poly.weak_poly`);
+``weak-poly-refit``
+    weak-poly's terms, their coefficients fitted to the data by re-simulating them with the initial
+    condition estimated too (:func:`refit_poly`): the polynomial under the same output-error fit
+    as ``neural-symbolic-refit``, so that the two differ only in the families;
 ``neural``
     neural surrogates trained on the weak form with :math:`D > 0` (:func:`~.neural.fit_neural`);
 ``neural-symbolic``
@@ -40,7 +44,7 @@ from .neural import SMOOTH_PER_RESIDUAL, fit_neural
 from .solver import simulate1d
 from .weak import WIDE_WIDTHS, default_widths, weak_system
 
-METHODS = ("strong-poly", "weak-poly", "neural", "neural-symbolic", "neural-symbolic-refit")
+METHODS = ("strong-poly", "weak-poly", "weak-poly-refit", "neural", "neural-symbolic", "neural-symbolic-refit")
 STRUCTURES = ("reaction-diffusion",)
 
 
@@ -79,7 +83,7 @@ def discover(ds: Dataset, methods=None, *, criterion: str = "bic", seed: int = 0
              log: Callable[[str], None] = lambda s: None) -> dict[str, Found]:
     """Run the requested methods on a data set; returns ``{method: Found}`` in ``METHODS`` order.
 
-    ``bc``: the data's boundary condition, for the re-simulations of ``neural-symbolic-refit``
+    ``bc``: the data's boundary condition, for the re-simulations of ``weak-poly-refit`` and ``neural-symbolic-refit``
     (default: the data's meta ``bc``, else ``neumann``).
     """
     wanted = _parse_methods(methods)
@@ -94,7 +98,7 @@ def discover(ds: Dataset, methods=None, *, criterion: str = "bic", seed: int = 0
         fit = poly.strong_poly(x, t, u)
         out["strong-poly"] = _poly_found("strong-poly", fit, time.perf_counter() - t0)
         log(f"strong-poly: D = {out['strong-poly'].D_expr}, R = {out['strong-poly'].R_expr}")
-    if not {"weak-poly", "neural", "neural-symbolic", "neural-symbolic-refit"} & set(wanted):
+    if not {"weak-poly", "weak-poly-refit", "neural", "neural-symbolic", "neural-symbolic-refit"} & set(wanted):
         return out
     t0 = time.perf_counter()
     system = weak_system(x, t, u)
@@ -104,6 +108,12 @@ def discover(ds: Dataset, methods=None, *, criterion: str = "bic", seed: int = 0
     if "weak-poly" in wanted:
         out["weak-poly"] = weak
         log(f"weak-poly: D = {weak.D_expr}, R = {weak.R_expr} ({system.n} test functions)")
+    bc = bc or ds.meta.get("bc", "neumann")
+    if "weak-poly-refit" in wanted:
+        t0 = time.perf_counter()
+        out["weak-poly-refit"] = _poly_found("weak-poly-refit", refit_poly(fit, x, t, u, bc),
+                                             time.perf_counter() - t0 + weak.seconds)
+        log(f"weak-poly-refit: D = {out['weak-poly-refit'].D_expr}, R = {out['weak-poly-refit'].R_expr}")
     if not {"neural", "neural-symbolic", "neural-symbolic-refit"} & set(wanted):
         return out
     t0 = time.perf_counter()
@@ -128,10 +138,25 @@ def discover(ds: Dataset, methods=None, *, criterion: str = "bic", seed: int = 0
         log(f"neural-symbolic: D = {sel.D.text} ({sel.D.family}), R = {sel.R.text} ({sel.R.family})")
     if "neural-symbolic-refit" in wanted:
         t0 = time.perf_counter()
-        ref = symbolic.refine(sel, system, lo, hi, x, t, u, criterion=criterion, bc=bc or ds.meta.get("bc", "neumann"), seed=seed)
+        ref = symbolic.refine(sel, system, lo, hi, x, t, u, criterion=criterion, bc=bc, seed=seed)
         out["neural-symbolic-refit"] = _symbolic_found("neural-symbolic-refit", ref, criterion, seconds + time.perf_counter() - t0)
         log(f"neural-symbolic-refit: D = {ref.D.text} ({ref.D.family}), R = {ref.R.text} ({ref.R.family})")
     return {m: out[m] for m in METHODS if m in out}
+
+
+def refit_poly(fit: poly.PolyFit, x: np.ndarray, t: np.ndarray, u: np.ndarray, bc: str = "neumann") -> poly.PolyFit:
+    """The terms of ``fit`` with their coefficients fitted to the data by re-simulation
+    (:func:`~.symbolic.polish_pair` with :data:`~.symbolic.START_MODES` corrections of the first
+    snapshot and ``2 * POLISH_STEPS`` evaluations, as the leading pair of :func:`~.symbolic.refine`).
+    The criteria are those of the data misfit."""
+    (FD, fd), (FR, fr) = symbolic.polynomial(fit.d), symbolic.polynomial(fit.r)
+    grid = np.linspace(float(u.min()), float(u.max()), 256)
+    P = symbolic.polish_pair(fd, fr, x, t, u, bc, grid, 2 * symbolic.POLISH_STEPS, modes=symbolic.START_MODES,
+                             families=(FD, FR))
+    d, r = np.zeros_like(fit.d), np.zeros_like(fit.r)
+    d[fit.d != 0], r[fit.r != 0] = P.D.a, P.R.a
+    aic, bic = poly.information(P.sse, u.size, fd.n_params + fr.n_params)
+    return poly.PolyFit(d=d, r=r, rss=P.sse, n=int(u.size), bic=bic, aic=aic)
 
 
 def _symbolic_found(name: str, sel: symbolic.Selection, criterion: str, seconds: float) -> Found:

@@ -49,29 +49,59 @@ def bir(err_symbolic: float, err_neural: float) -> float:
     return float(err_symbolic / err_neural) if err_neural > 0 else float("nan")
 
 
-def data_rollout(D: Callable, R: Callable, x: np.ndarray, t: np.ndarray, u: np.ndarray, bc: str = "neumann",
-                 min_nodes: int = 201, rtol: float = 1e-7) -> np.ndarray:
-    """Simulate from the data's first snapshot and return the field at the data's nodes, ``(nt, nx)``.
+def simulation_start(x: np.ndarray, first: np.ndarray, bc: str = "neumann",
+                     min_nodes: int = 201) -> tuple[np.ndarray, np.ndarray]:
+    """The grid ``xs`` and initial values on it from which :func:`data_rollout` re-simulates the data.
 
     The solver needs a uniform grid: the data grid itself when it is uniform with at least
     ``min_nodes`` nodes, else ``max(min_nodes, nx)`` uniform nodes over the same interval, with the
-    first snapshot interpolated by a cubic spline (zero end slopes for zero flux) and the result
-    interpolated back linearly. On case_b's 26-position data (``sparse_x``) the true closure then
-    re-simulates the data to 1.0e-4 relative, against 2.7e-3 with a linear interpolant of the first
-    snapshot, an error that otherwise decides which closure fits best. For the same reason the
-    default ``min_nodes`` is 201: on the 101 data nodes themselves the discretisation error (1e-4
-    relative) made clean case_exp choose a Michaelis-Menten D (ErrD 1.8e-2) over the true
-    exponential saturation (ErrD 1.2e-4 with 201 nodes). Dirichlet ends keep the
-    first snapshot's end values. Raises :class:`FieldlabError` when the solver fails.
+    first snapshot interpolated by a cubic spline (zero end slopes for zero flux). On case_b's
+    26-position data (``sparse_x``) the true closure then re-simulates the data to 1.0e-4
+    relative, against 2.7e-3 with a linear interpolant of the first snapshot, an error that
+    otherwise decides which closure fits best. For the same reason the default ``min_nodes`` is
+    201: on the 101 data nodes themselves the discretisation error (1e-4 relative) made clean
+    case_exp choose a Michaelis-Menten D (ErrD 1.8e-2) over the true exponential saturation (ErrD
+    1.2e-4 with 201 nodes).
     """
     from scipy.interpolate import CubicSpline
 
-    x, t, u = np.asarray(x, float), np.asarray(t, float), np.asarray(u, float)
-    uniform = np.allclose(np.diff(x), x[1] - x[0], rtol=1e-6)
-    if uniform and len(x) >= min_nodes:
-        xs, u0 = x, u[0]
+    x, first = np.asarray(x, float), np.asarray(first, float)
+    if np.allclose(np.diff(x), x[1] - x[0], rtol=1e-6) and len(x) >= min_nodes:
+        return x, first
+    xs = np.linspace(x[0], x[-1], max(min_nodes, len(x)))
+    return xs, CubicSpline(x, first, bc_type="clamped" if bc == "neumann" else "not-a-knot")(xs)
+
+
+def start_modes(xs: np.ndarray, k: int, bc: str = "neumann") -> np.ndarray:
+    r"""``k`` smooth corrections of an initial condition on ``xs``, as columns ``(len(xs), k)``.
+
+    With :math:`s = (x - x_0)/L`: :math:`\cos(j\pi s)`, :math:`j = 0 .. k-1`, for zero flux (each
+    satisfies it); :math:`\sin(j\pi s)`, :math:`j = 1 .. k`, for Dirichlet ends (which stay put);
+    for periodic ends 1 and then :math:`\cos(2\pi j s), \sin(2\pi j s)` in turn.
+    """
+    s = (np.asarray(xs, float) - xs[0]) / (xs[-1] - xs[0])
+    if bc == "dirichlet":
+        cols = [np.sin(j * np.pi * s) for j in range(1, k + 1)]
+    elif bc == "periodic":
+        cols = [np.ones_like(s)]
+        for j in range(1, k):
+            cols += [np.cos(2 * np.pi * j * s), np.sin(2 * np.pi * j * s)]
     else:
-        xs = np.linspace(x[0], x[-1], max(min_nodes, len(x)))
-        u0 = CubicSpline(x, u[0], bc_type="clamped" if bc == "neumann" else "not-a-knot")(xs)
+        cols = [np.cos(j * np.pi * s) for j in range(k)]
+    return np.stack(cols[:k], axis=1) if k else np.zeros((len(s), 0))
+
+
+def data_rollout(D: Callable, R: Callable, x: np.ndarray, t: np.ndarray, u: np.ndarray, bc: str = "neumann",
+                 min_nodes: int = 201, rtol: float = 1e-7, start: tuple | None = None) -> np.ndarray:
+    """Simulate from the data's first snapshot and return the field at the data's nodes, ``(nt, nx)``.
+
+    ``start``: ``(xs, u0)``, the simulation grid and initial values (default
+    :func:`simulation_start` of the first snapshot; an estimated initial condition replaces it).
+    A grid other than the data's is interpolated back linearly. Dirichlet ends keep the first
+    snapshot's end values. Raises :class:`FieldlabError` when the solver fails.
+    """
+    x, t, u = np.asarray(x, float), np.asarray(t, float), np.asarray(u, float)
+    xs, u0 = simulation_start(x, u[0], bc, min_nodes) if start is None else start
     sim = simulate1d(D, R, u0, xs, t, bc=bc, bc_values=(u[0, 0], u[0, -1]), rtol=rtol)
-    return sim if xs is x else np.stack([np.interp(x, xs, row) for row in sim])
+    same = len(xs) == len(x) and np.allclose(xs, x)
+    return sim if same else np.stack([np.interp(x, xs, row) for row in sim])
