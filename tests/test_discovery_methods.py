@@ -371,6 +371,17 @@ def test_data_rollout_on_full_and_sparse_grids():
         validate.data_rollout(lambda u: -0.01 + 0 * u, c.R_fn(), ds.x, ds.t, ds.u)
 
 
+@pytest.mark.parametrize("nx", [41, 201])  # interpolated onto 201 nodes by a periodic spline, or used as it is
+def test_data_rollout_of_noisy_periodic_data(nx):
+    c = CASES["case_a"]
+    x, t = np.linspace(0.0, 1.0, nx), np.linspace(0.0, 1.0, 11)
+    clean = simulate_truth(c, 0.3 + 0.2 * np.cos(2 * np.pi * x), x, t, bc="periodic")
+    noisy = clean + np.random.default_rng(0).normal(0.0, 1e-3, clean.shape)  # the two ends now differ
+    sim = validate.data_rollout(c.D_fn(), c.R_fn(), x, t, noisy, "periodic")
+    assert sim.shape == clean.shape and np.allclose(sim[:, 0], sim[:, -1])
+    assert np.linalg.norm(sim[1:] - clean[1:]) / np.linalg.norm(clean[1:]) < 2e-3
+
+
 @pytest.mark.parametrize("bc", ["neumann", "dirichlet", "periodic"])
 def test_start_modes_respect_the_boundary_condition(bc):
     xs = np.linspace(0.0, 2.0, 201)

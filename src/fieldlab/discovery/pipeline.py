@@ -17,8 +17,8 @@ Methods (``METHODS``), all for the structure :math:`u_t = (D(u) u_x)_x + R(u)`:
     form (:func:`~.symbolic.compress`);
 ``neural-symbolic-refit``
     the same families with every coefficient refitted on the weak form, starting from the
-    compressed values, and the pair chosen by AIC/BIC on the misfit of a re-simulation of the data,
-    the leading pairs polished on that misfit first (:func:`~.symbolic.refine`).
+    compressed values; the leading pairs then fitted to the data by re-simulation with the initial
+    condition estimated, and the pair chosen by AIC/BIC on that misfit (:func:`~.symbolic.refine`).
 
 ``neural-symbolic`` and ``neural-symbolic-refit`` need ``neural``, and ``neural`` takes its scales from a weak
 polynomial fit (on the wider test functions of :data:`~.weak.WIDE_WIDTHS`, which the networks and the
@@ -294,8 +294,9 @@ def report_markdown(result: dict) -> str:
             continue
         best = cands[0][crit]
         if "sse" in cands[0]:
-            basis = ("misfit of a re-simulation of the data; the leading pairs after a least-squares polish on "
-                     "that misfit, the others at their weak-form coefficients")
+            basis = ("misfit of a re-simulation of the data from the estimated initial condition; the leading pairs "
+                     "fitted to the data, the others at their weak-form coefficients; a difference below about 2 is no "
+                     "real evidence for one family over another")
         else:
             basis = "weak-form residual; a difference below about 2 is no real evidence for one family over another"
         lines += ["", f"Closest alternatives of `{m}` ({crit.upper()} on the {basis}):", "",

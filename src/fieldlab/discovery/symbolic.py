@@ -40,9 +40,10 @@ pair gives :math:`\mathrm{RSS}` over the test functions, of which :math:`n` are 
 with :math:`k` all coefficients of both laws (a Hill exponent counts). Pairs whose :math:`D` is not
 positive on the observed range are rejected.
 
-:func:`refine` (the ``neural-symbolic-refit`` method) goes one step further: the compressed fits
-only start a weak-form refit of each pair's coefficients, and the pair is chosen by re-simulating
-the data (see its docstring).
+:func:`refine` (the ``neural-symbolic-refit`` method) goes further: the compressed fits only
+start a weak-form refit of each pair's coefficients; the leading pairs are then fitted to the data
+by re-simulating them with the initial condition estimated too (output error, :func:`polish_pair`),
+and the pair is chosen on that misfit (see its docstring).
 """
 
 from __future__ import annotations

@@ -61,15 +61,19 @@ def simulation_start(x: np.ndarray, first: np.ndarray, bc: str = "neumann",
     otherwise decides which closure fits best. For the same reason the default ``min_nodes`` is
     201: on the 101 data nodes themselves the discretisation error (1e-4 relative) made clean
     case_exp choose a Michaelis-Menten D (ErrD 1.8e-2) over the true exponential saturation (ErrD
-    1.2e-4 with 201 nodes).
+    1.2e-4 with 201 nodes). Periodic data repeat the first position at the end (as
+    :func:`~.solver.simulate1d` wants); noise makes the two differ, so both get their mean.
     """
     from scipy.interpolate import CubicSpline
 
-    x, first = np.asarray(x, float), np.asarray(first, float)
+    x, first = np.asarray(x, float), np.array(first, float)
+    if bc == "periodic":
+        first[0] = first[-1] = (first[0] + first[-1]) / 2
     if np.allclose(np.diff(x), x[1] - x[0], rtol=1e-6) and len(x) >= min_nodes:
         return x, first
     xs = np.linspace(x[0], x[-1], max(min_nodes, len(x)))
-    return xs, CubicSpline(x, first, bc_type="clamped" if bc == "neumann" else "not-a-knot")(xs)
+    kind = {"neumann": "clamped", "periodic": "periodic"}.get(bc, "not-a-knot")
+    return xs, CubicSpline(x, first, bc_type=kind)(xs)
 
 
 def start_modes(xs: np.ndarray, k: int, bc: str = "neumann") -> np.ndarray:
