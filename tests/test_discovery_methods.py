@@ -364,14 +364,14 @@ def test_data_rollout_on_full_and_sparse_grids():
         sim = validate.data_rollout(c.D_fn(), c.R_fn(), ds.x, ds.t, ds.u)
         assert sim.shape == ds.u.shape
         rel = np.linalg.norm(sim - ds.u) / np.linalg.norm(ds.u)
-        # the first snapshot is interpolated by a spline onto 201 nodes (linearly from 26 positions,
+        # the first snapshot is interpolated by a spline onto 301 nodes (linearly from 26 positions,
         # the error was 8e-3); with the data's own 101 nodes the discretisation error is 1.0e-4
         assert rel < tol
     with pytest.raises(FieldlabError, match="negative"):
         validate.data_rollout(lambda u: -0.01 + 0 * u, c.R_fn(), ds.x, ds.t, ds.u)
 
 
-@pytest.mark.parametrize("nx", [41, 201])  # interpolated onto 201 nodes by a periodic spline, or used as it is
+@pytest.mark.parametrize("nx", [41, 301])  # interpolated onto 301 nodes by a periodic spline, or used as it is
 def test_data_rollout_of_noisy_periodic_data(nx):
     c = CASES["case_a"]
     x, t = np.linspace(0.0, 1.0, nx), np.linspace(0.0, 1.0, 11)
