@@ -505,8 +505,9 @@ def refine(selection: Selection, system, lo: float, hi: float, x: np.ndarray, t:
     for row in rows:
         if len(candidates) >= polish_n or not np.isfinite(row["sse"]):
             break
-        if not any(np.isclose(row["sse"], c["sse"], rtol=1e-6, atol=0) for c in candidates):
-            candidates.append(row)  # an equal misfit: the same laws in another family's parameters
+        if any(np.isclose(row["sse"], c["sse"], rtol=1e-6, atol=0) for c in candidates):
+            continue  # an equal misfit: the same laws in another family's parameters
+        candidates.append(row)
     for row in candidates:
         key = row["D"], row["R"]
         if key not in polished:
