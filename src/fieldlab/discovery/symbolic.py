@@ -347,7 +347,8 @@ def polish_pair(fd: SymbolicFit, fr: SymbolicFit, x, t, u, bc: str, grid: np.nda
     (default: the data's first snapshot, :func:`~.validate.simulation_start`). The observed first
     snapshot carries the same noise as any other, and a closure fitted from it absorbs that noise:
     on case_exp at 1 % noise, seed 0, the true families fitted this way re-simulated unseen
-    initial conditions to 6.0e-4, from the clean snapshot to 9.2e-5. Two ways to estimate the
+    initial conditions to 6.0e-4, from the clean snapshot to 9.2e-5 (one ad hoc run, 201 re-simulation
+    nodes; docs/discovery-notes.md). Two ways to estimate the
     initial condition as well:
 
     - ``modes > 0``: it is ``start`` plus ``modes`` smooth corrections
@@ -447,7 +448,7 @@ def refine(selection: Selection, system, lo: float, hi: float, x: np.ndarray, t:
     to the true Michaelis-Menten by 71 in BIC; polished, the true family won by 25. And only with
     the initial condition estimated for each pair: on case_exp at 1 % noise, seed 1, the true
     families lost by 5 in BIC to a rational R 1.3 % off when the initial condition was estimated
-    with the rational pair alone, and tied with it when estimated for each. Pairs whose simulation
+    with the rational pair alone, and tied with it when estimated for each (ad hoc, 201 nodes). Pairs whose simulation
     fails are discarded. ``polish=0`` chooses on the weak-form coefficients' misfit from the first
     snapshot and keeps them.
     """
