@@ -357,8 +357,43 @@ def test_refine_chooses_by_re_simulating_the_data():
     # polynomial pair (wrong family) is clearly worse
     poly_row = next(r for r in ref.table if (r["D"], r["R"]) == ("quadratic", "cubic"))
     assert best["sse"] < poly_row["sse"] / 10
+    # the polished pairs, best first, with their shares of the evidence
+    assert [row for row, _ in ref.polished] == sorted(polished, key=lambda r: r["bic"])
+    assert ref.polished[0][0] is best and ref.polished[0][1].sse == best["sse"]
+    weights = [row["weight"] for row, _ in ref.polished]
+    assert sum(weights) == pytest.approx(1.0) and weights == sorted(weights, reverse=True)
+    assert weights[0] == pytest.approx(1 / sum(np.exp(-(r["bic"] - best["bic"]) / 2) for r in polished))
+    assert all(row["bic"] - best["bic"] < symbolic.TIE for row, _ in ref.ties("bic"))
+    # every alternative, described against the chosen pair: nonzero law differences where the
+    # families differ, and forecasts from the estimated start that agree over the data where the
+    # alternative fits them about as well
+    everything = pipeline.ties(ref, "bic", lo, hi, ds.t, "neumann", (0.0, 0.0), within=np.inf)
+    assert len(everything) == 4 and [e["delta"] for e in everything] == sorted(e["delta"] for e in everything)
+    for (row, P), e in zip(ref.polished[1:], everything):
+        assert (e["family"]["D"], e["family"]["R"]) == (row["D"], row["R"]) and e["D"] == P.D.text
+        assert e["delta"] == pytest.approx(row["bic"] - best["bic"]) and e["weight"] == row["weight"]
+        assert e["differs_R"] > 0 if row["R"] != ref.R.family else e["differs_R"] >= 0
+        if row["sse"] < 4 * best["sse"]:
+            assert e["forecast"]["at_end"] < 1e-3
     with pytest.raises(FieldlabError, match="criterion must be"):
         symbolic.refine(sel, s, lo, hi, ds.x, ds.t, ds.u, criterion="cv")
+
+
+def test_forecast_divergence_of_two_closures():
+    c = CASES["case_a"]
+    x, t = np.linspace(0.0, 1.0, 101), np.linspace(0.0, 3.0, 11)
+    start, truth = (x, training_ic(x)), (c.D_fn(), c.R_fn())
+    same = validate.forecast_divergence(truth, truth, start, t)
+    assert same == {"at_end": 0.0, "at_horizon": 0.0, "t_horizon": 6.0}
+    # a carrying capacity 2 % higher: the forecasts part as the field saturates (measured 1.65e-2
+    # at t = 3, 1.98e-2 at t = 6, towards 0.02 / 1.02)
+    capacity = validate.forecast_divergence(truth, (truth[0], lambda u: u * (1 - u / 1.02)), start, t)
+    assert 0.01 < capacity["at_end"] < capacity["at_horizon"] < 0.02
+    # a 5 % faster diffusion: the difference fades as the field flattens (6.1e-4, then 2.1e-5)
+    faster = validate.forecast_divergence(truth, (lambda u: 1.05 * truth[0](u), truth[1]), start, t, horizon=2.0)
+    assert faster["at_horizon"] < faster["at_end"] / 10
+    failed = validate.forecast_divergence(truth, (lambda u: -truth[0](u), truth[1]), start, t)
+    assert failed["at_end"] == failed["at_horizon"] == float("inf")
 
 
 def test_data_rollout_on_full_and_sparse_grids():
@@ -657,6 +692,17 @@ def test_run_discovery_with_truth_writes_closures_and_metrics(truth_run, found_c
         assert f"Closest alternatives of `{m}`" in report
         fam = saved["methods"][m]["family"]
         assert f"| {fam['D']} | {fam['R']} |" in report and " | 0.0 |" in report
+    # one polished pair here (POLISH = 1), so no other fits as well; a tie is reported with how far
+    # the two forecasts part
+    assert saved["methods"]["neural-symbolic-refit"]["ties"] == [] and "Not decided" not in report
+    tie = {"D": "0.01 + 0.05*u", "R": "u - u**2", "family": {"D": "linear", "R": "logistic"}, "delta": 0.7,
+           "weight": 0.41, "differs_D": 0.0005, "differs_R": 0.0136,
+           "forecast": {"at_end": 9.05e-5, "at_horizon": 0.00864, "t_horizon": 6.0}}
+    result["methods"]["neural-symbolic-refit"]["ties"] = [tie]
+    text = pipeline.report_markdown(result)
+    assert text.count("**Not decided by the data**") == 1
+    assert "(linear / logistic, BIC +0.7, 41% of the evidence" in text and "its R by 1.36%" in text
+    assert "by 9.05e-05 (relative L2) at the last observed time and by 0.00864 at t = 6" in text
     for name in ("closures.png", "rollout.png", "error_map.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

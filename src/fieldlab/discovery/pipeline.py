@@ -139,8 +139,15 @@ def discover(ds: Dataset, methods=None, *, criterion: str = "bic", seed: int = 0
     if "neural-symbolic-refit" in wanted:
         t0 = time.perf_counter()
         ref = symbolic.refine(sel, system, lo, hi, x, t, u, criterion=criterion, bc=bc, seed=seed)
-        out["neural-symbolic-refit"] = _symbolic_found("neural-symbolic-refit", ref, criterion, seconds + time.perf_counter() - t0)
+        found = _symbolic_found("neural-symbolic-refit", ref, criterion, 0.0)
+        found.info["ties"] = ties(ref, criterion, lo, hi, t, bc, (float(u[0, 0]), float(u[0, -1])))
+        found.seconds = seconds + time.perf_counter() - t0
+        out["neural-symbolic-refit"] = found
         log(f"neural-symbolic-refit: D = {ref.D.text} ({ref.D.family}), R = {ref.R.text} ({ref.R.family})")
+        for tie in found.info["ties"]:
+            log(f"  not decided by the data: {tie['family']['D']} / {tie['family']['R']} ({criterion.upper()} "
+                f"+{tie['delta']:.1f}); forecasts differ by {tie['forecast']['at_horizon']:.2g} at t = "
+                f"{tie['forecast']['t_horizon']:.3g}")
     return {m: out[m] for m in METHODS if m in out}
 
 
@@ -157,6 +164,27 @@ def refit_poly(fit: poly.PolyFit, x: np.ndarray, t: np.ndarray, u: np.ndarray, b
     d[fit.d != 0], r[fit.r != 0] = P.D.a, P.R.a
     aic, bic = poly.information(P.sse, u.size, fd.n_params + fr.n_params)
     return poly.PolyFit(d=d, r=r, rss=P.sse, n=int(u.size), bic=bic, aic=aic)
+
+
+def ties(sel: symbolic.Selection, criterion: str, lo: float, hi: float, t: np.ndarray, bc: str,
+         bc_values: tuple, within: float | None = None) -> list[dict]:
+    """The pairs that fit the data as well as the chosen one (:meth:`~.symbolic.Selection.ties`): their
+    laws, criterion difference and share of the evidence, how far their laws differ from the chosen
+    ones over the observed range (relative L2), and how far their forecasts part from the estimated
+    initial condition at the end of the data and at twice their time span
+    (:func:`~.validate.forecast_divergence`). ``within``: the criterion difference counted as a
+    tie (default :data:`~.symbolic.TIE`)."""
+    chosen = sel.D.fn(), sel.R.fn()
+    best, start = sel.polished[0][0][criterion], sel.polished[0][1].start
+    out = []
+    for row, P in sel.ties(criterion, within):
+        other = P.D.fn(), P.R.fn()
+        out.append({"D": P.D.text, "R": P.R.text, "family": {"D": P.D.family, "R": P.R.family},
+                    "delta": float(row[criterion] - best), "weight": row["weight"],
+                    "differs_D": validate.closure_error(other[0], chosen[0], lo, hi),
+                    "differs_R": validate.closure_error(other[1], chosen[1], lo, hi),
+                    "forecast": validate.forecast_divergence(chosen, other, start, t, bc, bc_values)})
+    return out
 
 
 def _symbolic_found(name: str, sel: symbolic.Selection, criterion: str, seconds: float) -> Found:
@@ -302,6 +330,15 @@ def report_markdown(result: dict) -> str:
         lines += ["", f"Closest alternatives of `{m}` ({crit.upper()} on the {basis}):", "",
                   f"| D family | R family | parameters | {crit.upper()} - best |", "| --- | --- | ---: | ---: |"]
         lines += [f"| {c['D']} | {c['R']} | {c['k']} | {c[crit] - best:.1f} |" for c in cands[:5]]
+        for tie in r.get("ties") or []:
+            fc = tie["forecast"]
+            lines += ["", f"**Not decided by the data**: D(u) = `{tie['D']}`, R(u) = `{tie['R']}` ({tie['family']['D']} / "
+                      f"{tie['family']['R']}, {crit.upper()} +{tie['delta']:.1f}, {tie['weight']:.0%} of the evidence among "
+                      f"the fitted pairs) fits the data as well. Over the observed range its D differs from the chosen one "
+                      f"by {tie['differs_D']:.2%} and its R by {tie['differs_R']:.2%}; from the estimated initial "
+                      f"condition the two forecasts differ by {_g(fc['at_end'])} (relative L2) at the last observed time "
+                      f"and by {_g(fc['at_horizon'])} at t = {fc['t_horizon']:.3g}. Observing longer, or from another "
+                      "initial condition, would decide between them."]
     lines += ["", "Figures: `closures.png` (learned against true laws), `rollout.png` (rollout error against time), "
               "`error_map.png` (space-time error of each method's rollout).", ""]
     return "\n".join(lines)

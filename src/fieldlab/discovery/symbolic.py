@@ -208,6 +208,16 @@ class Selection:
     table: list  # every pair tried: dict(D, R, k, rss, aic, bic)
     fits_D: list = dataclasses.field(default_factory=list)  # compress: every D family's fit
     fits_R: list = dataclasses.field(default_factory=list)
+    polished: list = dataclasses.field(default_factory=list)  # refine: (row, Polished) per polished pair, best first
+
+    def ties(self, criterion: str = "bic", within: float | None = None) -> list:
+        """The polished pairs other than the chosen one whose ``criterion`` is within ``within`` (default
+        :data:`TIE`) of the best: laws that the data do not tell apart from the chosen ones."""
+        within = TIE if within is None else within
+        if not self.polished:
+            return []
+        best = self.polished[0][0][criterion]
+        return [(row, P) for row, P in self.polished[1:] if row[criterion] - best < within]
 
 
 def compress(D_fn: Callable, R_fn: Callable, system, lo: float, hi: float, *, criterion: str = "bic",
@@ -413,6 +423,7 @@ def polish_pair(fd: SymbolicFit, fr: SymbolicFit, x, t, u, bc: str, grid: np.nda
 POLISH = 5  # pairs polished on the data misfit before the choice (refine)
 POLISH_STEPS = 15  # least-squares evaluations per polished pair
 START_MODES = 8  # smooth corrections of the first snapshot estimated with the leading pair (refine)
+TIE = 2.0  # criterion differences below this are no real evidence for one pair over another (Kass & Raftery 1995)
 
 
 def refine(selection: Selection, system, lo: float, hi: float, x: np.ndarray, t: np.ndarray, u: np.ndarray, *,
@@ -440,7 +451,9 @@ def refine(selection: Selection, system, lo: float, hi: float, x: np.ndarray, t:
        :math:`\mathrm{AIC} = N \log(\mathrm{SSE}/N) + 2k` or
        :math:`\mathrm{BIC} = N \log(\mathrm{SSE}/N) + k \log N` over the :math:`N` data, with
        :math:`k` the coefficients of both laws (the initial condition is common to all), and keeps
-       its output-error coefficients.
+       its output-error coefficients. The polished pairs are kept (``Selection.polished``, best
+       first); those within :data:`TIE` of the best (:meth:`Selection.ties`) fit the data as well,
+       and the pipeline reports how far their laws and forecasts differ from the chosen ones.
 
     Observation noise is independent across the data, so this likelihood counts the evidence
     correctly, where the weak-form residual has overlapping rows; but only at each pair's best
@@ -517,6 +530,11 @@ def refine(selection: Selection, system, lo: float, hi: float, x: np.ndarray, t:
         fits[key] = polished[key].D, polished[key].R
         row.update(sse_weak=row["sse"], polished=True)
         score(row, polished[key].sse)
-    best = min(candidates, key=lambda row: row[criterion])
+    candidates.sort(key=lambda row: row[criterion])
+    best = candidates[0]
+    weights = np.exp(-(np.array([row[criterion] for row in candidates]) - best[criterion]) / 2)
+    for row, w in zip(candidates, weights / weights.sum()):
+        row["weight"] = float(w)  # the pair's share of the evidence among the polished ones
     d, r = fits[best["D"], best["R"]]
-    return Selection(d, r, best["aic"], best["bic"], rows)
+    return Selection(d, r, best["aic"], best["bic"], rows,
+                     polished=[(row, polished[row["D"], row["R"]]) for row in candidates])

@@ -10,6 +10,8 @@ r"""Validation of discovered closures: errors against the truth and forward re-s
 * :func:`data_rollout`: re-simulate the data's own first snapshot over the data's times (used to
   choose among refitted closures by their misfit to the data, where the noise is independent
   from one observation to the next and the likelihood is honest).
+* :func:`forecast_divergence`: how far the forecasts of two closures part beyond the data's time
+  window (for closures that fit the data equally well).
 * Bias inheritance ratio :math:`\mathrm{BIR}_f = \mathrm{Err}_f(\text{symbolic}) / \mathrm{Err}_f(\text{neural})`.
 """
 
@@ -113,3 +115,25 @@ def data_rollout(D: Callable, R: Callable, x: np.ndarray, t: np.ndarray, u: np.n
     sim = simulate1d(D, R, u0, xs, t, bc=bc, bc_values=(u[0, 0], u[0, -1]), rtol=rtol)
     same = len(xs) == len(x) and np.allclose(xs, x)
     return sim if same else np.stack([np.interp(x, xs, row) for row in sim])
+
+
+def forecast_divergence(first: tuple, second: tuple, start: tuple, t: np.ndarray, bc: str = "neumann",
+                        bc_values=(0.0, 0.0), horizon: float = 2.0) -> dict:
+    r"""How far the forecasts of two closures ``(D, R)`` part, both simulated from ``start`` =
+    ``(xs, u0)`` (a uniform grid and initial values on it).
+
+    Returns the relative L2 difference :math:`\lVert u_2(t) - u_1(t) \rVert / \lVert u_1(t) \rVert`
+    at the data's last time ``t[-1]`` (``at_end``) and at ``t[0] + horizon (t[-1] - t[0])``
+    (``at_horizon``, the time in ``t_horizon``); infinite where a simulation fails. Two closures
+    that fit the data equally well but part soon after the window tell the user to observe longer.
+    """
+    xs, u0 = start
+    t0, t1 = float(t[0]), float(t[-1])
+    times = np.array([t0, t1, t0 + horizon * (t1 - t0)])
+    try:
+        a = simulate1d(*first, u0, xs, times, bc=bc, bc_values=bc_values, rtol=1e-7)
+        b = simulate1d(*second, u0, xs, times, bc=bc, bc_values=bc_values, rtol=1e-7)
+        rel = np.linalg.norm(b - a, axis=1) / np.maximum(np.linalg.norm(a, axis=1), 1e-300)
+    except FieldlabError:
+        rel = np.full(3, np.inf)
+    return {"at_end": float(rel[1]), "at_horizon": float(rel[2]), "t_horizon": float(times[2])}
