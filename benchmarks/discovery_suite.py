@@ -68,6 +68,7 @@ def run_cell(case: str, regime: str, seed: int, cells: str, figures: bool) -> di
         coef = res["methods"][m]["coefficients"]
         if td is not None and tr is not None:
             res["methods"][m]["coefficient_error"] = coefficient_error(coef["D"] + coef["R"], td + tr)
+    rollout_ties(res, ds, truth, x, t)
     res["key"], res["wall"] = key, time.perf_counter() - t0
     from fieldlab.discovery.pipeline import _jsonable
 
@@ -76,6 +77,20 @@ def run_cell(case: str, regime: str, seed: int, cells: str, figures: bool) -> di
     tmp.write_text(json.dumps(_jsonable(res)))
     os.replace(tmp, path)
     return res
+
+
+def rollout_ties(res: dict, ds, truth, x, t) -> None:
+    """Validate the pairs that neural-symbolic-refit reports as fitting the data as well as its choice
+    (its ``ties``) on the same unseen initial conditions: adds ``rollout_mean`` to each tie."""
+    import sympy as sp
+
+    from fieldlab.discovery import cases, pipeline, symbolic
+
+    for tie in res["methods"].get("neural-symbolic-refit", {}).get("ties", []):
+        D, R = (symbolic.lambdify(sp.sympify(tie[k], locals={"u": symbolic.U})) for k in ("D", "R"))
+        found = {"tie": pipeline.Found("tie", D, R, tie["D"], tie["R"], tie["family"], 0.0)}
+        metrics = pipeline.evaluate(found, ds, truth=truth, ics=cases.validation_ics(x), x=x, t=t).metrics["tie"]
+        tie["rollout_mean"], tie["ErrR"] = metrics["rollout_mean"], metrics["ErrR"]
 
 
 def coefficient_spread(case: str, seeds: int) -> dict[str, list[float]]:
@@ -110,6 +125,8 @@ def _ms(values) -> str:
 
 
 def summarise(results: list[dict], args) -> str:
+    from fieldlab.discovery.symbolic import TIE
+
     by = {}
     for r in results:
         d = r["data"]
@@ -202,6 +219,28 @@ def summarise(results: list[dict], args) -> str:
                 fam[f"{f['D']} / {f['R']}"] = fam.get(f"{f['D']} / {f['R']}", 0) + 1
             lines.append(f"| {c} | {g} | {_ms(metric(rs, m, 'BIR_D'))} | {_ms(metric(rs, m, 'BIR_R'))} | "
                          + ", ".join(f"{k}: {v}" for k, v in fam.items()) + " |")
+    lines += ["", "## Pairs the data do not tell apart (neural-symbolic-refit)", "",
+              f"Cells where another polished pair is within {TIE:g} in BIC of the chosen one (`ties` in closures.json): such a "
+              "difference is no real evidence for either. Each is validated like the chosen pair (rollout on the unseen "
+              "initial conditions; ratio: best of strong-poly and weak-poly over it). Forecast: relative L2 difference "
+              "between the chosen pair's and the tied pair's forecasts from the estimated initial condition at t = 3 "
+              "(the end of the data) and t = 6.", "",
+              "| cell | chosen D / R | rollout | ratio | tied D / R | BIC + | weight | ErrR | rollout | ratio | forecast at 3, 6 |",
+              "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    n_tied = 0
+    for r in sorted(results, key=lambda r: (CASES.index(r["data"]["case"]), REGIMES.index(r["data"]["regime"]), r["data"]["seed"])):
+        ref = r["methods"]["neural-symbolic-refit"]
+        ties = ref.get("ties") or []
+        n_tied += bool(ties)
+        best = min(_num(r["methods"][m]["metrics"]["rollout_mean"]) for m in ISSUE_POLY)
+        own = _num(ref["metrics"]["rollout_mean"])
+        for tie in ties:
+            roll, fc = _num(tie.get("rollout_mean")), tie["forecast"]
+            lines.append(f"| {r['key']} | {ref['family']['D']} / {ref['family']['R']} | {own:.2e} | {best / own:.2f} | "
+                         f"{tie['family']['D']} / {tie['family']['R']} | {tie['delta']:.1f} | {tie['weight']:.2f} | "
+                         f"{_num(tie.get('ErrR')):.2%} | {roll:.2e} | {best / roll:.2f} | "
+                         f"{fc['at_end']:.1e}, {fc['at_horizon']:.1e} |")
+    lines += ["", f"{n_tied} of {len(results)} cells have a tie.", ""]
     lines += ["", "## Polynomial coefficients (matched cases): largest relative error over the true nonzero "
               "coefficients, and largest spurious coefficient (weak-poly-refit keeps weak-poly's terms)", "",
               "| case | regime | weak-poly max rel. error | weak-poly-refit max rel. error | max spurious |",
