@@ -19,6 +19,7 @@ from fieldlab.discovery import pipeline, poly, symbolic, validate
 from fieldlab.discovery.cases import (CASES, fine_grid, make_dataset, observation_grid, simulate_truth, training_ic,
                                       validation_ics)
 from fieldlab.discovery.data import Dataset, save
+from fieldlab.discovery.figures import write_figures
 from fieldlab.discovery.neural import Surrogate, curvature, fit_neural, fold, interpolation
 from fieldlab.discovery.weak import bump, default_widths, trapezoid_weights, weak_system
 from fieldlab.errors import FieldlabError
@@ -384,11 +385,18 @@ def test_forecast_divergence_of_two_closures():
     x, t = np.linspace(0.0, 1.0, 101), np.linspace(0.0, 3.0, 11)
     start, truth = (x, training_ic(x)), (c.D_fn(), c.R_fn())
     same = validate.forecast_divergence(truth, truth, start, t)
-    assert same == {"at_end": 0.0, "at_horizon": 0.0, "t_horizon": 6.0}
+    assert (same["at_end"], same["at_horizon"], same["t_horizon"]) == (0.0, 0.0, 6.0)
+    assert same["times"][0] == 0.0 and 3.0 in same["times"] and len(same["times"]) == len(same["difference"]) == 21
+    assert not any(same["difference"])
     # a carrying capacity 2 % higher: the forecasts part as the field saturates (measured 1.65e-2
     # at t = 3, 1.98e-2 at t = 6, towards 0.02 / 1.02)
     capacity = validate.forecast_divergence(truth, (truth[0], lambda u: u * (1 - u / 1.02)), start, t)
     assert 0.01 < capacity["at_end"] < capacity["at_horizon"] < 0.02
+    curve = dict(zip(capacity["times"], capacity["difference"]))
+    assert curve[0.0] == 0.0 and curve[3.0] == capacity["at_end"] and curve[6.0] == capacity["at_horizon"]
+    # a horizon whose grid misses the end of the data still reports it
+    odd = validate.forecast_divergence(truth, (truth[0], lambda u: u * (1 - u / 1.02)), start, t, horizon=1.7, points=5)
+    assert len(odd["times"]) == 6 and odd["at_end"] == pytest.approx(capacity["at_end"], rel=1e-3)
     # a 5 % faster diffusion: the difference fades as the field flattens (6.1e-4, then 2.1e-5)
     faster = validate.forecast_divergence(truth, (lambda u: 1.05 * truth[0](u), truth[1]), start, t, horizon=2.0)
     assert faster["at_horizon"] < faster["at_end"] / 10
@@ -703,6 +711,15 @@ def test_run_discovery_with_truth_writes_closures_and_metrics(truth_run, found_c
     assert text.count("**Not decided by the data**") == 1
     assert "(linear / logistic, BIC +0.7, 41% of the evidence" in text and "its R by 1.36%" in text
     assert "by 9.05e-05 (relative L2) at the last observed time and by 0.00864 at t = 6" in text
+    assert "`ties.png`" in text and "`ties.png`" not in report
+    # its figure: the difference against time, the observed window shaded
+    tie["forecast"].update(times=[0.0, 1.5, 3.0, 4.5, 6.0], difference=[0.0, 1e-5, 9.05e-5, 2e-3, 8.64e-3])
+    fake = pipeline.Found("neural-symbolic-refit", found["weak-poly"].D, found["weak-poly"].R, None, None, None, 0.0,
+                          {"ties": [tie]})
+    (out / "tied").mkdir()
+    paths = write_figures(out / "tied", {"neural-symbolic-refit": fake}, ds, None, pipeline.Validation({}))
+    assert [p.name for p in paths] == ["closures.png", "ties.png"]
+    assert (out / "tied" / "ties.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for name in ("closures.png", "rollout.png", "error_map.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

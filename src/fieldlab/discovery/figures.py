@@ -1,4 +1,5 @@
-"""Figures of a discovery run: learned against true closures, rollout errors, space-time error maps."""
+"""Figures of a discovery run: learned against true closures, rollout errors, space-time error maps, and
+how the forecasts of pairs that fit the data equally well part beyond the data."""
 
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ def write_figures(out: Path, found: dict, ds, truth, checked) -> list[Path]:
     paths.append(out / "closures.png")
     fig.savefig(paths[-1], dpi=120)
     plt.close(fig)
+    ties = [(m, tie) for m, f in found.items() for tie in f.info.get("ties") or []]
+    if ties:
+        paths.append(_ties_figure(out / "ties.png", ties, float(ds.t[-1]), plt))
     references = checked.references
     if not references:
         return paths
@@ -75,3 +79,22 @@ def write_figures(out: Path, found: dict, ds, truth, checked) -> list[Path]:
         fig.savefig(paths[-1], dpi=110)
         plt.close(fig)
     return paths
+
+
+def _ties_figure(path: Path, ties: list, t_end: float, plt) -> Path:
+    """Forecast difference against time for each pair that fits the data as well as the chosen one."""
+    fig, ax = plt.subplots(figsize=(5.6, 3.6))
+    for m, tie in ties:
+        fc = tie["forecast"]
+        ax.semilogy(fc["times"], np.maximum(fc["difference"], 1e-16),
+                    label=f"{m}: {tie['family']['D']} / {tie['family']['R']} (+{tie['delta']:.1f})")
+    ax.axvspan(0.0, t_end, color="0.85", zorder=0, label="observed")
+    ax.set_xlabel("t")
+    ax.set_ylabel("relative L2 difference from the chosen pair")
+    ax.set_title("forecasts of the pairs the data do not tell apart", fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -339,6 +339,8 @@ def report_markdown(result: dict) -> str:
                       f"condition the two forecasts differ by {_g(fc['at_end'])} (relative L2) at the last observed time "
                       f"and by {_g(fc['at_horizon'])} at t = {fc['t_horizon']:.3g}. Observing longer, or from another "
                       "initial condition, would decide between them."]
+    tied = any(r.get("ties") for r in result["methods"].values())
     lines += ["", "Figures: `closures.png` (learned against true laws), `rollout.png` (rollout error against time), "
-              "`error_map.png` (space-time error of each method's rollout).", ""]
+              "`error_map.png` (space-time error of each method's rollout)"
+              + (", `ties.png` (how the forecasts of the pairs the data do not tell apart part)." if tied else "."), ""]
     return "\n".join(lines)

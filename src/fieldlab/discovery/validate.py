@@ -118,22 +118,26 @@ def data_rollout(D: Callable, R: Callable, x: np.ndarray, t: np.ndarray, u: np.n
 
 
 def forecast_divergence(first: tuple, second: tuple, start: tuple, t: np.ndarray, bc: str = "neumann",
-                        bc_values=(0.0, 0.0), horizon: float = 2.0) -> dict:
+                        bc_values=(0.0, 0.0), horizon: float = 2.0, points: int = 21) -> dict:
     r"""How far the forecasts of two closures ``(D, R)`` part, both simulated from ``start`` =
     ``(xs, u0)`` (a uniform grid and initial values on it).
 
-    Returns the relative L2 difference :math:`\lVert u_2(t) - u_1(t) \rVert / \lVert u_1(t) \rVert`
-    at the data's last time ``t[-1]`` (``at_end``) and at ``t[0] + horizon (t[-1] - t[0])``
-    (``at_horizon``, the time in ``t_horizon``); infinite where a simulation fails. Two closures
-    that fit the data equally well but part soon after the window tell the user to observe longer.
+    The relative L2 difference :math:`\lVert u_2(t) - u_1(t) \rVert / \lVert u_1(t) \rVert` at
+    ``points`` equally spaced times from ``t[0]`` to ``t[0] + horizon (t[-1] - t[0])`` and at the
+    data's last time ``t[-1]``: ``times``, ``difference``, and the values at the last observed
+    time (``at_end``) and at the horizon (``at_horizon``, time ``t_horizon``); infinite where a
+    simulation fails. Two closures that fit the data equally well but part soon after the window
+    tell the user to observe longer.
     """
     xs, u0 = start
     t0, t1 = float(t[0]), float(t[-1])
-    times = np.array([t0, t1, t0 + horizon * (t1 - t0)])
+    times = t0 + (t1 - t0) * np.union1d(np.linspace(0.0, horizon, points), [1.0])
     try:
         a = simulate1d(*first, u0, xs, times, bc=bc, bc_values=bc_values, rtol=1e-7)
         b = simulate1d(*second, u0, xs, times, bc=bc, bc_values=bc_values, rtol=1e-7)
         rel = np.linalg.norm(b - a, axis=1) / np.maximum(np.linalg.norm(a, axis=1), 1e-300)
     except FieldlabError:
-        rel = np.full(3, np.inf)
-    return {"at_end": float(rel[1]), "at_horizon": float(rel[2]), "t_horizon": float(times[2])}
+        rel = np.full(len(times), np.inf)
+    end = int(np.argmin(np.abs(times - t1)))
+    return {"at_end": float(rel[end]), "at_horizon": float(rel[-1]), "t_horizon": float(times[-1]),
+            "times": times.tolist(), "difference": rel.tolist()}
