@@ -384,24 +384,26 @@ def test_forecast_divergence_of_two_closures():
     c = CASES["case_a"]
     x, t = np.linspace(0.0, 1.0, 101), np.linspace(0.0, 3.0, 11)
     start, truth = (x, training_ic(x)), (c.D_fn(), c.R_fn())
-    same = validate.forecast_divergence(truth, truth, start, t)
+    same, = validate.forecast_divergence(truth, [truth], start, t)
     assert (same["at_end"], same["at_horizon"], same["t_horizon"]) == (0.0, 0.0, 6.0)
     assert same["times"][0] == 0.0 and 3.0 in same["times"] and len(same["times"]) == len(same["difference"]) == 21
     assert not any(same["difference"])
     # a carrying capacity 2 % higher: the forecasts part as the field saturates (measured 1.65e-2
     # at t = 3, 1.98e-2 at t = 6, towards 0.02 / 1.02)
-    capacity = validate.forecast_divergence(truth, (truth[0], lambda u: u * (1 - u / 1.02)), start, t)
+    capacity = validate.forecast_divergence(truth, [(truth[0], lambda u: u * (1 - u / 1.02))], start, t)[0]
     assert 0.01 < capacity["at_end"] < capacity["at_horizon"] < 0.02
     curve = dict(zip(capacity["times"], capacity["difference"]))
     assert curve[0.0] == 0.0 and curve[3.0] == capacity["at_end"] and curve[6.0] == capacity["at_horizon"]
     # a horizon whose grid misses the end of the data still reports it
-    odd = validate.forecast_divergence(truth, (truth[0], lambda u: u * (1 - u / 1.02)), start, t, horizon=1.7, points=5)
+    odd, = validate.forecast_divergence(truth, [(truth[0], lambda u: u * (1 - u / 1.02))], start, t, horizon=1.7,
+                                        points=5)
     assert len(odd["times"]) == 6 and odd["at_end"] == pytest.approx(capacity["at_end"], rel=1e-3)
     # a 5 % faster diffusion: the difference fades as the field flattens (6.1e-4, then 2.1e-5)
-    faster = validate.forecast_divergence(truth, (lambda u: 1.05 * truth[0](u), truth[1]), start, t, horizon=2.0)
+    faster, = validate.forecast_divergence(truth, [(lambda u: 1.05 * truth[0](u), truth[1])], start, t, horizon=2.0)
     assert faster["at_horizon"] < faster["at_end"] / 10
-    failed = validate.forecast_divergence(truth, (lambda u: -truth[0](u), truth[1]), start, t)
+    failed, = validate.forecast_divergence(truth, [(lambda u: -truth[0](u), truth[1])], start, t)
     assert failed["at_end"] == failed["at_horizon"] == float("inf")
+    assert validate.forecast_divergence(truth, [], start, t) == []
 
 
 def test_data_rollout_on_full_and_sparse_grids():

@@ -176,15 +176,14 @@ def ties(sel: symbolic.Selection, criterion: str, lo: float, hi: float, t: np.nd
     tie (default :data:`~.symbolic.TIE`)."""
     chosen = sel.D.fn(), sel.R.fn()
     best, start = sel.polished[0][0][criterion], sel.polished[0][1].start
-    out = []
-    for row, P in sel.ties(criterion, within):
-        other = P.D.fn(), P.R.fn()
-        out.append({"D": P.D.text, "R": P.R.text, "family": {"D": P.D.family, "R": P.R.family},
-                    "delta": float(row[criterion] - best), "weight": row["weight"],
-                    "differs_D": validate.closure_error(other[0], chosen[0], lo, hi),
-                    "differs_R": validate.closure_error(other[1], chosen[1], lo, hi),
-                    "forecast": validate.forecast_divergence(chosen, other, start, t, bc, bc_values)})
-    return out
+    tied = sel.ties(criterion, within)
+    others = [(P.D.fn(), P.R.fn()) for _, P in tied]
+    forecasts = validate.forecast_divergence(chosen, others, start, t, bc, bc_values)
+    return [{"D": P.D.text, "R": P.R.text, "family": {"D": P.D.family, "R": P.R.family},
+             "delta": float(row[criterion] - best), "weight": row["weight"],
+             "differs_D": validate.closure_error(other[0], chosen[0], lo, hi),
+             "differs_R": validate.closure_error(other[1], chosen[1], lo, hi), "forecast": forecast}
+            for (row, P), other, forecast in zip(tied, others, forecasts)]
 
 
 def _symbolic_found(name: str, sel: symbolic.Selection, criterion: str, seconds: float) -> Found:

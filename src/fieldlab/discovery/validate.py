@@ -117,10 +117,11 @@ def data_rollout(D: Callable, R: Callable, x: np.ndarray, t: np.ndarray, u: np.n
     return sim if same else np.stack([np.interp(x, xs, row) for row in sim])
 
 
-def forecast_divergence(first: tuple, second: tuple, start: tuple, t: np.ndarray, bc: str = "neumann",
-                        bc_values=(0.0, 0.0), horizon: float = 2.0, points: int = 21) -> dict:
-    r"""How far the forecasts of two closures ``(D, R)`` part, both simulated from ``start`` =
-    ``(xs, u0)`` (a uniform grid and initial values on it).
+def forecast_divergence(first: tuple, others: list, start: tuple, t: np.ndarray, bc: str = "neumann",
+                        bc_values=(0.0, 0.0), horizon: float = 2.0, points: int = 21) -> list[dict]:
+    r"""How far the forecasts of the closures ``others`` (each ``(D, R)``) part from that of ``first``,
+    all simulated from ``start`` = ``(xs, u0)`` (a uniform grid and initial values on it); one dict
+    per closure of ``others``, ``first`` simulated once.
 
     The relative L2 difference :math:`\lVert u_2(t) - u_1(t) \rVert / \lVert u_1(t) \rVert` at
     ``points`` equally spaced times from ``t[0]`` to ``t[0] + horizon (t[-1] - t[0])`` and at the
@@ -132,12 +133,19 @@ def forecast_divergence(first: tuple, second: tuple, start: tuple, t: np.ndarray
     xs, u0 = start
     t0, t1 = float(t[0]), float(t[-1])
     times = t0 + (t1 - t0) * np.union1d(np.linspace(0.0, horizon, points), [1.0])
-    try:
-        a = simulate1d(*first, u0, xs, times, bc=bc, bc_values=bc_values, rtol=1e-7)
-        b = simulate1d(*second, u0, xs, times, bc=bc, bc_values=bc_values, rtol=1e-7)
-        rel = np.linalg.norm(b - a, axis=1) / np.maximum(np.linalg.norm(a, axis=1), 1e-300)
-    except FieldlabError:
-        rel = np.full(len(times), np.inf)
     end = int(np.argmin(np.abs(times - t1)))
-    return {"at_end": float(rel[end]), "at_horizon": float(rel[-1]), "t_horizon": float(times[-1]),
-            "times": times.tolist(), "difference": rel.tolist()}
+
+    def run(closure):
+        try:
+            return simulate1d(*closure, u0, xs, times, bc=bc, bc_values=bc_values, rtol=1e-7)
+        except FieldlabError:
+            return None
+
+    a, out = (run(first) if others else None), []
+    for closure in others:
+        b = None if a is None else run(closure)
+        rel = (np.full(len(times), np.inf) if b is None else
+               np.linalg.norm(b - a, axis=1) / np.maximum(np.linalg.norm(a, axis=1), 1e-300))
+        out.append({"at_end": float(rel[end]), "at_horizon": float(rel[-1]), "t_horizon": float(times[-1]),
+                    "times": times.tolist(), "difference": rel.tolist()})
+    return out
