@@ -51,13 +51,14 @@ def coefficient_error(found: list[float], truth: list[float]) -> dict:
             "max_spurious": float(np.max(np.abs(f[~nz]), initial=0.0))}
 
 
-def run_cell(case: str, regime: str, seed: int, cells: str, figures: bool) -> dict:
+def run_cell(case: str, regime: str, seed: int, cells: str, figures: bool, runs: int = 1) -> dict:
+    """One cell: ``runs`` runs of the case's data (``make_dataset(..., runs=runs)``), every method, validated."""
     from fieldlab.discovery import cases
     from fieldlab.discovery.pipeline import run_discovery
 
-    key = f"{case}__{regime}__s{seed}"
+    key = f"{case}__{regime}__s{seed}" + (f"__r{runs}" if runs > 1 else "")
     t0 = time.perf_counter()
-    ds = cases.make_dataset(case, regime, seed)
+    ds = cases.make_dataset(case, regime, seed, runs=runs)
     x = cases.fine_grid()
     _, t = cases.observation_grid()
     truth = cases.CASES[case]

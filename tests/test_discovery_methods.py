@@ -20,8 +20,8 @@ from fieldlab.discovery.cases import (CASES, fine_grid, make_dataset, observatio
                                       validation_ics)
 from fieldlab.discovery.data import Dataset, save
 from fieldlab.discovery.figures import write_figures
-from fieldlab.discovery.neural import Surrogate, curvature, fit_neural, fold, interpolation
-from fieldlab.discovery.weak import bump, default_widths, trapezoid_weights, weak_system
+from fieldlab.discovery.neural import Surrogate, curvature, fit_neural
+from fieldlab.discovery.weak import bump, default_widths, fold, interpolation, trapezoid_weights, weak_system
 from fieldlab.errors import FieldlabError
 from fieldlab.training.recipe import Stage
 

@@ -253,6 +253,8 @@ def simulate(
     regime: str = typer.Option("clean", help="observation regime: clean, noise1, noise5, sparse_x, sparse_t or "
                                "sparse_xt"),
     seed: int = typer.Option(0, help="seed of the observation noise"),
+    runs: int = typer.Option(1, help="runs from different training initial conditions (1-4); u gets shape "
+                             "(runs, nt, nx) for more than one"),
     out_file: Path = typer.Option(..., "--out", help="data file to write: .npz or .nc (NetCDF)"),
 ):
     """Simulate a reaction-diffusion closure case and write its observed data set."""
@@ -260,10 +262,14 @@ def simulate(
     from .discovery.data import format_of, save
 
     format_of(out_file)  # a bad file name fails before the simulation runs
-    ds = make_dataset(case, regime, seed)
+    ds = make_dataset(case, regime, seed, runs=runs)
     save(ds, out_file)
-    out.print(f"wrote {case}/{regime} (seed {seed}): u {ds.u.shape[0]} times x {ds.u.shape[1]} positions, "
+    out.print(f"wrote {case}/{regime} (seed {seed}): u {_shape(ds)}, "
               f"u in [{ds.u.min():.3g}, {ds.u.max():.3g}] -> {out_file}", highlight=False, soft_wrap=True)
+
+
+def _shape(ds) -> str:
+    return f"{ds.t.size} times x {ds.x.size} positions" + (f" x {ds.runs} runs" if ds.runs > 1 else "")
 
 
 # every method of fieldlab.discovery.pipeline.METHODS, in its order (not imported: it pulls in JAX; a test checks)
@@ -273,7 +279,8 @@ DISCOVERY_METHODS = "strong-poly,weak-poly,weak-poly-refit,neural,neural-symboli
 @app.command()
 @_friendly
 def discover(
-    data: Path | None = typer.Argument(None, help="data file (.npz with x (nx,), t (nt,), u (nt, nx); or NetCDF .nc)"),
+    data: Path | None = typer.Argument(None, help="data file (.npz with x (nx,), t (nt,), u (nt, nx) or (runs, nt, nx); "
+                                       "or NetCDF .nc)"),
     case: str | None = typer.Option(None, help="built-in case instead of a file: case_a, case_b, case_c, case_exp"),
     regime: str = typer.Option("noise1", help="regime of the built-in case: clean, noise1, noise5, sparse_x, sparse_t, sparse_xt"),
     structure: str = typer.Option("reaction-diffusion", help="PDE structure: u_t = (D(u) u_x)_x + R(u)"),
@@ -282,6 +289,7 @@ def discover(
     bc: str | None = typer.Option(None, help="boundary condition of a data file, for its re-simulations (the refit's choice, "
                                   "rollouts): neumann, dirichlet, periodic (default: the file's meta 'bc', else neumann)"),
     seed: int = typer.Option(0, help="seed (noise of a built-in case, network initialisation)"),
+    runs: int = typer.Option(1, help="runs of the built-in case from different training initial conditions (1-4)"),
     out_dir: Path | None = typer.Option(None, "--out", help="output directory [default: discover-<case or file name>]"),
 ):
     """Discover D(u) and R(u) from data, compress to formulas, validate by forward re-simulation."""
@@ -294,17 +302,19 @@ def discover(
     if (data is None) == (case is None):
         raise FieldlabError("give either a data file or --case (not both).")
     if case is not None:
-        ds = cases.make_dataset(case, regime, seed)
+        ds = cases.make_dataset(case, regime, seed, runs=runs)
         x = cases.fine_grid()
         _, t = cases.observation_grid()
         extra = {"truth": cases.CASES[case], "ics": cases.validation_ics(x), "x": x, "t": t}
-        name = f"{case}-{regime}-s{seed}"
+        name = f"{case}-{regime}-s{seed}" + (f"-r{runs}" if runs > 1 else "")
     else:
+        if runs != 1:
+            raise FieldlabError("--runs is for the built-in cases; a data file's runs are its u's first dimension.")
         ds = data_io.load(data)
         extra = {"bc": bc}
         name = data.stem
     out_dir = out_dir or Path(f"discover-{name}")
-    out.print(f"discover: {ds.u.shape[0]} times x {ds.u.shape[1]} positions, u in [{ds.u.min():.3g}, {ds.u.max():.3g}]",
+    out.print(f"discover: {_shape(ds)}, u in [{ds.u.min():.3g}, {ds.u.max():.3g}]",
               highlight=False)
     result = run_discovery(ds, out_dir, methods=methods, criterion=criterion, seed=seed,
                            log=lambda s: out.print("  " + s, highlight=False, soft_wrap=True), **extra)

@@ -22,7 +22,12 @@ by less than ``1e-4`` (measured 4e-5), far below the 1 % noise level (about 2e-3
 
 **Training initial condition** (:func:`training_ic`): a background of 0.05 with two Gaussian bumps,
 heights 0.9 (at 0.25, width 0.07) and 0.5 (at 0.7, width 0.1), so the observed ``u`` spans about
-``[0.05, 0.95]``.
+``[0.05, 0.95]``. Data of several runs (``make_dataset(..., runs=k)``, at most ``len(TRAINING_ICS)``)
+add further training initial conditions (:data:`TRAINING_ICS`, :func:`training_ics`): a ``step``
+high on the right, ``0.1 + 0.8 (1 + tanh((x - 0.55)/0.06))/2``, a ``ripple`` of two full waves,
+``0.5 + 0.35 cos(4 pi x)``, and a ``spike``, ``0.05 + 0.9 g(0.4, 0.04)``; each run is simulated and
+observed like the first, and its states reach other levels at other times (the step and the ripple
+start at a higher mean, so the reaction acts at higher ``u`` from the start).
 
 **Validation initial conditions** (:func:`validation_ics`), never seen in training, all inside
 ``[0.05, 0.85]``: ``bump`` (one wide bump off-centre, at 0.6), ``front`` (a smooth tanh step, high
@@ -50,8 +55,9 @@ from ..errors import FieldlabError
 from .data import Dataset
 from .solver import simulate1d
 
-__all__ = ["CASES", "FINE_PER_OBS", "NT_OBS", "NX_FINE", "NX_OBS", "REGIMES", "T_END", "Closure", "Regime",
-           "fine_grid", "make_dataset", "observation_grid", "simulate_truth", "training_ic", "validation_ics"]
+__all__ = ["CASES", "FINE_PER_OBS", "NT_OBS", "NX_FINE", "NX_OBS", "REGIMES", "TRAINING_ICS", "T_END", "Closure",
+           "Regime", "fine_grid", "make_dataset", "observation_grid", "simulate_truth", "training_ic", "training_ics",
+           "validation_ics"]
 
 T_END = 3.0
 NX_FINE = 401
@@ -178,6 +184,24 @@ def training_ic(x) -> np.ndarray:
     return 0.05 + 0.9 * _bump(x, 0.25, 0.07) + 0.5 * _bump(x, 0.7, 0.1)
 
 
+TRAINING_ICS = ("training", "step", "ripple", "spike")  # the initial conditions of runs 0, 1, 2, 3
+
+
+def training_ics(x, runs: int = 1) -> dict[str, np.ndarray]:
+    """The first ``runs`` initial conditions of :data:`TRAINING_ICS` on ``x`` (see the module notes)."""
+    if not 1 <= runs <= len(TRAINING_ICS):
+        raise FieldlabError(f"the built-in cases have 1 to {len(TRAINING_ICS)} runs ({', '.join(TRAINING_ICS)}); "
+                            f"got {runs}.")
+    x = np.asarray(x, dtype=np.float64)
+    ics = {
+        "training": training_ic(x),
+        "step": 0.1 + 0.8 * 0.5 * (1.0 + np.tanh((x - 0.55) / 0.06)),
+        "ripple": 0.5 + 0.35 * np.cos(4.0 * np.pi * x),
+        "spike": 0.05 + 0.9 * _bump(x, 0.4, 0.04),
+    }
+    return {name: ics[name] for name in TRAINING_ICS[:runs]}
+
+
 def validation_ics(x) -> dict[str, np.ndarray]:
     """Unseen initial conditions on ``x`` (for ``[0, 1]``), all within ``[0.05, 0.85]``.
 
@@ -220,29 +244,38 @@ def _lookup(table: dict, name: str, kind: str):
 
 
 @functools.lru_cache(maxsize=None)
-def _clean(case: str) -> np.ndarray:
-    """The clean field on the full observation grid, ``(NT_OBS, NX_OBS)``, read-only (cached)."""
+def _clean(case: str, ic: str = "training") -> np.ndarray:
+    """The clean field from the training initial condition ``ic`` on the full observation grid,
+    ``(NT_OBS, NX_OBS)``, read-only (cached)."""
     xf = fine_grid()
     _, t = observation_grid()
-    u = simulate_truth(CASES[case], training_ic(xf), xf, t)[:, ::FINE_PER_OBS]
+    u0 = training_ics(xf, TRAINING_ICS.index(ic) + 1)[ic]
+    u = simulate_truth(CASES[case], u0, xf, t)[:, ::FINE_PER_OBS]
     u.setflags(write=False)
     return u
 
 
-def make_dataset(case: str, regime: str = "clean", seed: int = 0) -> Dataset:
-    """The observed data set of ``case`` under ``regime``: thinned, with seeded noise (see the module notes)."""
+def make_dataset(case: str, regime: str = "clean", seed: int = 0, runs: int = 1) -> Dataset:
+    """The observed data set of ``case`` under ``regime``: thinned, with seeded noise (see the module notes).
+
+    ``runs > 1``: ``u`` of shape ``(runs, nt, nx)``, run ``j`` from the initial condition
+    ``TRAINING_ICS[j]``; the noise level is relative to the standard deviation over all runs. The
+    first run's clean field is the one-run data set's, and with one seed so are its standard normal noise
+    draws (scaled by the standard deviation over all runs)."""
     closure = _lookup(CASES, case, "case")
     reg = _lookup(REGIMES, regime, "regime")
+    names = list(training_ics(np.zeros(1), runs))
     x, t = observation_grid()
     x, t = x[:: reg.x_stride], t[:: reg.t_stride]
-    u = np.array(_clean(case)[:: reg.t_stride, :: reg.x_stride])
+    u = np.array([_clean(case, ic)[:: reg.t_stride, :: reg.x_stride] for ic in names])
+    u = u[0] if runs == 1 else u
     sigma = reg.noise * float(np.std(u))
     if sigma > 0:
         u = u + np.random.default_rng(seed).normal(0.0, sigma, size=u.shape)
     meta = {
         "case": case, "regime": regime, "seed": int(seed),
         "noise": reg.noise, "noise_sigma": sigma, "x_stride": reg.x_stride, "t_stride": reg.t_stride,
-        "T": T_END, "D": closure.D, "R": closure.R, "bc": BC, "initial_condition": "training",
+        "T": T_END, "D": closure.D, "R": closure.R, "bc": BC, "initial_condition": names[0] if runs == 1 else names,
         "nx_solver": NX_FINE,
     }
     return Dataset(x, t, u, meta)

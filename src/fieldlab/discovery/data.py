@@ -1,4 +1,5 @@
-"""Observed fields for closure discovery: one scalar field ``u(t, x)`` on a grid, with metadata.
+"""Observed fields for closure discovery: one scalar field ``u(t, x)`` on a grid, with metadata; or
+several runs of it (the same system observed from several initial conditions on the same grid).
 
 Schema (both formats hold the same thing):
 
@@ -8,23 +9,29 @@ name          shape / type                         meaning
 ``x``         ``(nx,)`` float64                    positions, strictly increasing
 ``t``         ``(nt,)`` float64                    times, strictly increasing
 ``u``         ``(nt, nx)`` float64                 ``u[k, i] = u(t[k], x[i])``
+              or ``(runs, nt, nx)``                ``u[j, k, i]``: run ``j`` (several runs)
 ``meta``      JSON object                          free-form provenance (case, regime, seed, ...)
 ============  ===================================  ==============================================
 
 - ``.npz``: arrays ``x``, ``t``, ``u`` and ``meta``, a 0-d string array holding the JSON text
   (``meta`` may be absent on reading). No pickle.
 - ``.nc`` (NetCDF 3, written with xarray's ``scipy`` engine so no C library is needed): a variable
-  ``u`` with dimensions ``("t", "x")``, coordinates ``x`` and ``t``, and the JSON text in the
-  global attribute ``meta``. A variable stored as ``("x", "t")`` is transposed on reading (the
-  dimension names make it unambiguous).
+  ``u`` with dimensions ``("t", "x")``, or ``("run", "t", "x")`` for several runs, coordinates ``x``
+  and ``t``, and the JSON text in the global attribute ``meta``. Dimensions stored in another order
+  are transposed on reading (the names make it unambiguous).
 
 Rules checked on reading and writing, each failure one :class:`~fieldlab.errors.FieldlabError`:
-all values finite; ``u`` of shape ``(len(t), len(x))`` (an ``.npz`` ``u`` stored as
-``(len(x), len(t))`` is accepted when ``len(x) != len(t)``); ``x`` and ``t`` strictly increasing;
+all values finite; ``u`` of shape ``(len(t), len(x))`` or ``(runs, len(t), len(x))`` (an ``.npz``
+``u`` stored as ``(len(x), len(t))`` is accepted when ``len(x) != len(t)``); ``x`` and ``t``
+strictly increasing;
 at least ``MIN_X = 8`` positions and ``MIN_T = 5`` times (fewer cannot support the derivatives and
 test functions of the discovery methods); ``u`` not constant (standard deviation above ``1e-12``
 relative to ``max |u|``; a constant field holds no dynamics). Non-uniform ``x`` and ``t`` are
 allowed: the weak-form methods integrate with trapezoid weights.
+
+Several runs are worth more than one longer one when two closures fit one trajectory equally well:
+a second initial condition visits the states in another order and another mix of diffusion and
+reaction (see docs/discovery-notes.md, "Ties").
 
 Files are written to a temporary name and renamed, so a crash never leaves a half-written file.
 """
@@ -50,7 +57,8 @@ MIN_T = 5
 
 @dataclass
 class Dataset:
-    """Observed ``u`` of shape ``(len(t), len(x))`` with positions ``x``, times ``t`` and ``meta``."""
+    """Observed ``u`` of shape ``(len(t), len(x))``, or ``(runs, len(t), len(x))``, with positions ``x``,
+    times ``t`` and ``meta``."""
 
     x: np.ndarray
     t: np.ndarray
@@ -63,6 +71,15 @@ class Dataset:
         self.u = np.asarray(self.u, dtype=np.float64)
         self.meta = dict(self.meta or {})
 
+    @property
+    def runs(self) -> int:
+        """The number of runs (1 for ``u`` of shape ``(nt, nx)``)."""
+        return 1 if self.u.ndim == 2 else int(self.u.shape[0])
+
+    def run(self, j: int) -> np.ndarray:
+        """Run ``j``'s field, ``(nt, nx)``."""
+        return self.u if self.u.ndim == 2 and j == 0 else self.u.reshape(-1, self.t.size, self.x.size)[j]
+
 
 def validate(ds: Dataset, source: str = "the dataset") -> Dataset:
     """Check ``ds`` against the schema in the module docstring; returns it unchanged or raises."""
@@ -70,9 +87,9 @@ def validate(ds: Dataset, source: str = "the dataset") -> Dataset:
         a = getattr(ds, name)
         if a.ndim != 1:
             raise FieldlabError(f"{source}: '{name}' must be 1-D; got shape {a.shape}.")
-    if ds.u.shape != (ds.t.size, ds.x.size):
-        raise FieldlabError(f"{source}: 'u' must have shape (len(t), len(x)) = ({ds.t.size}, {ds.x.size}); "
-                            f"got {ds.u.shape}.")
+    if ds.u.shape[-2:] != (ds.t.size, ds.x.size) or ds.u.ndim not in (2, 3) or ds.u.shape[0] == 0:
+        raise FieldlabError(f"{source}: 'u' must have shape (len(t), len(x)) = ({ds.t.size}, {ds.x.size}), or "
+                            f"(runs, {ds.t.size}, {ds.x.size}) for several runs; got {ds.u.shape}.")
     for name in ("x", "t", "u"):
         a = getattr(ds, name)
         bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
@@ -137,7 +154,8 @@ def save(ds: Dataset, path) -> Path:
     else:
         import xarray as xr
 
-        arr = xr.DataArray(ds.u, dims=("t", "x"), coords={"t": ds.t, "x": ds.x}, name="u")
+        dims = ("t", "x") if ds.u.ndim == 2 else ("run", "t", "x")
+        arr = xr.DataArray(ds.u, dims=dims, coords={"t": ds.t, "x": ds.x}, name="u")
         data = bytes(arr.to_dataset(promote_attrs=False).assign_attrs(meta=text).to_netcdf(engine="scipy"))
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, data)
@@ -162,7 +180,8 @@ def _load_npz(path: Path) -> Dataset:
         raise FieldlabError(f"{path} is not a readable .npz archive ({e}); write it with numpy.savez.") from None
     missing = [k for k in ("x", "t", "u") if k not in arrays]
     if missing:
-        raise FieldlabError(f"{path} lacks array(s) {', '.join(missing)}; it needs x (nx,), t (nt,) and u (nt, nx).")
+        raise FieldlabError(f"{path} lacks array(s) {', '.join(missing)}; it needs x (nx,), t (nt,) and u (nt, nx) "
+                            "or (runs, nt, nx).")
     try:
         x, t, u = (np.asarray(arrays[k], dtype=np.float64) for k in ("x", "t", "u"))
     except (TypeError, ValueError):
@@ -191,10 +210,12 @@ def _load_nc(path: Path) -> Dataset:
     if "u" not in nc.data_vars:
         raise FieldlabError(f"{path} has no variable 'u' (found: {', '.join(map(str, nc.data_vars)) or 'none'}).")
     u = nc["u"]
-    if set(u.dims) != {"t", "x"}:
-        raise FieldlabError(f"{path}: 'u' must have dimensions ('t', 'x'); got {tuple(u.dims)}.")
-    if u.dims != ("t", "x"):
-        u = u.transpose("t", "x")
+    dims = ("t", "x") if u.ndim == 2 else ("run", "t", "x")
+    if set(u.dims) != set(dims):
+        raise FieldlabError(f"{path}: 'u' must have dimensions ('t', 'x'), or ('run', 't', 'x') for several runs; got "
+                            f"{tuple(u.dims)}.")
+    if u.dims != dims:
+        u = u.transpose(*dims)
     for c in ("x", "t"):
         if c not in u.coords:
             raise FieldlabError(f"{path}: 'u' lacks the coordinate '{c}'.")

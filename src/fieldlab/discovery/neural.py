@@ -100,27 +100,6 @@ class NeuralFit:
     model: Surrogate
 
 
-def interpolation(u: np.ndarray, grid: np.ndarray, sparse: bool = False):
-    """Matrix ``P`` (len(u), len(grid)) of linear interpolation: ``P @ f(grid) ≈ f(u)`` (``sparse``: CSR)."""
-    h = grid[1] - grid[0]
-    j = np.clip(((u - grid[0]) / h).astype(int), 0, len(grid) - 2)
-    w = np.clip((u - grid[j]) / h, 0.0, 1.0)
-    rows = np.arange(len(u))
-    if sparse:
-        from scipy.sparse import csr_matrix
-
-        return csr_matrix((np.r_[1 - w, w], (np.r_[rows, rows], np.r_[j, j + 1])), shape=(len(u), len(grid)))
-    P = np.zeros((len(u), len(grid)))
-    P[rows, j] = 1 - w
-    P[rows, j + 1] = w
-    return P
-
-
-def fold(W: np.ndarray, u: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """``W @ interpolation(u, grid)`` without the dense (len(u), len(grid)) matrix (data sets can be large)."""
-    return np.asarray((interpolation(u, grid, sparse=True).T @ W.T).T)
-
-
 def curvature(f, scale):
     """Mean of :math:`((u_{hi} - u_{lo})^2 f'' / \\bar f)^2` on the equispaced grid of states."""
     n = f.shape[0] - 1
@@ -142,7 +121,7 @@ def fit_neural(system: WeakSystem, lo: float, hi: float, d_scale: float, r_scale
     with jax.enable_x64(True):
         model = Surrogate(lo, hi, d_scale, r_scale, key=jax.random.PRNGKey(seed), width=width, depth=depth)
         params, static = eqx.partition(model, eqx.is_inexact_array)
-        A_G, A_R, b, g = (jnp.asarray(a) for a in (fold(system.W_xx, system.u, grid), fold(system.W_0, system.u, grid), system.b, grid))
+        A_G, A_R, b, g = (jnp.asarray(a) for a in (*system.fold(grid), system.b, grid))
         bb = jnp.sum(b**2)
         h = (hi - lo) / (nodes - 1)
 

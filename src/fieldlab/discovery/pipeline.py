@@ -140,7 +140,8 @@ def discover(ds: Dataset, methods=None, *, criterion: str = "bic", seed: int = 0
         t0 = time.perf_counter()
         ref = symbolic.refine(sel, system, lo, hi, x, t, u, criterion=criterion, bc=bc, seed=seed)
         found = _symbolic_found("neural-symbolic-refit", ref, criterion, 0.0)
-        found.info["ties"] = ties(ref, criterion, lo, hi, t, bc, (float(u[0, 0]), float(u[0, -1])))
+        first = u[..., 0, :].reshape(-1, x.size)[0]  # (the first run's) first snapshot
+        found.info["ties"] = ties(ref, criterion, lo, hi, t, bc, (float(first[0]), float(first[-1])))
         found.seconds = seconds + time.perf_counter() - t0
         out["neural-symbolic-refit"] = found
         log(f"neural-symbolic-refit: D = {ref.D.text} ({ref.D.family}), R = {ref.R.text} ({ref.R.family})")
@@ -171,11 +172,12 @@ def ties(sel: symbolic.Selection, criterion: str, lo: float, hi: float, t: np.nd
     """The pairs that fit the data as well as the chosen one (:meth:`~.symbolic.Selection.ties`): their
     laws, criterion difference and share of the evidence, how far their laws differ from the chosen
     ones over the observed range (relative L2), and how far their forecasts part from the estimated
-    initial condition at the end of the data and at twice their time span
-    (:func:`~.validate.forecast_divergence`). ``within``: the criterion difference counted as a
-    tie (default :data:`~.symbolic.TIE`)."""
+    initial condition (of the first run, for data of several runs) at the end of the data and at
+    twice their time span (:func:`~.validate.forecast_divergence`). ``within``: the criterion
+    difference counted as a tie (default :data:`~.symbolic.TIE`)."""
     chosen = sel.D.fn(), sel.R.fn()
-    best, start = sel.polished[0][0][criterion], sel.polished[0][1].start
+    best, (xs, u0) = sel.polished[0][0][criterion], sel.polished[0][1].start
+    start = xs, np.asarray(u0).reshape(-1, len(xs))[0]
     tied = sel.ties(criterion, within)
     others = [(P.D.fn(), P.R.fn()) for _, P in tied]
     forecasts = validate.forecast_divergence(chosen, others, start, t, bc, bc_values)
@@ -217,8 +219,9 @@ def evaluate(found: dict[str, Found], ds: Dataset, *, truth=None, ics: dict | No
     With ``truth`` (a :class:`~.cases.Closure`) and ``ics`` (name -> initial condition on ``x``),
     every method re-simulates each initial condition over ``t`` and is compared with the true
     closure's trajectory. Without a truth, the rollout starts from the data's first snapshot and is
-    compared with the data themselves (a consistency check on seen data, not a validation); data
-    on a non-uniform grid get no rollout.
+    compared with the data themselves (a consistency check on seen data, not a validation), for
+    data of several runs each run's (named ``run0``, ``run1``, ...); data on a non-uniform grid get
+    no rollout.
     """
     bc = bc or ds.meta.get("bc", "neumann")
     lo, hi = float(ds.u.min()), float(ds.u.max())
@@ -238,7 +241,10 @@ def evaluate(found: dict[str, Found], ds: Dataset, *, truth=None, ics: dict | No
     else:
         if not np.allclose(np.diff(ds.x), ds.x[1] - ds.x[0], rtol=1e-6):
             return Validation(metrics)
-        x, t, ics, references = ds.x, ds.t, {"data": ds.u[0]}, {"data": ds.u}
+        runs = ds.u.reshape(-1, ds.t.size, ds.x.size)
+        names = ["data"] if ds.u.ndim == 2 else [f"run{j}" for j in range(len(runs))]
+        x, t = ds.x, ds.t
+        ics, references = {n: r[0] for n, r in zip(names, runs)}, dict(zip(names, runs))
     out = Validation(metrics, references, {}, x, t)
     for m, f in found.items():
         rolls = {name: validate.rollout(f.D, f.R, u0, x, t, references[name], bc) for name, u0 in ics.items()}
@@ -260,7 +266,7 @@ def run_discovery(ds: Dataset, out: Path | None, *, methods=None, criterion: str
     checked = evaluate(found, ds, truth=truth, ics=ics, x=x, t=t, bc=bc)
     result = {
         "structure": "reaction-diffusion",
-        "data": {**ds.meta, "nx": int(ds.x.size), "nt": int(ds.t.size),
+        "data": {**ds.meta, "nx": int(ds.x.size), "nt": int(ds.t.size), "runs": ds.runs,
                  "u_range": [float(ds.u.min()), float(ds.u.max())]},
         "criterion": criterion,
         "seed": seed,
@@ -302,7 +308,8 @@ def _g(v) -> str:
 def report_markdown(result: dict) -> str:
     d = result["data"]
     lines = ["# Closure discovery", "",
-             f"Structure: u_t = (D(u) u_x)_x + R(u). Data: {d['nt']} times x {d['nx']} positions, "
+             f"Structure: u_t = (D(u) u_x)_x + R(u). Data: {d['nt']} times x {d['nx']} positions"
+             + (f" in each of {d['runs']} runs (initial conditions)" if d.get("runs", 1) > 1 else "") + ", "
              f"u in [{d['u_range'][0]:.3g}, {d['u_range'][1]:.3g}]"
              + (f"; case {d.get('case')}, regime {d.get('regime')}, seed {d.get('seed')}" if d.get("case") else "") + ".",
              f"Validation: {result['validation']}. Family selection: {result['criterion'].upper()}.", ""]

@@ -101,19 +101,21 @@ def _powers(u: np.ndarray, deg: int) -> list[np.ndarray]:
 def weak_poly(system: WeakSystem, deg_d: int = 2, deg_r: int = 3) -> PolyFit:
     """Weak-form polynomial regression on an assembled :class:`WeakSystem`."""
     u = system.u
-    g_cols = [system.W_xx @ (u ** (k + 1) / (k + 1)) for k in range(deg_d + 1)]
-    r_cols = [system.W_0 @ p for p in _powers(u, deg_r)]
+    g_cols = [system.xx(u ** (k + 1) / (k + 1)) for k in range(deg_d + 1)]
+    r_cols = [system.zero(p) for p in _powers(u, deg_r)]
     return select(np.stack(g_cols + r_cols, axis=1), system.b, deg_d + 1, system.n_independent)
 
 
 def strong_poly(x: np.ndarray, t: np.ndarray, u: np.ndarray, deg_d: int = 2, deg_r: int = 3) -> PolyFit:
-    """Strong-form polynomial regression with finite-difference derivatives of the data."""
-    u_t = np.gradient(u, t, axis=0)
+    """Strong-form polynomial regression with finite-difference derivatives of the data ``u`` (nt, nx),
+    or (runs, nt, nx): the equations of all runs together."""
+    u = np.asarray(u, float).reshape(-1, len(t), len(x))
+    u_t = np.gradient(u, t, axis=1)
 
     def dxx(f):
-        return np.gradient(np.gradient(f, x, axis=1), x, axis=1)
+        return np.gradient(np.gradient(f, x, axis=2), x, axis=2)
 
-    inner = (slice(1, -1), slice(2, -2))  # one-sided differences at the ends are less accurate
+    inner = (slice(None), slice(1, -1), slice(2, -2))  # one-sided differences at the ends are less accurate
     g_cols = [dxx(u ** (k + 1) / (k + 1))[inner].ravel() for k in range(deg_d + 1)]
     r_cols = [p[inner].ravel() for p in _powers(u, deg_r)]
     return select(np.stack(g_cols + r_cols, axis=1), u_t[inner].ravel(), deg_d + 1)

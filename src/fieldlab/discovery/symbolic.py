@@ -232,8 +232,8 @@ def compress(D_fn: Callable, R_fn: Callable, system, lo: float, hi: float, *, cr
     G_cols = {}
     for d in d_fits:
         fn = d.fn()
-        G_cols[d.family] = None if np.min(fn(grid)) <= 0 else system.W_xx @ integral(fn, lo, u)
-    R_cols = {r.family: system.W_0 @ r.fn()(u) for r in r_fits}
+        G_cols[d.family] = None if np.min(fn(grid)) <= 0 else system.xx(integral(fn, lo, u))
+    R_cols = {r.family: system.zero(r.fn()(u)) for r in r_fits}
     table, best = [], None
     for d in d_fits:
         for r in r_fits:
@@ -263,10 +263,8 @@ class _StateTable:
     """
 
     def __init__(self, system, lo: float, hi: float, nodes: int = 1025):
-        from .neural import fold
-
         self.grid = np.linspace(lo, hi, nodes)
-        self.A_G, self.A_R, self.b = fold(system.W_xx, system.u, self.grid), fold(system.W_0, system.u, self.grid), system.b
+        (self.A_G, self.A_R), self.b = system.fold(self.grid), system.b
         xi, w = np.polynomial.legendre.leggauss(4)
         h = self.grid[1] - self.grid[0]
         self._gl_nodes = (self.grid[:-1, None] + h * (1 + xi[None, :]) / 2).reshape(-1)
@@ -354,7 +352,9 @@ def polish_pair(fd: SymbolicFit, fr: SymbolicFit, x, t, u, bc: str, grid: np.nda
     r"""Least-squares fit of all parameters of (fd, fr) to the data by re-simulating them (output error).
 
     The residual :math:`r` is :func:`~.validate.data_rollout` minus the data, from ``start``
-    (default: the data's first snapshot, :func:`~.validate.simulation_start`). The observed first
+    (default: the data's first snapshot, :func:`~.validate.simulation_start`); data of several runs
+    (``u`` of shape ``(runs, nt, nx)``) are re-simulated run by run, each from its own start,
+    and fitted together. The observed first
     snapshot carries the same noise as any other, and a closure fitted from it absorbs that noise:
     on case_exp at 1 % noise, seed 0, the true families fitted this way re-simulated unseen
     initial conditions to 6.0e-4, from the clean snapshot to 9.2e-5 (one ad hoc run, 201 re-simulation
@@ -363,7 +363,8 @@ def polish_pair(fd: SymbolicFit, fr: SymbolicFit, x, t, u, bc: str, grid: np.nda
 
     - ``modes > 0``: it is ``start`` plus ``modes`` smooth corrections
       (:func:`~.validate.start_modes`) fitted together with the laws (8 modes: 2.7e-4 on that
-      example); each Jacobian then costs ``modes`` more simulations. The result carries
+      example), per run; each Jacobian then costs ``modes`` more simulations of one run per run (a
+      run's corrections move only its own simulation). The result carries
       ``response``, an orthonormal basis :math:`Q` of the misfit's response to the corrections
       (the Jacobian's columns at the solution);
     - ``response`` given: the corrections are eliminated linearly (variable projection), the
@@ -380,18 +381,22 @@ def polish_pair(fd: SymbolicFit, fr: SymbolicFit, x, t, u, bc: str, grid: np.nda
     from .validate import data_rollout, simulation_start, start_modes
 
     FD, FR = families or (_family(fd.family, D_FAMILIES), _family(fr.family, R_FAMILIES))
+    u = np.asarray(u, float)
+    runs = 1 if u.ndim == 2 else u.shape[0]
     sizes = [len(fd.a), len(fd.q), len(fr.a), len(fr.q)]
     p0 = np.concatenate([fd.a, np.log(fd.q), fr.a, np.log(fr.q)])  # every family has linear coefficients
     cuts = np.cumsum(sizes)
-    xs, u0 = simulation_start(x, u[0], bc) if start is None else start
+    xs, u0 = simulation_start(x, u[..., 0, :], bc) if start is None else start
     modes_xs = start_modes(xs, modes, bc)
     big = np.full(u.size, 10 * float(np.max(np.abs(u))))
+    per_run = u.size // runs
 
     def unpack(p):
         ad, qd, ar, qr, c = np.split(p, cuts)
-        return ad, np.exp(qd), ar, np.exp(qr), u0 + modes_xs @ c
+        v0 = u0 + modes_xs @ c if runs == 1 else u0 + c.reshape(runs, modes) @ modes_xs.T
+        return ad, np.exp(qd), ar, np.exp(qr), v0
 
-    def resid(p):
+    def misfit(p, run=None):  # re-simulation minus data, of every run or of one
         ad, qd, ar, qr, v0 = unpack(p)
 
         def D(v):
@@ -400,18 +405,45 @@ def polish_pair(fd: SymbolicFit, fr: SymbolicFit, x, t, u, bc: str, grid: np.nda
         def R(v):
             return sum(a * b for a, b in zip(ar, FR.basis(np.asarray(v, float), qr, fr.exponent)))
 
+        data, v0 = (u, v0) if run is None else (u[run], v0[run])
         with np.errstate(all="ignore"):
             if not np.min(D(grid)) > 0:
-                return big
+                return big[:data.size]
             try:
-                r = (data_rollout(D, R, x, t, u, bc, start=(xs, v0)) - u).ravel()
+                return (data_rollout(D, R, x, t, data, bc, start=(xs, v0)) - data).ravel()
             except FieldlabError:
-                return big
-        return r if response is None else r - response @ (response.T @ r)
+                return big[:data.size]
+
+    last = {}  # the latest evaluation: the Jacobian is taken where the misfit was just evaluated
+
+    def resid(p):
+        key = p.tobytes()
+        if key not in last:
+            r = misfit(p)
+            last.clear()
+            last[key] = r if response is None else r - response @ (response.T @ r)
+        return last[key]
+
+    jac = "2-point"
+    if runs > 1 and modes and response is None:
+        def jac(p):  # scipy's '2-point' with diff_step 1e-5, but a run's corrections move only that run
+            f0, J = resid(p), np.zeros((u.size, p.size))
+            for k in range(p.size):
+                sign, p1 = (1.0 if p[k] >= 0 else -1.0), p.copy()
+                p1[k] += 1e-5 * sign * abs(p[k])
+                if p1[k] == p[k]:  # a zero parameter: scipy's fallback step
+                    p1[k] = p[k] + np.sqrt(np.finfo(float).eps) * sign * max(1.0, abs(p[k]))
+                h = p1[k] - p[k]
+                if k < len(p0):
+                    J[:, k] = (resid(p1) - f0) / h
+                else:
+                    rows = slice((k - len(p0)) // modes * per_run, ((k - len(p0)) // modes + 1) * per_run)
+                    J[rows, k] = (misfit(p1, (k - len(p0)) // modes) - f0[rows]) / h
+            return J
 
     scale = np.maximum(np.abs(p0), 1e-2 * float(np.max(np.abs(p0))))
-    scale = np.concatenate([scale, np.full(modes, 1e-3 * float(np.max(np.abs(u))))])
-    res = least_squares(resid, np.concatenate([p0, np.zeros(modes)]), x_scale=scale, diff_step=1e-5,
+    scale = np.concatenate([scale, np.full(modes * runs, 1e-3 * float(np.max(np.abs(u))))])
+    res = least_squares(resid, np.concatenate([p0, np.zeros(modes * runs)]), jac=jac, x_scale=scale, diff_step=1e-5,
                         max_nfev=max_nfev)
     ad, qd, ar, qr, v0 = unpack(res.x)
     if modes:

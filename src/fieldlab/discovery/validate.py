@@ -7,7 +7,7 @@ r"""Validation of discovered closures: errors against the truth and forward re-s
   :math:`\lVert \hat u(t) - u(t) \rVert / \lVert u(t) \rVert`, and over the whole space-time grid.
   A closure that makes the solver fail (for instance a D that turns negative) gets an infinite
   error and the reason, rather than an exception: a failed rollout is a result.
-* :func:`data_rollout`: re-simulate the data's own first snapshot over the data's times (used to
+* :func:`data_rollout`: re-simulate the data's own first snapshot (of every run) over the data's times (used to
   choose among refitted closures by their misfit to the data, where the noise is independent
   from one observation to the next and the likelihood is honest).
 * :func:`forecast_divergence`: how far the forecasts of two closures part beyond the data's time
@@ -55,6 +55,9 @@ def simulation_start(x: np.ndarray, first: np.ndarray, bc: str = "neumann",
                      min_nodes: int = 301) -> tuple[np.ndarray, np.ndarray]:
     """The grid ``xs`` and initial values on it from which :func:`data_rollout` re-simulates the data.
 
+    ``first``: the first snapshot, ``(nx,)``, or one per run, ``(runs, nx)`` (the values are then
+    ``(runs, len(xs))``).
+
     The solver needs a uniform grid: the data grid itself when it is uniform with at least
     ``min_nodes`` nodes, else ``max(min_nodes, nx)`` uniform nodes over the same interval, with the
     first snapshot interpolated by a cubic spline (zero end slopes for zero flux). On case_b's
@@ -74,12 +77,12 @@ def simulation_start(x: np.ndarray, first: np.ndarray, bc: str = "neumann",
 
     x, first = np.asarray(x, float), np.array(first, float)
     if bc == "periodic":
-        first[0] = first[-1] = (first[0] + first[-1]) / 2
+        first[..., 0] = first[..., -1] = (first[..., 0] + first[..., -1]) / 2
     if np.allclose(np.diff(x), x[1] - x[0], rtol=1e-6) and len(x) >= min_nodes:
         return x, first
     xs = np.linspace(x[0], x[-1], max(min_nodes, len(x)))
     kind = {"neumann": "clamped", "periodic": "periodic"}.get(bc, "not-a-knot")
-    return xs, CubicSpline(x, first, bc_type=kind)(xs)
+    return xs, CubicSpline(x, first, axis=-1, bc_type=kind)(xs)
 
 
 def start_modes(xs: np.ndarray, k: int, bc: str = "neumann") -> np.ndarray:
@@ -103,15 +106,19 @@ def start_modes(xs: np.ndarray, k: int, bc: str = "neumann") -> np.ndarray:
 
 def data_rollout(D: Callable, R: Callable, x: np.ndarray, t: np.ndarray, u: np.ndarray, bc: str = "neumann",
                  min_nodes: int = 301, rtol: float = 1e-7, start: tuple | None = None) -> np.ndarray:
-    """Simulate from the data's first snapshot and return the field at the data's nodes, ``(nt, nx)``.
+    """Simulate from the data's first snapshot and return the field at the data's nodes, ``(nt, nx)``;
+    for data of several runs, ``u`` of shape ``(runs, nt, nx)``, each run from its own first snapshot,
+    ``(runs, nt, nx)``.
 
-    ``start``: ``(xs, u0)``, the simulation grid and initial values (default
-    :func:`simulation_start` of the first snapshot; an estimated initial condition replaces it).
-    A grid other than the data's is interpolated back linearly. Dirichlet ends keep the first
-    snapshot's end values. Raises :class:`FieldlabError` when the solver fails.
+    ``start``: ``(xs, u0)``, the simulation grid and initial values (``(runs, len(xs))`` for several
+    runs; default :func:`simulation_start` of the first snapshot; an estimated initial condition
+    replaces it). A grid other than the data's is interpolated back linearly. Dirichlet ends keep the
+    first snapshot's end values. Raises :class:`FieldlabError` when the solver fails.
     """
     x, t, u = np.asarray(x, float), np.asarray(t, float), np.asarray(u, float)
-    xs, u0 = simulation_start(x, u[0], bc, min_nodes) if start is None else start
+    xs, u0 = simulation_start(x, u[..., 0, :], bc, min_nodes) if start is None else start
+    if u.ndim == 3:
+        return np.stack([data_rollout(D, R, x, t, run, bc, min_nodes, rtol, (xs, v0)) for run, v0 in zip(u, u0)])
     sim = simulate1d(D, R, u0, xs, t, bc=bc, bc_values=(u[0, 0], u[0, -1]), rtol=rtol)
     same = len(xs) == len(x) and np.allclose(xs, x)
     return sim if same else np.stack([np.interp(x, xs, row) for row in sim])

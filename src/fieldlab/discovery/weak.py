@@ -32,6 +32,10 @@ case_c and case_exp, against 4.2%, 9.7%, 1.5% and 2.0% with the wider :data:`WID
 they keep (docs/discovery.md). Centres lie on a regular lattice at half a half-width apart, so
 neighbouring supports overlap. Quadrature: the data are interpolated piecewise linearly on their (possibly
 non-uniform) grid and integrated exactly against the test functions (:func:`interpolant_weights`).
+
+Several runs (``u`` of shape ``(runs, nt, nx)``: the same system observed from several initial
+conditions on one grid) give the same test functions in every run, so the matrices are built once
+and shared; the equations of all runs are stacked, run by run (:class:`WeakSystem`).
 """
 
 from __future__ import annotations
@@ -100,11 +104,35 @@ def _centres(z: np.ndarray, h: float) -> np.ndarray:
     return np.linspace(lo, hi, n) if n > 1 else np.array([(lo + hi) / 2])
 
 
+def interpolation(u: np.ndarray, grid: np.ndarray, sparse: bool = False):
+    """Matrix ``P`` (len(u), len(grid)) of linear interpolation: ``P @ f(grid) ≈ f(u)`` (``sparse``: CSR)."""
+    h = grid[1] - grid[0]
+    j = np.clip(((u - grid[0]) / h).astype(int), 0, len(grid) - 2)
+    w = np.clip((u - grid[j]) / h, 0.0, 1.0)
+    rows = np.arange(len(u))
+    if sparse:
+        from scipy.sparse import csr_matrix
+
+        return csr_matrix((np.r_[1 - w, w], (np.r_[rows, rows], np.r_[j, j + 1])), shape=(len(u), len(grid)))
+    P = np.zeros((len(u), len(grid)))
+    P[rows, j] = 1 - w
+    P[rows, j + 1] = w
+    return P
+
+
+def fold(W: np.ndarray, u: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """``W @ interpolation(u, grid)`` without the dense (len(u), len(grid)) matrix (data sets can be large)."""
+    return np.asarray((interpolation(u, grid, sparse=True).T @ W.T).T)
+
+
 @dataclasses.dataclass(frozen=True)
 class WeakSystem:
-    """Linear weak-form equations over the flattened data ``u`` (row-major (nt, nx)).
+    """Linear weak-form equations over the flattened data ``u`` (row-major (runs, nt, nx)).
 
-    ``W_xx @ G(u) + W_0 @ R(u) ≈ b`` for every test function (one row each).
+    ``W_xx @ G(u_j) + W_0 @ R(u_j) ≈ b_j`` for every test function (one row each) and run ``j``:
+    ``W_xx`` and ``W_0`` (test functions x nt * nx) are shared by the runs, ``b`` stacks the
+    runs' right-hand sides. Use :meth:`xx`, :meth:`zero` and :meth:`fold` to apply them to values at
+    every datum of every run.
     """
 
     W_xx: np.ndarray
@@ -113,15 +141,35 @@ class WeakSystem:
     u: np.ndarray
     hx: float
     ht: float
-    n_independent: float  # test functions with disjoint supports that fit in the domain
-
+    n_independent: float  # test functions with disjoint supports that fit in the domain, over all runs
+    runs: int = 1
 
     @property
     def n(self) -> int:
         return self.b.shape[0]
 
+    def _apply(self, W: np.ndarray, values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, float)
+        if self.runs == 1:
+            return W @ values
+        return (W @ values.reshape(self.runs, -1).T).T.reshape(-1)
+
+    def xx(self, values: np.ndarray) -> np.ndarray:
+        """``W_xx`` applied to values at every datum of every run (flat, like ``u``): one entry per row."""
+        return self._apply(self.W_xx, values)
+
+    def zero(self, values: np.ndarray) -> np.ndarray:
+        """``W_0`` applied to values at every datum of every run."""
+        return self._apply(self.W_0, values)
+
+    def fold(self, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(A_xx, A_0)``, (rows, len(grid)): the equations for values of a law on an equispaced ``grid``
+        of states, linearly interpolated to the data (:func:`fold`)."""
+        parts = np.split(self.u, self.runs)
+        return tuple(np.concatenate([fold(W, p, grid) for p in parts]) for W in (self.W_xx, self.W_0))
+
     def residual(self, G_values: np.ndarray, R_values: np.ndarray) -> np.ndarray:
-        return self.W_xx @ G_values + self.W_0 @ R_values - self.b
+        return self.xx(G_values) + self.zero(R_values) - self.b
 
 
 WIDTHS = (0.15, 0.05)  # default half-widths as fractions of the x and t spans (regressions with few coefficients)
@@ -136,8 +184,9 @@ def default_widths(x: np.ndarray, t: np.ndarray, fractions: tuple[float, float] 
 
 
 def weak_system(x: np.ndarray, t: np.ndarray, u: np.ndarray, hx: float | None = None, ht: float | None = None) -> WeakSystem:
-    """Assemble the weak-form equations for data ``u`` (nt, nx) on grids ``x``, ``t``."""
+    """Assemble the weak-form equations for data ``u`` (nt, nx), or (runs, nt, nx), on grids ``x``, ``t``."""
     x, t, u = np.asarray(x, float), np.asarray(t, float), np.asarray(u, float)
+    runs = u.reshape(-1, len(t) * len(x))  # (runs, nt * nx)
     dhx, dht = default_widths(x, t)
     hx, ht = hx or dhx, ht or dht
     xc, tc = _centres(x, hx), _centres(t, ht)
@@ -148,6 +197,6 @@ def weak_system(x: np.ndarray, t: np.ndarray, u: np.ndarray, hx: float | None = 
         return np.einsum("aj,bi->abji", a_t, a_x).reshape(len(tc) * len(xc), len(t) * len(x))
 
     W_t, W_xx, W_0 = rows(ptt, px), rows(pt, pxx), rows(pt, px)
-    flat = u.reshape(-1)
     independent = (x[-1] - x[0]) / (2 * hx) * (t[-1] - t[0]) / (2 * ht)
-    return WeakSystem(W_xx=W_xx, W_0=W_0, b=-(W_t @ flat), u=flat, hx=hx, ht=ht, n_independent=independent)
+    return WeakSystem(W_xx=W_xx, W_0=W_0, b=np.concatenate([-(W_t @ r) for r in runs]), u=runs.reshape(-1), hx=hx, ht=ht,
+                      n_independent=independent * len(runs), runs=len(runs))

@@ -1,0 +1,151 @@
+"""Closure discovery from one run against several runs (initial conditions); writes docs/discovery-runs.md.
+
+    python benchmarks/discovery_runs.py [--seeds 5] [--runs 1,3] [--regime noise1] [--cases case_a,...]
+        [--workers 2] [--out discovery-runs] [--doc docs/discovery-runs.md]
+
+Every cell (case, seed, number of runs) is a cell of ``benchmarks/discovery_suite.py`` (all six
+methods, validated by re-simulation on the four unseen initial conditions, ties validated too) on
+``make_dataset(case, regime, seed, runs=k)``: run ``j`` starts from ``TRAINING_ICS[j]``, each run
+observed like the one-run data (101 x 101, the same noise level relative to the data's spread).
+More runs mean more data as well as other initial conditions: the comparison asks what a second
+and third experiment buy, not what a fixed budget of observations does. Cells are written to
+``<out>/cells/<key>.json``; a rerun with the same ``--out`` skips finished cells.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import cpu_model  # noqa: E402
+from discovery_suite import CASES, ISSUE_POLY, MATCHED, METHODS, _num, run_cell  # noqa: E402
+
+
+def _range(v, fmt: str) -> str:
+    v = np.asarray(v, float)
+    return f"{np.mean(v):{fmt}} [{np.min(v):{fmt}}, {np.max(v):{fmt}}]"
+
+
+def summarise(results: list[dict], args, wall: float) -> str:
+    by: dict = {}
+    for r in results:
+        by.setdefault((r["data"]["case"], r["data"].get("runs", 1)), []).append(r)
+    runs = [int(k) for k in args.runs.split(",")]
+    lines = ["# Closure discovery from several runs", "",
+             "Produced by `benchmarks/discovery_runs.py` (the command below); do not edit by hand. Each run is the same "
+             "system observed from another training initial condition (`fieldlab.discovery.cases.TRAINING_ICS`: "
+             "`training`, `step`, `ripple`, ...), on the same 101 x 101 grid and at the same relative noise level; the "
+             "one-run cells are computed exactly as those of [discovery.md](discovery.md). More runs are more data as well "
+             "as other initial conditions. Validation as in discovery.md: rollouts on the four unseen initial conditions.", "",
+             f"Measured {time.strftime('%Y-%m-%d')} on {platform.node() or 'this machine'}: {os.cpu_count()} CPU cores "
+             f"({cpu_model()}), Python {platform.python_version()}, CPU only, shared machine.", "",
+             "```", f"python benchmarks/discovery_runs.py --seeds {args.seeds} --runs {args.runs} --regime {args.regime} "
+             f"--cases {args.cases} --workers {args.workers} --out {args.out}", "```", "",
+             f"{len(results)} cells; this invocation computed {args.computed} of them in {wall / 60:.1f} min with "
+             f"{args.workers} worker process(es). Mean wall time per cell: "
+             + ", ".join(f"{k} run{'s' if k > 1 else ''} {np.mean([r['wall'] for r in results if r['data'].get('runs', 1) == k]):.0f} s"
+                         for k in runs if any(r["data"].get("runs", 1) == k for r in results)) + ".", ""]
+    lines += [f"## Targets at {args.regime} by number of runs (mean [min, max] over seeds)", "",
+              "| case | runs | weak-poly coefficients (max rel. error) | within 2% | neural-symbolic-refit rollout | "
+              "best polynomial / neural-symbolic-refit rollout | ratio >= 3 | cells with a tie |",
+              "| --- | ---: | --- | ---: | --- | --- | ---: | ---: |"]
+    for c in args.cases.split(","):
+        for k in runs:
+            rs = by.get((c, k), [])
+            if not rs:
+                continue
+            coef, within = "-", "-"
+            if c in MATCHED:
+                ce = [r["methods"]["weak-poly"]["coefficient_error"]["max_rel_nonzero"] for r in rs]
+                coef, within = _range(ce, ".2%"), f"{sum(e <= 0.02 for e in ce)}/{len(ce)}"
+            own = [_num(r["methods"]["neural-symbolic-refit"]["metrics"]["rollout_mean"]) for r in rs]
+            best = [min(_num(r["methods"][m]["metrics"]["rollout_mean"]) for m in ISSUE_POLY) for r in rs]
+            ratio = [b / o for b, o in zip(best, own)]
+            tied = sum(bool(r["methods"]["neural-symbolic-refit"].get("ties")) for r in rs)
+            lines.append(f"| {c} | {k} | {coef} | {within} | {_range(own, '.2e')} | {_range(ratio, '.2f')} | "
+                         f"{sum(x >= 3 for x in ratio)}/{len(ratio)} | {tied}/{len(rs)} |")
+    lines += ["", "## Closure errors by number of runs (mean over seeds; ErrD / ErrR, relative L2 over the observed range)", "",
+              "| case | runs | " + " | ".join(METHODS) + " | BIR_D, BIR_R (neural-symbolic) |",
+              "| --- | ---: | " + " | ".join("---" for _ in METHODS) + " | --- |"]
+    for c in args.cases.split(","):
+        for k in runs:
+            rs = by.get((c, k), [])
+            if not rs:
+                continue
+            cells = []
+            for m in METHODS:
+                e = [(_num(r["methods"][m]["metrics"]["ErrD"]), _num(r["methods"][m]["metrics"]["ErrR"])) for r in rs]
+                cells.append(f"{np.mean([a for a, _ in e]):.2g} / {np.mean([b for _, b in e]):.2g}")
+            bir = [(_num(r["methods"]["neural-symbolic"]["metrics"]["BIR_D"]), _num(r["methods"]["neural-symbolic"]["metrics"]["BIR_R"]))
+                   for r in rs]
+            lines.append(f"| {c} | {k} | " + " | ".join(cells)
+                         + f" | {np.mean([a for a, _ in bir]):.2f}, {np.mean([b for _, b in bir]):.2f} |")
+    lines += ["", "## Every cell: neural-symbolic-refit's choice and the pairs the data do not tell apart", "",
+              "Ratio: best of strong-poly and weak-poly rollout over neural-symbolic-refit's. Ties: other polished pairs "
+              "within 2 in BIC (their rollout on the unseen initial conditions in brackets).", "",
+              "| case | seed | runs | chosen D / R | ErrD | ErrR | rollout | ratio | ties |",
+              "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |"]
+    for r in sorted(results, key=lambda r: (CASES.index(r["data"]["case"]), r["data"]["seed"], r["data"].get("runs", 1))):
+        ref = r["methods"]["neural-symbolic-refit"]
+        mt = ref["metrics"]
+        best = min(_num(r["methods"][m]["metrics"]["rollout_mean"]) for m in ISSUE_POLY)
+        ties = "; ".join(f"{t['family']['D']} / {t['family']['R']} (+{t['delta']:.1f}, {_num(t.get('rollout_mean')):.1e})"
+                         for t in ref.get("ties") or []) or "-"
+        lines.append(f"| {r['data']['case']} | {r['data']['seed']} | {r['data'].get('runs', 1)} | {ref['family']['D']} / "
+                     f"{ref['family']['R']} | {_num(mt['ErrD']):.2e} | {_num(mt['ErrR']):.2e} | {_num(mt['rollout_mean']):.2e} | "
+                     f"{best / _num(mt['rollout_mean']):.2f} | {ties} |")
+    lines += ["", f"Per-cell results: `{args.out}/cells/*.json`.", ""]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--runs", default="1,3", help="comma-separated numbers of runs to compare")
+    ap.add_argument("--regime", default="noise1")
+    ap.add_argument("--cases", default=",".join(CASES))
+    ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    ap.add_argument("--out", default="discovery-runs")
+    ap.add_argument("--doc", default="docs/discovery-runs.md")
+    args = ap.parse_args(argv)
+    cells = Path(args.out) / "cells"
+    cells.mkdir(parents=True, exist_ok=True)
+    todo, results = [], []
+    for c in args.cases.split(","):
+        for s in range(args.seeds):
+            for k in (int(v) for v in args.runs.split(",")):
+                path = cells / (f"{c}__{args.regime}__s{s}" + (f"__r{k}" if k > 1 else "") + ".json")
+                if path.exists():
+                    results.append(json.loads(path.read_text()))
+                else:
+                    todo.append((c, s, k))
+    todo.sort(key=lambda cell: -cell[2])  # the longest cells first, so that the workers finish together
+    print(f"{len(results)} cells done, {len(todo)} to run with {args.workers} workers", flush=True)
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(run_cell, c, args.regime, s, str(cells), False, k) for c, s, k in todo]
+        for i, fut in enumerate(as_completed(futures), 1):
+            r = fut.result()
+            ms = r["methods"]
+            print(f"[{i}/{len(todo)}] {r['key']}: rollout " + ", ".join(
+                f"{m} {ms[m]['metrics']['rollout_mean']:.2e}" for m in METHODS) + f" ({r['wall']:.0f} s)", flush=True)
+            results.append(r)
+    args.computed = len(todo)
+    text = summarise(results, args, time.perf_counter() - t0)
+    Path(args.doc).write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
