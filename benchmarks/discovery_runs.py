@@ -9,7 +9,9 @@ methods, validated by re-simulation on the four unseen initial conditions, ties 
 observed like the one-run data (101 x 101, the same noise level relative to the data's spread).
 More runs mean more data as well as other initial conditions: the comparison asks what a second
 and third experiment buy, not what a fixed budget of observations does. Cells are written to
-``<out>/cells/<key>.json``; a rerun with the same ``--out`` skips finished cells.
+``<out>/cells/<key>.json``; a rerun with the same ``--out`` skips finished cells (each invocation
+that computed cells is recorded in ``<out>/runs.json``). The figure (``--doc`` with ``.png``)
+shows every seed's rollout error by method and number of runs.
 """
 
 from __future__ import annotations
@@ -36,7 +38,41 @@ def _range(v, fmt: str) -> str:
     return f"{np.mean(v):{fmt}} [{np.min(v):{fmt}}, {np.max(v):{fmt}}]"
 
 
-def summarise(results: list[dict], args, wall: float) -> str:
+def figure(results: list[dict], args, path: Path) -> None:
+    """Rollout error of the best polynomial method and of neural-symbolic-refit, per seed, by number of runs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cases, runs = args.cases.split(","), [int(k) for k in args.runs.split(",")]
+    fig, axes = plt.subplots(1, len(cases), figsize=(3.2 * len(cases), 3.4), sharey=True, squeeze=False)
+    for ax, c in zip(axes[0], cases):
+        for i, k in enumerate(runs):
+            rs = sorted((r for r in results if r["data"]["case"] == c and r["data"].get("runs", 1) == k),
+                        key=lambda r: r["data"]["seed"])
+            best = [min(_num(r["methods"][m]["metrics"]["rollout_mean"]) for m in ISSUE_POLY) for r in rs]
+            own = [_num(r["methods"]["neural-symbolic-refit"]["metrics"]["rollout_mean"]) for r in rs]
+            tied = [bool(r["methods"]["neural-symbolic-refit"].get("ties")) for r in rs]
+            xs = i + np.linspace(-0.15, 0.15, max(len(rs), 1))[: len(rs)]
+            ax.scatter(xs, best, marker="s", color="tab:gray", label="best polynomial" if i == 0 else None)
+            ax.scatter(xs, own, marker="o", color="tab:blue", label="neural-symbolic-refit" if i == 0 else None)
+            ax.scatter(xs[np.array(tied, bool)], np.array(own)[np.array(tied, bool)], marker="o", s=90,
+                       facecolors="none", edgecolors="tab:red", label="tie reported" if i == 0 else None)
+        ax.set_xticks(range(len(runs)), [f"{k} run{'s' if k > 1 else ''}" for k in runs])
+        ax.set_xlim(-0.5, len(runs) - 0.5)
+        ax.set_yscale("log")
+        ax.set_title(c, fontsize=10)
+        ax.grid(alpha=0.3, which="both", axis="y")
+    axes[0][0].set_ylabel("rollout rel. L2, unseen initial conditions")
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(f"one run against several ({args.regime}, one point per seed)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def summarise(results: list[dict], args) -> str:
     by: dict = {}
     for r in results:
         by.setdefault((r["data"]["case"], r["data"].get("runs", 1)), []).append(r)
@@ -51,10 +87,13 @@ def summarise(results: list[dict], args, wall: float) -> str:
              f"({cpu_model()}), Python {platform.python_version()}, CPU only, shared machine.", "",
              "```", f"python benchmarks/discovery_runs.py --seeds {args.seeds} --runs {args.runs} --regime {args.regime} "
              f"--cases {args.cases} --workers {args.workers} --out {args.out}", "```", "",
-             f"{len(results)} cells; this invocation computed {args.computed} of them in {wall / 60:.1f} min with "
-             f"{args.workers} worker process(es). Mean wall time per cell: "
+             f"{len(results)} cells. Invocations that computed cells (`{args.out}/runs.json`): "
+             + ("; ".join(f"finished {r['date']}: {r['cells']} cells in {r['wall'] / 60:.1f} min with {r['workers']} worker "
+                          f"process(es)" for r in args.invocations) or "none recorded")
+             + ". Mean wall time per cell: "
              + ", ".join(f"{k} run{'s' if k > 1 else ''} {np.mean([r['wall'] for r in results if r['data'].get('runs', 1) == k]):.0f} s"
-                         for k in runs if any(r["data"].get("runs", 1) == k for r in results)) + ".", ""]
+                         for k in runs if any(r["data"].get("runs", 1) == k for r in results)) + ".", "",
+             f"![rollout errors by number of runs]({Path(args.doc).with_suffix('.png').name})", ""]
     lines += [f"## Targets at {args.regime} by number of runs (mean [min, max] over seeds)", "",
               "| case | runs | weak-poly coefficients (max rel. error) | within 2% | neural-symbolic-refit rollout | "
               "best polynomial / neural-symbolic-refit rollout | ratio >= 3 | cells with a tie |",
@@ -140,9 +179,16 @@ def main(argv=None):
             print(f"[{i}/{len(todo)}] {r['key']}: rollout " + ", ".join(
                 f"{m} {ms[m]['metrics']['rollout_mean']:.2e}" for m in METHODS) + f" ({r['wall']:.0f} s)", flush=True)
             results.append(r)
-    args.computed = len(todo)
-    text = summarise(results, args, time.perf_counter() - t0)
+    wall = time.perf_counter() - t0
+    runs_file = Path(args.out) / "runs.json"
+    args.invocations = json.loads(runs_file.read_text()) if runs_file.exists() else []
+    if todo:
+        args.invocations.append({"date": time.strftime("%Y-%m-%d %H:%M"), "cells": len(todo), "wall": wall,
+                                 "workers": args.workers})
+        runs_file.write_text(json.dumps(args.invocations, indent=1))
+    text = summarise(results, args)
     Path(args.doc).write_text(text)
+    figure(results, args, Path(args.doc).with_suffix(".png"))
     print(text)
     return 0
 
