@@ -1,7 +1,7 @@
 """Closure discovery from one run against several runs (initial conditions); writes docs/discovery-runs.md.
 
     python benchmarks/discovery_runs.py [--seeds 5] [--runs 1,3] [--regime noise1] [--cases case_a,...]
-        [--workers 2] [--out discovery-runs] [--doc docs/discovery-runs.md]
+        [--workers 2] [--out discovery-runs] [--doc docs/discovery-runs.md] [--coef-seeds 20]
 
 Every cell (case, seed, number of runs) is a cell of ``benchmarks/discovery_suite.py`` (all six
 methods, validated by re-simulation on the four unseen initial conditions, ties validated too) on
@@ -30,7 +30,26 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import cpu_model  # noqa: E402
-from discovery_suite import CASES, ISSUE_POLY, MATCHED, METHODS, _num, run_cell  # noqa: E402
+from discovery_suite import (CASES, ISSUE_POLY, MATCHED, METHODS, _num, coefficient_error, run_cell,  # noqa: E402
+                             true_coefficients)
+
+
+def weak_spread(case: str, regime: str, seeds: int, runs: list[int]) -> dict[int, list[float]]:
+    """weak-poly's largest relative coefficient error for seeds 0..seeds-1, per number of runs (inf: wrong terms)."""
+    from fieldlab.discovery import cases, poly
+    from fieldlab.discovery.weak import weak_system
+
+    truth = cases.CASES[case]
+    td, tr = true_coefficients(truth.D, 2), true_coefficients(truth.R, 3)
+    out = {}
+    for k in runs:
+        out[k] = []
+        for seed in range(seeds):
+            ds = cases.make_dataset(case, regime, seed, runs=k)
+            fit = poly.weak_poly(weak_system(ds.x, ds.t, ds.u))
+            err = coefficient_error(list(fit.d) + list(fit.r), td + tr)
+            out[k].append(err["max_rel_nonzero"] if err["max_spurious"] == 0 else float("inf"))
+    return out
 
 
 def _range(v, fmt: str) -> str:
@@ -86,7 +105,8 @@ def summarise(results: list[dict], args) -> str:
              f"Measured {time.strftime('%Y-%m-%d')} on {platform.node() or 'this machine'}: {os.cpu_count()} CPU cores "
              f"({cpu_model()}), Python {platform.python_version()}, CPU only, shared machine.", "",
              "```", f"python benchmarks/discovery_runs.py --seeds {args.seeds} --runs {args.runs} --regime {args.regime} "
-             f"--cases {args.cases} --workers {args.workers} --out {args.out}", "```", "",
+             f"--cases {args.cases} --workers {args.workers} --out {args.out}"
+             + (f" --coef-seeds {args.coef_seeds}" if args.coef_seeds != 20 else ""), "```", "",
              f"{len(results)} cells. Invocations that computed cells (`{args.out}/runs.json`): "
              + ("; ".join(f"finished {r['date']}: {r['cells']} cells in {r['wall'] / 60:.1f} min with {r['workers']} worker "
                           f"process(es)" for r in args.invocations) or "none recorded")
@@ -113,6 +133,14 @@ def summarise(results: list[dict], args) -> str:
             tied = sum(bool(r["methods"]["neural-symbolic-refit"].get("ties")) for r in rs)
             lines.append(f"| {c} | {k} | {coef} | {within} | {_range(own, '.2e')} | {_range(ratio, '.2f')} | "
                          f"{sum(x >= 3 for x in ratio)}/{len(ratio)} | {tied}/{len(rs)} |")
+    if args.spread:
+        lines += ["", f"weak-poly coefficients over more seeds (seeds 0-{args.coef_seeds - 1}, weak-poly only; largest relative "
+                  "error over the true nonzero coefficients, a wrong set of terms counts as a miss):", "",
+                  "| case | runs | median | max | seeds within 2% |", "| --- | ---: | ---: | ---: | ---: |"]
+        for c, by_runs in args.spread.items():
+            for k, errs in by_runs.items():
+                e = np.asarray(errs)
+                lines.append(f"| {c} | {k} | {np.median(e):.2%} | {np.max(e):.2%} | {int(np.sum(e <= 0.02))}/{len(e)} |")
     lines += ["", "## Closure errors by number of runs (mean over seeds; ErrD / ErrR, relative L2 over the observed range)", "",
               "| case | runs | " + " | ".join(METHODS) + " | BIR_D, BIR_R (neural-symbolic) |",
               "| --- | ---: | " + " | ".join("---" for _ in METHODS) + " | --- |"]
@@ -156,6 +184,8 @@ def main(argv=None):
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--out", default="discovery-runs")
     ap.add_argument("--doc", default="docs/discovery-runs.md")
+    ap.add_argument("--coef-seeds", type=int, default=20,
+                    help="seeds for the weak-poly coefficient spread of the matched cases (0: skip)")
     args = ap.parse_args(argv)
     cells = Path(args.out) / "cells"
     cells.mkdir(parents=True, exist_ok=True)
@@ -186,6 +216,8 @@ def main(argv=None):
         args.invocations.append({"date": time.strftime("%Y-%m-%d %H:%M"), "cells": len(todo), "wall": wall,
                                  "workers": args.workers})
         runs_file.write_text(json.dumps(args.invocations, indent=1))
+    args.spread = {c: weak_spread(c, args.regime, args.coef_seeds, [int(k) for k in args.runs.split(",")])
+                   for c in MATCHED if c in args.cases.split(",")} if args.coef_seeds else {}
     text = summarise(results, args)
     Path(args.doc).write_text(text)
     figure(results, args, Path(args.doc).with_suffix(".png"))
