@@ -75,7 +75,7 @@ def _with_nan(a):
     [
         ({"u": None}, "lacks array(s) u"),
         ({"x": None, "t": None}, "lacks array(s) x, t"),
-        ({"u": np.ones((9, 11))}, "'u' must have shape (len(t), len(x)) = (9, 12); got (9, 11)"),
+        ({"u": np.ones((9, 11))}, "'u' must have shape (len(t), len(x)) = (9, 12), or (runs, 9, 12) for several runs; got (9, 11)"),
         ({"u": _with_nan(_small().u)}, "'u' has 12 NaN or infinite values"),
         ({"x": _with_nan(_small().x)}, "'x' has 1 NaN"),
         ({"t": np.where(np.arange(9) == 4, np.inf, _small().t)}, "'t' has 1 NaN or infinite"),
@@ -121,7 +121,7 @@ def test_bad_files(tmp_path):
     with pytest.raises(FieldlabError, match="no variable 'u' \\(found: v\\)"):
         load(tmp_path / "nou.nc")
     xr.Dataset({"u": (("time", "x"), np.ones((9, 12)))}).to_netcdf(tmp_path / "dims.nc", engine="scipy")
-    with pytest.raises(FieldlabError, match="dimensions \\('t', 'x'\\); got \\('time', 'x'\\)"):
+    with pytest.raises(FieldlabError, match="dimensions \\('t', 'x'\\), or \\('run', 't', 'x'\\) for several runs; got \\('time', 'x'\\)"):
         load(tmp_path / "dims.nc")
     xr.Dataset({"u": (("t", "x"), np.random.default_rng(0).random((9, 12)))},
                coords={"t": np.arange(9.0)}).to_netcdf(tmp_path / "nox.nc", engine="scipy")
