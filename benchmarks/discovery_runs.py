@@ -1,14 +1,17 @@
 """Closure discovery from one run against several runs (initial conditions); writes docs/discovery-runs.md.
 
-    python benchmarks/discovery_runs.py [--seeds 5] [--runs 1,3] [--regime noise1] [--cases case_a,...]
-        [--workers 2] [--out discovery-runs] [--doc docs/discovery-runs.md] [--coef-seeds 20]
+    python benchmarks/discovery_runs.py [--seeds 5] [--runs 1,3] [--equal-information] [--regime noise1]
+        [--cases case_a,...] [--workers 2] [--out discovery-runs] [--doc docs/discovery-runs.md] [--coef-seeds 20]
 
 Every cell (case, seed, number of runs) is a cell of ``benchmarks/discovery_suite.py`` (all six
 methods, validated by re-simulation on the four unseen initial conditions, ties validated too) on
 ``make_dataset(case, regime, seed, runs=k)``: run ``j`` starts from ``TRAINING_ICS[j]``, each run
 observed like the one-run data (101 x 101, the same noise level relative to the data's spread).
 More runs mean more data as well as other initial conditions: the comparison asks what a second
-and third experiment buy, not what a fixed budget of observations does. Cells are written to
+and third experiment buy, not what a fixed budget of observations does. ``--equal-information``
+adds, for every ``k > 1`` runs, the same runs with the noise level times ``sqrt(k)``: ``k`` times
+the data at ``k`` times the noise variance carry about the information of one run, so what is left
+of the gain is what the other initial conditions bring. Cells are written to
 ``<out>/cells/<key>.json``; a rerun with the same ``--out`` skips finished cells (each invocation
 that computed cells is recorded in ``<out>/runs.json``). The figure (``--doc`` with ``.png``)
 shows every seed's rollout error by method and number of runs.
@@ -30,25 +33,51 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import cpu_model  # noqa: E402
-from discovery_suite import (CASES, ISSUE_POLY, MATCHED, METHODS, _num, coefficient_error, run_cell,  # noqa: E402
-                             true_coefficients)
+from discovery_suite import (CASES, ISSUE_POLY, MATCHED, METHODS, _num, cell_key, coefficient_error,  # noqa: E402
+                             run_cell, true_coefficients)
 
 
-def weak_spread(case: str, regime: str, seeds: int, runs: list[int]) -> dict[int, list[float]]:
-    """weak-poly's largest relative coefficient error for seeds 0..seeds-1, per number of runs (inf: wrong terms)."""
+def variants(args) -> list[tuple[int, float | None]]:
+    """(runs, noise level or None for the regime's) of every compared data set, in table order."""
+    from fieldlab.discovery.cases import REGIMES
+
+    out = [(int(k), None) for k in args.runs.split(",")]
+    if args.equal_information:
+        out += [(k, round(REGIMES[args.regime].noise * float(np.sqrt(k)), 6)) for k, _ in out if k > 1]
+    return out
+
+
+def variant_of(r: dict, args) -> tuple[int, float | None]:
+    from fieldlab.discovery.cases import REGIMES
+
+    noise = r["data"]["noise"]
+    return r["data"].get("runs", 1), (None if np.isclose(noise, REGIMES[args.regime].noise) else round(noise, 6))
+
+
+def label(v: tuple[int, float | None], args) -> str:
+    """``3``, or ``3 (noise x1.73)`` for a noise level other than the regime's."""
+    from fieldlab.discovery.cases import REGIMES
+
+    k, noise = v
+    return f"{k}" + ("" if noise is None else f" (noise x{noise / REGIMES[args.regime].noise:.2f})")
+
+
+def weak_spread(case: str, regime: str, seeds: int, runs: list[tuple]) -> dict[tuple, list[float]]:
+    """weak-poly's largest relative coefficient error for seeds 0..seeds-1, per (runs, noise) of :func:`variants`
+    (inf: wrong terms)."""
     from fieldlab.discovery import cases, poly
     from fieldlab.discovery.weak import weak_system
 
     truth = cases.CASES[case]
     td, tr = true_coefficients(truth.D, 2), true_coefficients(truth.R, 3)
     out = {}
-    for k in runs:
-        out[k] = []
+    for v in runs:
+        out[v] = []
         for seed in range(seeds):
-            ds = cases.make_dataset(case, regime, seed, runs=k)
+            ds = cases.make_dataset(case, regime, seed, runs=v[0], noise=v[1])
             fit = poly.weak_poly(weak_system(ds.x, ds.t, ds.u))
             err = coefficient_error(list(fit.d) + list(fit.r), td + tr)
-            out[k].append(err["max_rel_nonzero"] if err["max_spurious"] == 0 else float("inf"))
+            out[v].append(err["max_rel_nonzero"] if err["max_spurious"] == 0 else float("inf"))
     return out
 
 
@@ -64,11 +93,11 @@ def figure(results: list[dict], args, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cases, runs = args.cases.split(","), [int(k) for k in args.runs.split(",")]
-    fig, axes = plt.subplots(1, len(cases), figsize=(3.2 * len(cases), 3.4), sharey=True, squeeze=False)
+    cases, runs = args.cases.split(","), variants(args)
+    fig, axes = plt.subplots(1, len(cases), figsize=((2.0 + 0.6 * len(runs)) * len(cases), 3.4), sharey=True, squeeze=False)
     for ax, c in zip(axes[0], cases):
-        for i, k in enumerate(runs):
-            rs = sorted((r for r in results if r["data"]["case"] == c and r["data"].get("runs", 1) == k),
+        for i, v in enumerate(runs):
+            rs = sorted((r for r in results if r["data"]["case"] == c and variant_of(r, args) == v),
                         key=lambda r: r["data"]["seed"])
             best = [min(_num(r["methods"][m]["metrics"]["rollout_mean"]) for m in ISSUE_POLY) for r in rs]
             own = [_num(r["methods"]["neural-symbolic-refit"]["metrics"]["rollout_mean"]) for r in rs]
@@ -78,7 +107,7 @@ def figure(results: list[dict], args, path: Path) -> None:
             ax.scatter(xs, own, marker="o", color="tab:blue", label="neural-symbolic-refit" if i == 0 else None)
             ax.scatter(xs[np.array(tied, bool)], np.array(own)[np.array(tied, bool)], marker="o", s=90,
                        facecolors="none", edgecolors="tab:red", label="tie reported" if i == 0 else None)
-        ax.set_xticks(range(len(runs)), [f"{k} run{'s' if k > 1 else ''}" for k in runs])
+        ax.set_xticks(range(len(runs)), [label(v, args).replace(" (", "\n(") for v in runs], fontsize=8)
         ax.set_xlim(-0.5, len(runs) - 0.5)
         ax.set_yscale("log")
         ax.set_title(c, fontsize=10)
@@ -94,8 +123,8 @@ def figure(results: list[dict], args, path: Path) -> None:
 def summarise(results: list[dict], args) -> str:
     by: dict = {}
     for r in results:
-        by.setdefault((r["data"]["case"], r["data"].get("runs", 1)), []).append(r)
-    runs = [int(k) for k in args.runs.split(",")]
+        by.setdefault((r["data"]["case"], variant_of(r, args)), []).append(r)
+    runs = variants(args)
     lines = ["# Closure discovery from several runs", "",
              "Produced by `benchmarks/discovery_runs.py` (the command below); do not edit by hand. Each run is the same "
              "system observed from another training initial condition (`fieldlab.discovery.cases.TRAINING_ICS`: "
@@ -104,23 +133,24 @@ def summarise(results: list[dict], args) -> str:
              "as other initial conditions. Validation as in discovery.md: rollouts on the four unseen initial conditions.", "",
              f"Measured {time.strftime('%Y-%m-%d')} on {platform.node() or 'this machine'}: {os.cpu_count()} CPU cores "
              f"({cpu_model()}), Python {platform.python_version()}, CPU only, shared machine.", "",
-             "```", f"python benchmarks/discovery_runs.py --seeds {args.seeds} --runs {args.runs} --regime {args.regime} "
+             "```", f"python benchmarks/discovery_runs.py --seeds {args.seeds} --runs {args.runs} "
+             + ("--equal-information " if args.equal_information else "") + f"--regime {args.regime} "
              f"--cases {args.cases} --workers {args.workers} --out {args.out}"
              + (f" --coef-seeds {args.coef_seeds}" if args.coef_seeds != 20 else ""), "```", "",
              f"{len(results)} cells. Invocations that computed cells (`{args.out}/runs.json`): "
              + ("; ".join(f"finished {r['date']}: {r['cells']} cells in {r['wall'] / 60:.1f} min with {r['workers']} worker "
                           f"process(es)" for r in args.invocations) or "none recorded")
              + ". Mean wall time per cell: "
-             + ", ".join(f"{k} run{'s' if k > 1 else ''} {np.mean([r['wall'] for r in results if r['data'].get('runs', 1) == k]):.0f} s"
-                         for k in runs if any(r["data"].get("runs", 1) == k for r in results)) + ".", "",
+             + ", ".join(f"runs {label(v, args)} {np.mean([r['wall'] for r in by_v]):.0f} s" for v in runs
+                         if (by_v := [r for r in results if variant_of(r, args) == v])) + ".", "",
              f"![rollout errors by number of runs]({Path(args.doc).with_suffix('.png').name})", ""]
     lines += [f"## Targets at {args.regime} by number of runs (mean [min, max] over seeds)", "",
               "| case | runs | weak-poly coefficients (max rel. error) | within 2% | neural-symbolic-refit rollout | "
               "best polynomial / neural-symbolic-refit rollout | ratio >= 3 | cells with a tie |",
               "| --- | ---: | --- | ---: | --- | --- | ---: | ---: |"]
     for c in args.cases.split(","):
-        for k in runs:
-            rs = by.get((c, k), [])
+        for v in runs:
+            rs = by.get((c, v), [])
             if not rs:
                 continue
             coef, within = "-", "-"
@@ -131,22 +161,22 @@ def summarise(results: list[dict], args) -> str:
             best = [min(_num(r["methods"][m]["metrics"]["rollout_mean"]) for m in ISSUE_POLY) for r in rs]
             ratio = [b / o for b, o in zip(best, own)]
             tied = sum(bool(r["methods"]["neural-symbolic-refit"].get("ties")) for r in rs)
-            lines.append(f"| {c} | {k} | {coef} | {within} | {_range(own, '.2e')} | {_range(ratio, '.2f')} | "
+            lines.append(f"| {c} | {label(v, args)} | {coef} | {within} | {_range(own, '.2e')} | {_range(ratio, '.2f')} | "
                          f"{sum(x >= 3 for x in ratio)}/{len(ratio)} | {tied}/{len(rs)} |")
     if args.spread:
         lines += ["", f"weak-poly coefficients over more seeds (seeds 0-{args.coef_seeds - 1}, weak-poly only; largest relative "
                   "error over the true nonzero coefficients, a wrong set of terms counts as a miss):", "",
                   "| case | runs | median | max | seeds within 2% |", "| --- | ---: | ---: | ---: | ---: |"]
         for c, by_runs in args.spread.items():
-            for k, errs in by_runs.items():
+            for v, errs in by_runs.items():
                 e = np.asarray(errs)
-                lines.append(f"| {c} | {k} | {np.median(e):.2%} | {np.max(e):.2%} | {int(np.sum(e <= 0.02))}/{len(e)} |")
+                lines.append(f"| {c} | {label(v, args)} | {np.median(e):.2%} | {np.max(e):.2%} | {int(np.sum(e <= 0.02))}/{len(e)} |")
     lines += ["", "## Closure errors by number of runs (mean over seeds; ErrD / ErrR, relative L2 over the observed range)", "",
               "| case | runs | " + " | ".join(METHODS) + " | BIR_D, BIR_R (neural-symbolic) |",
               "| --- | ---: | " + " | ".join("---" for _ in METHODS) + " | --- |"]
     for c in args.cases.split(","):
-        for k in runs:
-            rs = by.get((c, k), [])
+        for v in runs:
+            rs = by.get((c, v), [])
             if not rs:
                 continue
             cells = []
@@ -155,20 +185,20 @@ def summarise(results: list[dict], args) -> str:
                 cells.append(f"{np.mean([a for a, _ in e]):.2g} / {np.mean([b for _, b in e]):.2g}")
             bir = [(_num(r["methods"]["neural-symbolic"]["metrics"]["BIR_D"]), _num(r["methods"]["neural-symbolic"]["metrics"]["BIR_R"]))
                    for r in rs]
-            lines.append(f"| {c} | {k} | " + " | ".join(cells)
+            lines.append(f"| {c} | {label(v, args)} | " + " | ".join(cells)
                          + f" | {np.mean([a for a, _ in bir]):.2f}, {np.mean([b for _, b in bir]):.2f} |")
     lines += ["", "## Every cell: neural-symbolic-refit's choice and the pairs the data do not tell apart", "",
               "Ratio: best of strong-poly and weak-poly rollout over neural-symbolic-refit's. Ties: other polished pairs "
               "within 2 in BIC (their rollout on the unseen initial conditions in brackets).", "",
               "| case | seed | runs | chosen D / R | ErrD | ErrR | rollout | ratio | ties |",
               "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |"]
-    for r in sorted(results, key=lambda r: (CASES.index(r["data"]["case"]), r["data"]["seed"], r["data"].get("runs", 1))):
+    for r in sorted(results, key=lambda r: (CASES.index(r["data"]["case"]), r["data"]["seed"], runs.index(variant_of(r, args)))):
         ref = r["methods"]["neural-symbolic-refit"]
         mt = ref["metrics"]
         best = min(_num(r["methods"][m]["metrics"]["rollout_mean"]) for m in ISSUE_POLY)
         ties = "; ".join(f"{t['family']['D']} / {t['family']['R']} (+{t['delta']:.1f}, {_num(t.get('rollout_mean')):.1e})"
                          for t in ref.get("ties") or []) or "-"
-        lines.append(f"| {r['data']['case']} | {r['data']['seed']} | {r['data'].get('runs', 1)} | {ref['family']['D']} / "
+        lines.append(f"| {r['data']['case']} | {r['data']['seed']} | {label(variant_of(r, args), args)} | {ref['family']['D']} / "
                      f"{ref['family']['R']} | {_num(mt['ErrD']):.2e} | {_num(mt['ErrR']):.2e} | {_num(mt['rollout_mean']):.2e} | "
                      f"{best / _num(mt['rollout_mean']):.2f} | {ties} |")
     lines += ["", f"Per-cell results: `{args.out}/cells/*.json`.", ""]
@@ -179,6 +209,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--runs", default="1,3", help="comma-separated numbers of runs to compare")
+    ap.add_argument("--equal-information", action="store_true",
+                    help="also every k > 1 runs with the noise level times sqrt(k)")
     ap.add_argument("--regime", default="noise1")
     ap.add_argument("--cases", default=",".join(CASES))
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
@@ -192,17 +224,17 @@ def main(argv=None):
     todo, results = [], []
     for c in args.cases.split(","):
         for s in range(args.seeds):
-            for k in (int(v) for v in args.runs.split(",")):
-                path = cells / (f"{c}__{args.regime}__s{s}" + (f"__r{k}" if k > 1 else "") + ".json")
+            for k, noise in variants(args):
+                path = cells / (cell_key(c, args.regime, s, k, noise) + ".json")
                 if path.exists():
                     results.append(json.loads(path.read_text()))
                 else:
-                    todo.append((c, s, k))
+                    todo.append((c, s, k, noise))
     todo.sort(key=lambda cell: -cell[2])  # the longest cells first, so that the workers finish together
     print(f"{len(results)} cells done, {len(todo)} to run with {args.workers} workers", flush=True)
     t0 = time.perf_counter()
     with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(run_cell, c, args.regime, s, str(cells), False, k) for c, s, k in todo]
+        futures = [pool.submit(run_cell, c, args.regime, s, str(cells), False, k, noise) for c, s, k, noise in todo]
         for i, fut in enumerate(as_completed(futures), 1):
             r = fut.result()
             ms = r["methods"]
@@ -216,7 +248,7 @@ def main(argv=None):
         args.invocations.append({"date": time.strftime("%Y-%m-%d %H:%M"), "cells": len(todo), "wall": wall,
                                  "workers": args.workers})
         runs_file.write_text(json.dumps(args.invocations, indent=1))
-    args.spread = {c: weak_spread(c, args.regime, args.coef_seeds, [int(k) for k in args.runs.split(",")])
+    args.spread = {c: weak_spread(c, args.regime, args.coef_seeds, variants(args))
                    for c in MATCHED if c in args.cases.split(",")} if args.coef_seeds else {}
     text = summarise(results, args)
     Path(args.doc).write_text(text)

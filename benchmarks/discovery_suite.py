@@ -51,14 +51,16 @@ def coefficient_error(found: list[float], truth: list[float]) -> dict:
             "max_spurious": float(np.max(np.abs(f[~nz]), initial=0.0))}
 
 
-def run_cell(case: str, regime: str, seed: int, cells: str, figures: bool, runs: int = 1) -> dict:
-    """One cell: ``runs`` runs of the case's data (``make_dataset(..., runs=runs)``), every method, validated."""
+def run_cell(case: str, regime: str, seed: int, cells: str, figures: bool, runs: int = 1,
+             noise: float | None = None) -> dict:
+    """One cell: ``runs`` runs of the case's data (``make_dataset(..., runs=runs, noise=noise)``; a
+    ``noise`` other than the regime's adds ``__n<noise>`` to the key), every method, validated."""
     from fieldlab.discovery import cases
     from fieldlab.discovery.pipeline import run_discovery
 
-    key = f"{case}__{regime}__s{seed}" + (f"__r{runs}" if runs > 1 else "")
+    key = cell_key(case, regime, seed, runs, noise)
     t0 = time.perf_counter()
-    ds = cases.make_dataset(case, regime, seed, runs=runs)
+    ds = cases.make_dataset(case, regime, seed, runs=runs, noise=noise)
     x = cases.fine_grid()
     _, t = cases.observation_grid()
     truth = cases.CASES[case]
@@ -78,6 +80,10 @@ def run_cell(case: str, regime: str, seed: int, cells: str, figures: bool, runs:
     tmp.write_text(json.dumps(_jsonable(res)))
     os.replace(tmp, path)
     return res
+
+
+def cell_key(case: str, regime: str, seed: int, runs: int = 1, noise: float | None = None) -> str:
+    return f"{case}__{regime}__s{seed}" + (f"__r{runs}" if runs > 1 else "") + (f"__n{noise:.4g}" if noise is not None else "")
 
 
 def rollout_ties(res: dict, ds, truth, x, t) -> None:

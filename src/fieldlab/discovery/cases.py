@@ -255,13 +255,15 @@ def _clean(case: str, ic: str = "training") -> np.ndarray:
     return u
 
 
-def make_dataset(case: str, regime: str = "clean", seed: int = 0, runs: int = 1) -> Dataset:
+def make_dataset(case: str, regime: str = "clean", seed: int = 0, runs: int = 1, noise: float | None = None) -> Dataset:
     """The observed data set of ``case`` under ``regime``: thinned, with seeded noise (see the module notes).
 
     ``runs > 1``: ``u`` of shape ``(runs, nt, nx)``, run ``j`` from the initial condition
     ``TRAINING_ICS[j]``; the noise level is relative to the standard deviation over all runs. The
     first run's clean field is the one-run data set's, and with one seed so are its standard normal noise
-    draws (scaled by the standard deviation over all runs)."""
+    draws (scaled by the standard deviation over all runs). ``noise``: a relative noise level in place
+    of the regime's (for example to keep the information of ``runs`` runs that of one:
+    ``0.01 * sqrt(runs)``)."""
     closure = _lookup(CASES, case, "case")
     reg = _lookup(REGIMES, regime, "regime")
     names = list(training_ics(np.zeros(1), runs))
@@ -269,12 +271,15 @@ def make_dataset(case: str, regime: str = "clean", seed: int = 0, runs: int = 1)
     x, t = x[:: reg.x_stride], t[:: reg.t_stride]
     u = np.array([_clean(case, ic)[:: reg.t_stride, :: reg.x_stride] for ic in names])
     u = u[0] if runs == 1 else u
-    sigma = reg.noise * float(np.std(u))
+    level = reg.noise if noise is None else float(noise)
+    if not level >= 0:
+        raise FieldlabError(f"the noise level must be >= 0; got {noise}.")
+    sigma = level * float(np.std(u))
     if sigma > 0:
         u = u + np.random.default_rng(seed).normal(0.0, sigma, size=u.shape)
     meta = {
         "case": case, "regime": regime, "seed": int(seed),
-        "noise": reg.noise, "noise_sigma": sigma, "x_stride": reg.x_stride, "t_stride": reg.t_stride,
+        "noise": level, "noise_sigma": sigma, "x_stride": reg.x_stride, "t_stride": reg.t_stride,
         "T": T_END, "D": closure.D, "R": closure.R, "bc": BC, "initial_condition": names[0] if runs == 1 else names,
         "nx_solver": NX_FINE,
     }
