@@ -34,6 +34,17 @@ def test_built_in_runs_start_from_the_training_conditions_and_share_the_noise_sc
         make_dataset("case_a", runs=5)
 
 
+def test_noise_level_in_place_of_the_regimes():
+    clean, base = make_dataset("case_c", "clean", runs=2), make_dataset("case_c", "noise1", 4, runs=2)
+    louder = make_dataset("case_c", "noise1", 4, runs=2, noise=0.01 * np.sqrt(2))
+    assert louder.meta["noise"] == pytest.approx(0.01 * np.sqrt(2))
+    assert louder.meta["noise_sigma"] == pytest.approx(np.sqrt(2) * base.meta["noise_sigma"])
+    np.testing.assert_allclose(louder.u - clean.u, np.sqrt(2) * (base.u - clean.u), atol=1e-12)  # the same draws
+    assert np.array_equal(make_dataset("case_c", "noise1", 4, noise=0.0).u, make_dataset("case_c", "clean").u)
+    with pytest.raises(FieldlabError, match="noise level must be >= 0"):
+        make_dataset("case_c", noise=-0.01)
+
+
 @pytest.mark.parametrize("suffix", [".npz", ".nc"])
 def test_runs_round_trip_and_bad_shapes(tmp_path, suffix):
     ds = make_dataset("case_b", "sparse_xt", runs=2)
