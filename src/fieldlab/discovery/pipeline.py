@@ -83,6 +83,9 @@ def discover(ds: Dataset, methods=None, *, criterion: str = "bic", seed: int = 0
              log: Callable[[str], None] = lambda s: None) -> dict[str, Found]:
     """Run the requested methods on a data set; returns ``{method: Found}`` in ``METHODS`` order.
 
+    A data set of several runs (``ds.u`` of shape ``(runs, nt, nx)``) is fitted as one: the weak
+    equations of all runs together, and every run re-simulated from its own estimated start.
+
     ``bc``: the data's boundary condition, for the re-simulations of ``weak-poly-refit`` and ``neural-symbolic-refit``
     (default: the data's meta ``bc``, else ``neumann``).
     """
