@@ -109,6 +109,7 @@ def figure(results: list[dict], args, path: Path) -> None:
                        facecolors="none", edgecolors="tab:red", label="tie reported" if i == 0 else None)
         ax.set_xticks(range(len(runs)), [label(v, args).replace(" (", "\n(") for v in runs], fontsize=8)
         ax.set_xlim(-0.5, len(runs) - 0.5)
+        ax.set_xlabel("runs", fontsize=8)
         ax.set_yscale("log")
         ax.set_title(c, fontsize=10)
         ax.grid(alpha=0.3, which="both", axis="y")
