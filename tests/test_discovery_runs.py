@@ -185,3 +185,16 @@ def test_ties_of_runs_forecast_from_the_first_run():
     assert len(out) == 1 and out[0]["family"]["D"] == "quadratic"
     alone = validate.forecast_divergence((fits[0].fn(), r.fn()), [(fits[1].fn(), r.fn())], (xs, u0[0]), ds.t)
     assert out[0]["forecast"]["at_horizon"] == pytest.approx(alone[0]["at_horizon"], rel=1e-12)
+
+
+def test_discover_cli_on_built_in_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(app, ["discover", "--case", "case_a", "--regime", "sparse_xt", "--runs", "2",
+                                   "--methods", "weak-poly"])
+    assert res.exit_code == 0, res.output
+    assert "26 times x 26 positions x 2 runs" in res.output
+    result = json.loads((tmp_path / "discover-case_a-sparse_xt-s0-r2" / "closures.json").read_text())
+    assert result["data"]["runs"] == 2 and result["data"]["initial_condition"] == ["training", "step"]
+    weak = result["methods"]["weak-poly"]
+    assert set(weak["metrics"]["rollout"]) == {"bump", "front", "cosine", "two_bumps"}  # unseen conditions
+    assert weak["metrics"]["rollout_mean"] < 1e-3 and weak["metrics"]["ErrD"] < 1e-2
