@@ -131,7 +131,10 @@ def summarise(results: list[dict], args) -> str:
              "system observed from another training initial condition (`fieldlab.discovery.cases.TRAINING_ICS`: "
              "`training`, `step`, `ripple`, ...), on the same 101 x 101 grid and at the same relative noise level; the "
              "one-run cells are computed exactly as those of [discovery.md](discovery.md). More runs are more data as well "
-             "as other initial conditions. Validation as in discovery.md: rollouts on the four unseen initial conditions.", "",
+             "as other initial conditions. Validation as in discovery.md: rollouts on the four unseen initial conditions."
+             + (" Rows `k (noise xF)`: the same k runs with the noise level times F = sqrt(k); k times the data at k times "
+                "the noise variance carry about the information of one run, so what remains of a gain there is what the "
+                "other initial conditions bring." if args.equal_information else ""), "",
              f"Measured {time.strftime('%Y-%m-%d')} on {platform.node() or 'this machine'}: {os.cpu_count()} CPU cores "
              f"({cpu_model()}), Python {platform.python_version()}, CPU only, shared machine.", "",
              "```", f"python benchmarks/discovery_runs.py --seeds {args.seeds} --runs {args.runs} "
