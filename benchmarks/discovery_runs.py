@@ -25,16 +25,14 @@ import os
 import platform
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import cpu_model  # noqa: E402
-from discovery_suite import (CASES, ISSUE_POLY, MATCHED, METHODS, _num, cell_key, coefficient_error,  # noqa: E402
-                             run_cell, true_coefficients)
+from discovery_suite import (CASES, ISSUE_POLY, MATCHED, METHODS, _num, cell_key, coefficient_spread,  # noqa: E402
+                             run_cells)
 
 
 def variants(args) -> list[tuple[int, float | None]]:
@@ -60,25 +58,6 @@ def label(v: tuple[int, float | None], args) -> str:
 
     k, noise = v
     return f"{k}" + ("" if noise is None else f" (noise x{noise / REGIMES[args.regime].noise:.2f})")
-
-
-def weak_spread(case: str, regime: str, seeds: int, runs: list[tuple]) -> dict[tuple, list[float]]:
-    """weak-poly's largest relative coefficient error for seeds 0..seeds-1, per (runs, noise) of :func:`variants`
-    (inf: wrong terms)."""
-    from fieldlab.discovery import cases, poly
-    from fieldlab.discovery.weak import weak_system
-
-    truth = cases.CASES[case]
-    td, tr = true_coefficients(truth.D, 2), true_coefficients(truth.R, 3)
-    out = {}
-    for v in runs:
-        out[v] = []
-        for seed in range(seeds):
-            ds = cases.make_dataset(case, regime, seed, runs=v[0], noise=v[1])
-            fit = poly.weak_poly(weak_system(ds.x, ds.t, ds.u))
-            err = coefficient_error(list(fit.d) + list(fit.r), td + tr)
-            out[v].append(err["max_rel_nonzero"] if err["max_spurious"] == 0 else float("inf"))
-    return out
 
 
 def _range(v, fmt: str) -> str:
@@ -236,23 +215,11 @@ def main(argv=None):
                     todo.append((c, s, k, noise))
     todo.sort(key=lambda cell: -cell[2])  # the longest cells first, so that the workers finish together
     print(f"{len(results)} cells done, {len(todo)} to run with {args.workers} workers", flush=True)
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(run_cell, c, args.regime, s, str(cells), False, k, noise) for c, s, k, noise in todo]
-        for i, fut in enumerate(as_completed(futures), 1):
-            r = fut.result()
-            ms = r["methods"]
-            print(f"[{i}/{len(todo)}] {r['key']}: rollout " + ", ".join(
-                f"{m} {ms[m]['metrics']['rollout_mean']:.2e}" for m in METHODS) + f" ({r['wall']:.0f} s)", flush=True)
-            results.append(r)
-    wall = time.perf_counter() - t0
-    runs_file = Path(args.out) / "runs.json"
-    args.invocations = json.loads(runs_file.read_text()) if runs_file.exists() else []
-    if todo:
-        args.invocations.append({"date": time.strftime("%Y-%m-%d %H:%M"), "cells": len(todo), "wall": wall,
-                                 "workers": args.workers})
-        runs_file.write_text(json.dumps(args.invocations, indent=1))
-    args.spread = {c: weak_spread(c, args.regime, args.coef_seeds, variants(args))
+    jobs = [(c, args.regime, s, str(cells), False, k, noise) for c, s, k, noise in todo]
+    new, args.invocations = run_cells(jobs, args.workers, Path(args.out))
+    results += new
+    args.spread = {c: {v: coefficient_spread(c, args.coef_seeds, args.regime, *v, refit=False)["weak-poly"]
+                       for v in variants(args)}
                    for c in MATCHED if c in args.cases.split(",")} if args.coef_seeds else {}
     text = summarise(results, args)
     Path(args.doc).write_text(text)

@@ -100,22 +100,47 @@ def rollout_ties(res: dict, ds, truth, x, t) -> None:
         tie["rollout_mean"], tie["ErrR"] = metrics["rollout_mean"], metrics["ErrR"]
 
 
-def coefficient_spread(case: str, seeds: int) -> dict[str, list[float]]:
-    """Largest relative coefficient error at 1 % noise of weak-poly and weak-poly-refit for seeds
-    0..seeds-1 (inf: wrong terms)."""
+def coefficient_spread(case: str, seeds: int, regime: str = "noise1", runs: int = 1, noise: float | None = None,
+                       refit: bool = True) -> dict[str, list[float]]:
+    """Largest relative coefficient error of weak-poly (and with ``refit`` weak-poly-refit) for seeds
+    0..seeds-1 on ``make_dataset(case, regime, seed, runs=runs, noise=noise)`` (inf: wrong terms)."""
     from fieldlab.discovery import cases, pipeline, poly
     from fieldlab.discovery.weak import weak_system
 
     truth = cases.CASES[case]
     td, tr = true_coefficients(truth.D, 2), true_coefficients(truth.R, 3)
-    out = {"weak-poly": [], "weak-poly-refit": []}
+    out = {"weak-poly": []} | ({"weak-poly-refit": []} if refit else {})
     for seed in range(seeds):
-        ds = cases.make_dataset(case, "noise1", seed)
+        ds = cases.make_dataset(case, regime, seed, runs=runs, noise=noise)
         fit = poly.weak_poly(weak_system(ds.x, ds.t, ds.u))
-        for m, f in (("weak-poly", fit), ("weak-poly-refit", pipeline.refit_poly(fit, ds.x, ds.t, ds.u))):
+        fits = [("weak-poly", fit)] + ([("weak-poly-refit", pipeline.refit_poly(fit, ds.x, ds.t, ds.u))] if refit else [])
+        for m, f in fits:
             err = coefficient_error(list(f.d) + list(f.r), td + tr)
             out[m].append(err["max_rel_nonzero"] if err["max_spurious"] == 0 else float("inf"))
     return out
+
+
+def run_cells(jobs: list[tuple], workers: int, out: Path) -> tuple[list[dict], list[dict]]:
+    """Run :func:`run_cell` on each argument tuple of ``jobs`` in ``workers`` processes, printing each
+    as it finishes; returns the new cells' results and the invocations recorded in ``out/runs.json``
+    (this one appended when it computed cells: date, cells, wall time, workers, load averages)."""
+    load, t0, results = os.getloadavg(), time.perf_counter(), []
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(run_cell, *job) for job in jobs]
+        for i, fut in enumerate(as_completed(futures), 1):
+            r = fut.result()
+            ms = r["methods"]
+            print(f"[{i}/{len(jobs)}] {r['key']}: rollout " + ", ".join(
+                f"{m} {ms[m]['metrics']['rollout_mean']:.2e}" for m in METHODS) + f" ({r['wall']:.0f} s)", flush=True)
+            results.append(r)
+    wall = time.perf_counter() - t0
+    runs_file = Path(out) / "runs.json"
+    invocations = json.loads(runs_file.read_text()) if runs_file.exists() else []
+    if jobs:
+        invocations.append({"date": time.strftime("%Y-%m-%d %H:%M"), "cells": len(jobs), "wall": wall, "workers": workers,
+                            "load": [load[0], os.getloadavg()[0]]})
+        runs_file.write_text(json.dumps(invocations, indent=1))
+    return results, invocations
 
 
 def _num(v) -> float:
@@ -285,24 +310,9 @@ def main(argv=None):
                     results.append(json.loads(path.read_text()))
                 else:
                     todo.append((c, g, s))
-    load = os.getloadavg()
-    t0 = time.perf_counter()
     print(f"{len(results)} cells done, {len(todo)} to run with {args.workers} workers", flush=True)
-    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(run_cell, c, g, s, str(cells), s == 0): (c, g, s) for c, g, s in todo}
-        for i, fut in enumerate(as_completed(futures), 1):
-            r = fut.result()
-            ms = r["methods"]
-            print(f"[{i}/{len(todo)}] {r['key']}: rollout " + ", ".join(
-                f"{m} {ms[m]['metrics']['rollout_mean']:.2e}" for m in METHODS) + f" ({r['wall']:.0f} s)", flush=True)
-            results.append(r)
-    wall = time.perf_counter() - t0
-    runs_file = Path(args.out) / "runs.json"
-    args.runs = json.loads(runs_file.read_text()) if runs_file.exists() else []
-    if todo:
-        args.runs.append({"date": time.strftime("%Y-%m-%d %H:%M"), "cells": len(todo), "wall": wall, "workers": args.workers,
-                          "load": [load[0], os.getloadavg()[0]]})
-        runs_file.write_text(json.dumps(args.runs, indent=1))
+    new, args.runs = run_cells([(c, g, s, str(cells), s == 0) for c, g, s in todo], args.workers, Path(args.out))
+    results += new
     args.spread = {c: coefficient_spread(c, args.coef_seeds) for c in MATCHED if c in args.cases.split(",")} if args.coef_seeds else {}
     text = summarise(results, args)
     Path(args.doc).write_text(text)

@@ -187,11 +187,16 @@ def training_ic(x) -> np.ndarray:
 TRAINING_ICS = ("training", "step", "ripple", "spike")  # the initial conditions of runs 0, 1, 2, 3
 
 
-def training_ics(x, runs: int = 1) -> dict[str, np.ndarray]:
-    """The first ``runs`` initial conditions of :data:`TRAINING_ICS` on ``x`` (see the module notes)."""
+def _run_names(runs: int) -> tuple[str, ...]:
     if not 1 <= runs <= len(TRAINING_ICS):
         raise FieldlabError(f"the built-in cases have 1 to {len(TRAINING_ICS)} runs ({', '.join(TRAINING_ICS)}); "
                             f"got {runs}.")
+    return TRAINING_ICS[:runs]
+
+
+def training_ics(x, runs: int = 1) -> dict[str, np.ndarray]:
+    """The first ``runs`` initial conditions of :data:`TRAINING_ICS` on ``x`` (see the module notes)."""
+    names = _run_names(runs)
     x = np.asarray(x, dtype=np.float64)
     ics = {
         "training": training_ic(x),
@@ -199,7 +204,7 @@ def training_ics(x, runs: int = 1) -> dict[str, np.ndarray]:
         "ripple": 0.5 + 0.35 * np.cos(4.0 * np.pi * x),
         "spike": 0.05 + 0.9 * _bump(x, 0.4, 0.04),
     }
-    return {name: ics[name] for name in TRAINING_ICS[:runs]}
+    return {name: ics[name] for name in names}
 
 
 def validation_ics(x) -> dict[str, np.ndarray]:
@@ -249,7 +254,7 @@ def _clean(case: str, ic: str = "training") -> np.ndarray:
     ``(NT_OBS, NX_OBS)``, read-only (cached)."""
     xf = fine_grid()
     _, t = observation_grid()
-    u0 = training_ics(xf, TRAINING_ICS.index(ic) + 1)[ic]
+    u0 = training_ics(xf, len(TRAINING_ICS))[ic]
     u = simulate_truth(CASES[case], u0, xf, t)[:, ::FINE_PER_OBS]
     u.setflags(write=False)
     return u
@@ -266,7 +271,7 @@ def make_dataset(case: str, regime: str = "clean", seed: int = 0, runs: int = 1,
     ``0.01 * sqrt(runs)``)."""
     closure = _lookup(CASES, case, "case")
     reg = _lookup(REGIMES, regime, "regime")
-    names = list(training_ics(np.zeros(1), runs))
+    names = list(_run_names(runs))
     x, t = observation_grid()
     x, t = x[:: reg.x_stride], t[:: reg.t_stride]
     u = np.array([_clean(case, ic)[:: reg.t_stride, :: reg.x_stride] for ic in names])

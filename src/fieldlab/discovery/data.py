@@ -78,7 +78,7 @@ class Dataset:
 
     def run(self, j: int) -> np.ndarray:
         """Run ``j``'s field, ``(nt, nx)``."""
-        return self.u if self.u.ndim == 2 and j == 0 else self.u.reshape(-1, self.t.size, self.x.size)[j]
+        return self.u.reshape(-1, self.t.size, self.x.size)[j]
 
 
 def validate(ds: Dataset, source: str = "the dataset") -> Dataset:
