@@ -183,20 +183,25 @@ def default_widths(x: np.ndarray, t: np.ndarray, fractions: tuple[float, float] 
     return hx, ht
 
 
+def operators(x: np.ndarray, t: np.ndarray, hx: float, ht: float):
+    """Sparse (CSR) ``(W_t, W_xx, W_0)``, (test functions, nt * nx): the integrals of the data's interpolant
+    against :math:`\\varphi_t`, :math:`\\varphi_{xx}` and :math:`\\varphi`, one row per centre pair
+    ``(t_c, x_c)`` (row-major, ``t_c`` first), one column per datum (row-major ``(t, x)``)."""
+    from scipy.sparse import csr_matrix, kron
+
+    xc, tc = _centres(x, hx), _centres(t, ht)
+    px, pxx = interpolant_weights(x, xc, hx, 0), interpolant_weights(x, xc, hx, 2)
+    pt, ptt = interpolant_weights(t, tc, ht, 0), interpolant_weights(t, tc, ht, 1)
+    return tuple(kron(csr_matrix(a), csr_matrix(b), format="csr") for a, b in ((ptt, px), (pt, pxx), (pt, px)))
+
+
 def weak_system(x: np.ndarray, t: np.ndarray, u: np.ndarray, hx: float | None = None, ht: float | None = None) -> WeakSystem:
     """Assemble the weak-form equations for data ``u`` (nt, nx), or (runs, nt, nx), on grids ``x``, ``t``."""
     x, t, u = np.asarray(x, float), np.asarray(t, float), np.asarray(u, float)
     runs = u.reshape(-1, len(t) * len(x))  # (runs, nt * nx)
     dhx, dht = default_widths(x, t)
     hx, ht = hx or dhx, ht or dht
-    xc, tc = _centres(x, hx), _centres(t, ht)
-    px, pxx = interpolant_weights(x, xc, hx, 0), interpolant_weights(x, xc, hx, 2)
-    pt, ptt = interpolant_weights(t, tc, ht, 0), interpolant_weights(t, tc, ht, 1)
-
-    def rows(a_t, a_x):  # (kt*kx, nt*nx): one row per (tc, xc) pair
-        return np.einsum("aj,bi->abji", a_t, a_x).reshape(len(tc) * len(xc), len(t) * len(x))
-
-    W_t, W_xx, W_0 = rows(ptt, px), rows(pt, pxx), rows(pt, px)
+    W_t, W_xx, W_0 = (W.toarray() for W in operators(x, t, hx, ht))
     independent = (x[-1] - x[0]) / (2 * hx) * (t[-1] - t[0]) / (2 * ht)
     return WeakSystem(W_xx=W_xx, W_0=W_0, b=np.concatenate([-(W_t @ r) for r in runs]), u=runs.reshape(-1), hx=hx, ht=ht,
                       n_independent=independent * len(runs), runs=len(runs))
