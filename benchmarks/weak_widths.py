@@ -12,7 +12,9 @@ For the matched cases (case_a, case_b: the truth lies in the polynomial library)
   generalised least squares with the first-order noise covariance of the weak equations
   (two iterations, in the spirit of WENDy), the average of the fits over a 3 x 3 neighbourhood of
   widths, one regression on the stacked equations of those 9 width pairs, and weak-poly on the
-  data denoised by a truncated SVD (Gavish-Donoho hard threshold for unknown noise).
+  data denoised by a truncated SVD (Gavish-Donoho hard threshold for unknown noise);
+- :func:`fieldlab.discovery.poly.weak_gls` on the default fit's terms (what the pipeline's weak-poly
+  reports): bias-compensated GLS over the default widths and four neighbours, noise estimated.
 
 Writes a Markdown report to ``--doc``.
 """
@@ -105,6 +107,8 @@ def main(argv=None) -> int:
             fit = poly.weak_poly(base)
             variants.setdefault((case, "default (OLS)"), []).append(error(_coef(fit), TRUTH[case]))
             variants.setdefault((case, "GLS, 2 iterations"), []).append(error(gls(base, ds.x, ds.t, _coef(fit)), TRUTH[case]))
+            variants.setdefault((case, "bias-compensated GLS, 5 widths (weak_gls: the pipeline's weak-poly)"), []).append(
+                error(_coef(poly.weak_gls(fit, ds.x, ds.t, ds.u)), TRUTH[case]))
             systems = [weak_system(ds.x, ds.t, ds.u, WIDTHS[0] * a * span_x, WIDTHS[1] * b * span_t)
                        for a, b in itertools.product(NEIGHBOURS, NEIGHBOURS)]
             fits = [_coef(poly.weak_poly(s)) for s in systems]

@@ -160,7 +160,7 @@ def weak_gls(fit: PolyFit, x: np.ndarray, t: np.ndarray, u: np.ndarray, sigma: f
     are independent). Because the noise sits in the regressors too (they are functions of the data),
     least squares is biased, and whitening makes it worse: at 1 % noise on case_a, with these 1877
     test functions, the D coefficients came out 2.3 % high on average over 20 seeds with whitening,
-    1.4 % without. The bias is removed to first order in :math:`\sigma^2` by subtracting the noise's
+    1.4 % without (measured once, by a script not kept). The bias is removed to first order in :math:`\sigma^2` by subtracting the noise's
     expected contribution to the normal equations (errors-in-variables "bias-compensated least
     squares"): :math:`(X^T X - \sigma^2 T)\,a = X^T b - \sigma^2 \tau` with
     :math:`T_{jk} = \operatorname{tr}(J_j^T J_k)`, :math:`\tau_j = \operatorname{tr}(J_j^T B)`,
