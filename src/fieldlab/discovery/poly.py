@@ -148,7 +148,7 @@ def noise_sigma(u: np.ndarray) -> float:
 
 
 def weak_gls(fit: PolyFit, x: np.ndarray, t: np.ndarray, u: np.ndarray, sigma: float | None = None,
-             scales=GLS_SCALES) -> PolyFit:
+             scales=GLS_SCALES, compensate: bool = True) -> PolyFit:
     r"""``fit``'s terms, their coefficients re-estimated by bias-compensated generalised least squares.
 
     The weak equations are those of several test-function widths together (``scales`` times
@@ -160,7 +160,8 @@ def weak_gls(fit: PolyFit, x: np.ndarray, t: np.ndarray, u: np.ndarray, sigma: f
     are independent). Because the noise sits in the regressors too (they are functions of the data),
     least squares is biased, and whitening makes it worse: at 1 % noise on case_a, with these 1877
     test functions, the D coefficients came out 2.3 % high on average over 20 seeds with whitening,
-    1.4 % without (measured once, by a script not kept). The bias is removed to first order in :math:`\sigma^2` by subtracting the noise's
+    1.4 % without (``compensate=False``; measured by an experiment script with the true terms imposed; the
+    ``benchmarks/weak_widths.py`` rows compare the two with the selected terms). The bias is removed to first order in :math:`\sigma^2` by subtracting the noise's
     expected contribution to the normal equations (errors-in-variables "bias-compensated least
     squares"): :math:`(X^T X - \sigma^2 T)\,a = X^T b - \sigma^2 \tau` with
     :math:`T_{jk} = \operatorname{tr}(J_j^T J_k)`, :math:`\tau_j = \operatorname{tr}(J_j^T B)`,
@@ -170,7 +171,7 @@ def weak_gls(fit: PolyFit, x: np.ndarray, t: np.ndarray, u: np.ndarray, sigma: f
     Measured over 20 seeds at 1 % noise (docs/discovery-weak-widths.md).
     """
     from scipy.linalg import cholesky, solve_triangular
-    from scipy.sparse import diags
+    from scipy.sparse import diags, vstack
 
     from .weak import default_widths, operators
 
@@ -178,7 +179,7 @@ def weak_gls(fit: PolyFit, x: np.ndarray, t: np.ndarray, u: np.ndarray, sigma: f
     runs = np.asarray(u, float).reshape(-1, len(t) * len(x))
     sigma = noise_sigma(runs.reshape(-1, len(t), len(x))) if sigma is None else float(sigma)
     c = np.concatenate([fit.d, fit.r])
-    n_d, support = len(fit.d), np.nonzero(np.concatenate([fit.d, fit.r]))[0]
+    n_d, support = len(fit.d), np.nonzero(c)[0]
     hx, ht = default_widths(x, t)
     mx, mt = 5 * float(np.max(np.diff(x))), 5 * float(np.max(np.diff(t)))
     parts = []
@@ -187,12 +188,11 @@ def weak_gls(fit: PolyFit, x: np.ndarray, t: np.ndarray, u: np.ndarray, sigma: f
             parts.append(operators(x, t, max(sx * hx, mx), max(st * ht, mt)))
         except FieldlabError:  # a width that does not fit in the domain
             continue
-    from scipy.sparse import vstack
-
     W_t, W_xx, W_0 = (vstack(ws, format="csr") for ws in zip(*parts))
     P = np.polynomial.polynomial
     d_poly, dr_poly = c[:n_d], P.polyder(c[n_d:])
     kind = ["xx" if j < n_d else "0" for j in support]
+    pairs = {tuple(sorted(p)) for i, a in enumerate(kind) for p in [(a, "t")] + [(a, b) for b in kind[i:]]}
     rows = []
     for ur in runs:  # column j: W_xx u^(j+1)/(j+1) (D terms) or W_0 u^(j-n_d) (R terms); noise derivative W diag(g_j)
         g = [ur**j if j < n_d else (j - n_d) * ur ** max(j - n_d - 1, 0) for j in support]
@@ -216,21 +216,14 @@ def weak_gls(fit: PolyFit, x: np.ndarray, t: np.ndarray, u: np.ndarray, sigma: f
         for lo in range(0, L.shape[1], _CHUNK):  # diagonals of W_a^T C^-1 W_b, block by block
             cols = slice(lo, lo + _CHUNK)
             K = {a: solve_triangular(chol, W[:, cols].toarray(), lower=True) for a, W in (("t", W_t), ("xx", W_xx), ("0", W_0))}
-            diag = {}
-
-            def dg(a, bb):
-                key = tuple(sorted((a, bb)))
-                if key not in diag:
-                    diag[key] = np.einsum("ri,ri->i", K[key[0]], K[key[1]])
-                return diag[key]
-
+            diag = {p: np.einsum("ri,ri->i", K[p[0]], K[p[1]]) for p in pairs}
             for i in range(k):
                 gi = g[i][cols]
-                tau[i] -= gi @ dg(kind[i], "t")
+                tau[i] -= gi @ diag[tuple(sorted((kind[i], "t")))]
                 for j in range(i, k):
-                    T[i, j] += (gi * g[j][cols]) @ dg(kind[i], kind[j])
+                    T[i, j] += (gi * g[j][cols]) @ diag[tuple(sorted((kind[i], kind[j])))]
     T = np.triu(T) + np.triu(T, 1).T
-    A, rhs = M - sigma**2 * T, v - sigma**2 * tau
+    A, rhs = (M - sigma**2 * T, v - sigma**2 * tau) if compensate else (M, v)
     s = np.sqrt(np.diag(M))
     try:  # compensated normal equations must stay positive definite (else the noise level is overestimated)
         np.linalg.cholesky(A / np.outer(s, s))
