@@ -97,7 +97,7 @@ def test_polynomial_fits_of_repeated_runs_are_those_of_one_run():
 
 
 def test_more_runs_pin_down_case_b_weak_coefficients():
-    """At 1 % noise, seed 0, one run leaves weak-poly 3.2 % off (docs/discovery.md); three runs, each
+    """At 1 % noise, seed 0, one run leaves least-squares weak_poly 3.2 % off (the pipeline's GLS weak-poly: 0.36 %); three runs, each
     seen as densely, leave it within 0.5 % (0.11 % measured)."""
     truth = {"d": np.array([0.01, 0.0, 0.03]), "r": np.array([0.0, 1.0, -1.5, 0.5])}
 
