@@ -218,7 +218,7 @@ def main(argv=None):
     jobs = [(c, args.regime, s, str(cells), False, k, noise) for c, s, k, noise in todo]
     new, args.invocations = run_cells(jobs, args.workers, Path(args.out))
     results += new
-    args.spread = {c: {v: coefficient_spread(c, args.coef_seeds, args.regime, *v, refit=False)["weak-poly"]
+    args.spread = {c: {v: coefficient_spread(c, args.coef_seeds, args.regime, *v, refit=False, workers=args.workers)["weak-poly"]
                        for v in variants(args)}
                    for c in MATCHED if c in args.cases.split(",")} if args.coef_seeds else {}
     text = summarise(results, args)
