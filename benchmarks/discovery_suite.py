@@ -2,6 +2,7 @@
 
     python benchmarks/discovery_suite.py [--seeds 3] [--workers 2] [--out discovery-suite] [--doc docs/discovery.md]
         [--cases case_a,...] [--regimes clean,...]
+    python benchmarks/discovery_suite.py --spread-only [--coef-seeds 20] [--workers 2]   # docs/discovery-spread.md
 
 Each cell (case, regime, seed) runs all six methods (strong-poly, weak-poly, weak-poly-refit, neural,
 neural-symbolic, neural-symbolic-refit) through :func:`fieldlab.discovery.pipeline.run_discovery`, validates them by
@@ -167,6 +168,35 @@ def _ms(values) -> str:
     return f"{np.mean(v):.2g} ± {np.std(v):.1g}" if len(v) > 1 else f"{v[0]:.2g}"
 
 
+def spread_table(spread: dict, seeds: int) -> list[str]:
+    """Markdown lines of the coefficient spread (:func:`coefficient_spread` per matched case)."""
+    lines = [f"Polynomial coefficients at 1% noise over more seeds (seeds 0-{seeds - 1}, the two polynomial "
+             "methods only; largest relative error over the true nonzero coefficients, a wrong set of terms counts as a miss):", "",
+             "| case | method | median | max | seeds within 2% |", "| --- | --- | ---: | ---: | ---: |"]
+    for c, by_method in spread.items():
+        for m, errs in by_method.items():
+            e = np.asarray(errs)
+            lines.append(f"| {c} | {m} | {np.median(e):.2%} | {np.max(e):.2%} | {int(np.sum(e <= 0.02))}/{len(e)} |")
+    return lines
+
+
+def spread_only(args) -> str:
+    """The document of ``--spread-only``: the coefficient spread alone, with the machine and the date."""
+    load, t0 = os.getloadavg(), time.perf_counter()
+    spread = {c: coefficient_spread(c, args.coef_seeds, workers=args.workers) for c in MATCHED if c in args.cases.split(",")}
+    wall = time.perf_counter() - t0
+    return "\n".join([
+        f"# Closure discovery: polynomial coefficients over {args.coef_seeds} seeds", "",
+        "Produced by `benchmarks/discovery_suite.py --spread-only` (the command below); do not edit by hand. The same "
+        "table as the one in [discovery.md](discovery.md), computed alone: weak-poly is the pipeline's (BIC-selected "
+        "terms, bias-compensated GLS coefficients), weak-poly-refit starts from it.", "",
+        f"Measured {time.strftime('%Y-%m-%d')} on {platform.node() or 'this machine'}: {os.cpu_count()} CPU cores, "
+        f"{platform.platform()}, Python {platform.python_version()}, CPU only; {wall / 60:.1f} min with {args.workers} "
+        f"workers, load average {load[0]:.1f} at start and {os.getloadavg()[0]:.1f} at end.", "",
+        "```", f"python benchmarks/discovery_suite.py --spread-only --coef-seeds {args.coef_seeds} --workers {args.workers} "
+        f"--doc {args.doc}", "```", ""] + spread_table(spread, args.coef_seeds)) + "\n"
+
+
 def summarise(results: list[dict], args) -> str:
     from fieldlab.discovery.symbolic import TIE
 
@@ -234,13 +264,7 @@ def summarise(results: list[dict], args) -> str:
                              f"[{min(ratio):.2f}, {max(ratio):.2f}] | {'yes' if min(ratio) >= 3 else 'no'} |")
     spread = getattr(args, "spread", {})
     if spread:
-        lines += ["", f"Polynomial coefficients at 1% noise over more seeds (seeds 0-{args.coef_seeds - 1}, the two polynomial "
-                  "methods only; largest relative error over the true nonzero coefficients, a wrong set of terms counts as a miss):", "",
-                  "| case | method | median | max | seeds within 2% |", "| --- | --- | ---: | ---: | ---: |"]
-        for c, by_method in spread.items():
-            for m, errs in by_method.items():
-                e = np.asarray(errs)
-                lines.append(f"| {c} | {m} | {np.median(e):.2%} | {np.max(e):.2%} | {int(np.sum(e <= 0.02))}/{len(e)} |")
+        lines += [""] + spread_table(spread, args.coef_seeds)
     lines += ["", "## Rollout relative L2 on unseen initial conditions (mean ± std over seeds)", "",
               "| case | regime | " + " | ".join(METHODS) + " |", "| --- | --- | " + " | ".join("---:" for _ in METHODS) + " |"]
     for (c, g), rs in sorted(by.items(), key=lambda kv: (CASES.index(kv[0][0]), REGIMES.index(kv[0][1]))):
@@ -309,7 +333,15 @@ def main(argv=None):
     ap.add_argument("--regimes", default=",".join(REGIMES))
     ap.add_argument("--coef-seeds", type=int, default=20,
                     help="seeds for the weak-poly coefficient spread of the matched cases at 1%% noise (0: skip)")
+    ap.add_argument("--spread-only", action="store_true",
+                    help="compute only the coefficient spread and write it to --doc (then default docs/discovery-spread.md)")
     args = ap.parse_args(argv)
+    if args.spread_only:
+        args.doc = "docs/discovery-spread.md" if args.doc == ap.get_default("doc") else args.doc
+        text = spread_only(args)
+        Path(args.doc).write_text(text)
+        print(text)
+        return 0
     cells = Path(args.out) / "cells"
     cells.mkdir(parents=True, exist_ok=True)
     todo, results = [], []
