@@ -187,8 +187,8 @@ def spread_only(args) -> str:
     wall = time.perf_counter() - t0
     return "\n".join([
         f"# Closure discovery: polynomial coefficients over {args.coef_seeds} seeds", "",
-        "Produced by `benchmarks/discovery_suite.py --spread-only` (the command below); do not edit by hand. The same "
-        "table as the one in [discovery.md](discovery.md), computed alone: weak-poly is the pipeline's (BIC-selected "
+        "Produced by `benchmarks/discovery_suite.py --spread-only` (the command below); do not edit by hand. The "
+        "coefficient table that the full suite writes into [discovery.md](discovery.md), computed alone: weak-poly is the pipeline's (BIC-selected "
         "terms, bias-compensated GLS coefficients), weak-poly-refit starts from it.", "",
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.node() or 'this machine'}: {os.cpu_count()} CPU cores, "
         f"{platform.platform()}, Python {platform.python_version()}, CPU only; {wall / 60:.1f} min with {args.workers} "
