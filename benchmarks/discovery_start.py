@@ -17,7 +17,7 @@ start replaced, everything else unchanged:
 It does so by replacing :func:`fieldlab.discovery.validate.simulation_start` for the data's own first
 snapshot only (the unseen initial conditions of the validation are untouched). Reported per seed: the
 pair chosen by neural-symbolic-refit, how far behind in BIC the true pair (exp-saturation D, exp R) is
-(negative: ahead), rollouts on the unseen initial conditions, and the ratio of the best issue polynomial
+among the polished pairs (0: chosen), rollouts on the unseen initial conditions, and the ratio of the best issue polynomial
 (strong-poly, weak-poly) to neural-symbolic-refit.
 """
 

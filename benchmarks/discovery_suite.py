@@ -117,13 +117,12 @@ def coefficient_spread(case: str, seeds: int, regime: str = "noise1", runs: int 
 
 
 def _spread_seed(case: str, seed: int, regime: str, runs: int, noise: float | None, refit: bool) -> dict[str, float]:
-    from fieldlab.discovery import cases, pipeline, poly
-    from fieldlab.discovery.weak import weak_system
+    from fieldlab.discovery import cases, pipeline
 
     truth = cases.CASES[case]
     td, tr = true_coefficients(truth.D, 2), true_coefficients(truth.R, 3)
     ds = cases.make_dataset(case, regime, seed, runs=runs, noise=noise)
-    fit = poly.weak_gls(poly.weak_poly(weak_system(ds.x, ds.t, ds.u)), ds.x, ds.t, ds.u)
+    fit, _ = pipeline.weak_poly_fit(ds.x, ds.t, ds.u)
     fits = [("weak-poly", fit)] + ([("weak-poly-refit", pipeline.refit_poly(fit, ds.x, ds.t, ds.u))] if refit else [])
     out = {}
     for m, f in fits:

@@ -44,7 +44,7 @@ from . import poly, symbolic, validate
 from .data import Dataset
 from .neural import SMOOTH_PER_RESIDUAL, fit_neural
 from .solver import simulate1d
-from .weak import WIDE_WIDTHS, default_widths, weak_system
+from .weak import WIDE_WIDTHS, WeakSystem, default_widths, weak_system
 
 METHODS = ("strong-poly", "weak-poly", "weak-poly-refit", "neural", "neural-symbolic", "neural-symbolic-refit")
 STRUCTURES = ("reaction-diffusion",)
@@ -106,8 +106,7 @@ def discover(ds: Dataset, methods=None, *, criterion: str = "bic", seed: int = 0
     if not {"weak-poly", "weak-poly-refit", "neural", "neural-symbolic", "neural-symbolic-refit"} & set(wanted):
         return out
     t0 = time.perf_counter()
-    system = weak_system(x, t, u)
-    fit = poly.weak_gls(poly.weak_poly(system), x, t, u)
+    fit, system = weak_poly_fit(x, t, u)
     weak = _poly_found("weak-poly", fit, time.perf_counter() - t0)
     weak.info |= {"test_functions": system.n, "weighting": fit.weighting, "noise_share": fit.noise_share}
     if "weak-poly" in wanted:
@@ -155,6 +154,14 @@ def discover(ds: Dataset, methods=None, *, criterion: str = "bic", seed: int = 0
                 f"+{tie['delta']:.1f}); forecasts differ by {tie['forecast']['at_horizon']:.2g} at t = "
                 f"{tie['forecast']['t_horizon']:.3g}")
     return {m: out[m] for m in METHODS if m in out}
+
+
+def weak_poly_fit(x: np.ndarray, t: np.ndarray, u: np.ndarray) -> tuple[poly.PolyFit, WeakSystem]:
+    """The ``weak-poly`` method's fit and the weak system it selected its terms on: terms by BIC on
+    the default test functions (:func:`~.poly.weak_poly`), coefficients re-estimated by
+    bias-compensated GLS where the data are noisy (:func:`~.poly.weak_gls`)."""
+    system = weak_system(x, t, u)
+    return poly.weak_gls(poly.weak_poly(system), x, t, u), system
 
 
 def refit_poly(fit: poly.PolyFit, x: np.ndarray, t: np.ndarray, u: np.ndarray, bc: str = "neumann") -> poly.PolyFit:
