@@ -23,10 +23,10 @@ from fieldlab.discovery.figures import write_figures
 from fieldlab.discovery.neural import Surrogate, curvature, fit_neural
 from fieldlab.discovery.weak import bump, default_widths, fold, interpolation, trapezoid_weights, weak_system
 from fieldlab.errors import FieldlabError
-from fieldlab.training.recipe import Stage
+from fieldlab.training.stages import Adam
 
 U = sp.Symbol("u")
-SHORT = (Stage(optimizer="adam", steps=300, lr=1e-2),)  # behaviour only; the default recipe is 2000 + 2000 steps
+SHORT = (Adam(steps=300, lr=1e-2),)  # behaviour only; the default recipe is 2000 + 2000 steps
 
 _NEURAL_CACHE = {}
 

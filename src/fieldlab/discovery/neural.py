@@ -40,12 +40,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..training.optimizers import make_chunk
-from ..training.recipe import Stage
+from ..training.stages import LBFGS, Adam
 from .weak import WeakSystem
 
 SMOOTH_PER_RESIDUAL = 0.03
-STAGES = (Stage(optimizer="adam", steps=2000, lr=1e-2, decay_rate=0.5, decay_steps=700),
-          Stage(optimizer="lbfgs", steps=2000))
+STAGES = (Adam(steps=2000, lr=1e-2, decay_rate=0.5, decay_steps=700), LBFGS(steps=2000))
 
 
 class _Net(eqx.Module):
@@ -125,7 +124,7 @@ def fit_neural(system: WeakSystem, lo: float, hi: float, d_scale: float, r_scale
         bb = jnp.sum(b**2)
         h = (hi - lo) / (nodes - 1)
 
-        def loss(theta, _batch):
+        def loss(theta, _batch, _aux=None):
             m = eqx.combine(theta, static)
             d = m.D(g)
             G = jnp.concatenate([jnp.zeros(1), jnp.cumsum((d[1:] + d[:-1]) * h / 2)])  # trapezoid, O(h^2)
@@ -139,7 +138,7 @@ def fit_neural(system: WeakSystem, lo: float, hi: float, d_scale: float, r_scale
             state = opt.init(params)
             done, counters, last = 0, jnp.zeros(2, jnp.int32), jnp.asarray(jnp.inf)
             while done < stage.steps:
-                params, state, losses, n, reason, counters, last = run(params, state, None, min(chunk, stage.steps - done), counters, last)
+                params, state, losses, n, reason, counters, last, _ = run(params, state, None, min(chunk, stage.steps - done), counters, last, None)
                 done += int(n)
                 if int(reason) or int(n) == 0:
                     break

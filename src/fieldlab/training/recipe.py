@@ -1,82 +1,114 @@
 """The Recipe: everything about *how* to train that must be held identical when models are compared.
 
 Recipes are Pydantic models, so a TOML config is validated field by field and an unknown or
-misspelt key is an error that names the key.
+misspelt key is an error that names the key. Optimiser stages (:mod:`.stages`) and strategies
+(:mod:`.strategies`) are chosen by name (``optimizer = "lbfgs"``, ``kind = "causal"``) from their
+registries and validated with their own options.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+
+from . import stages as _stages
+from .stages import Stage
+from .strategies import STRATEGIES
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
-class Stage(_Strict):
-    """One optimiser stage. Stages run in order; each ends at its step count or its time share.
-
-    ``adam``: learning rate ``lr`` decayed exponentially by ``decay_rate`` every ``decay_steps``.
-    ``lbfgs``: limited-memory BFGS with a zoom (strong Wolfe) line search, ``memory`` pairs; stops
-    early only when the relative loss change stays under ``tol`` for 10 consecutive iterations,
-    or the gradient norm is under ``gtol``; a stage whose loss does not change at all for 10
-    iterations (the line search finds no decrease, common in float32 near convergence) stops as
-    ``stalled``.
-    """
-
-    optimizer: Literal["adam", "lbfgs"] = "adam"
-    steps: int = Field(1000, ge=0)
-    lr: float = Field(1e-3, gt=0)
-    decay_rate: float = Field(1.0, gt=0, le=1)
-    decay_steps: int = Field(1000, gt=0)
-    memory: int = Field(50, gt=0)
-    tol: float = Field(0.0, ge=0)
-    gtol: float = Field(0.0, ge=0)
-
-
 class Sampling(_Strict):
     """Collocation counts and how points are drawn; ``resample_every = 0`` keeps points fixed.
 
     Each boundary, initial and data condition gets its own ``boundary``, ``initial`` or ``data``
-    points (``data = 0`` uses every observation).
+    points (``data = 0`` uses every observation). An adaptive collocation strategy in the recipe
+    (``rar-g``, ``rad``, ``r3``, ``time-marching``) owns the interior points instead.
     """
 
-    interior: int = Field(2000, gt=0)
-    boundary: int = Field(200, gt=0)
-    initial: int = Field(200, gt=0)
-    data: int = Field(0, ge=0)
+    interior: int = Field(2000, gt=0, le=10_000_000)
+    boundary: int = Field(200, gt=0, le=10_000_000)
+    initial: int = Field(200, gt=0, le=10_000_000)
+    data: int = Field(0, ge=0, le=10_000_000)
     method: Literal["random", "sobol", "halton", "grid"] = "sobol"
     resample_every: int = Field(0, ge=0)
 
 
+def _default_stages():
+    return [_stages.Adam(steps=2000), _stages.LBFGS(steps=2000)]
+
+
 class Recipe(_Strict):
-    """Optimiser schedule, sampling, loss weights, budget, dtype and seed.
+    """Optimiser stages, strategies, sampling, loss weights, budget, dtype and seed.
 
     Budget: each stage's ``steps``; or, with ``time`` (seconds, compilation included), each stage
     gets a share of the wall time proportional to its steps and runs until it is used up.
+    ``weights``: static weight of each loss term (the PDE equations' and conditions' names).
+    ``strategies``: loss weighting, causal weighting, continuation and adaptive collocation, applied
+    together (term weights multiply).
     """
 
-    stages: list[Stage] = Field(default_factory=lambda: [Stage(optimizer="adam", steps=2000), Stage(optimizer="lbfgs", steps=2000)])
+    stages: list[Any] = Field(default_factory=_default_stages)
+    strategies: list[Any] = Field(default_factory=list)
     sampling: Sampling = Field(default_factory=Sampling)
     weights: dict[str, float] = Field(default_factory=dict)
-    time: float | None = Field(None, gt=0)
+    time: float | None = Field(None, gt=0, allow_inf_nan=False)
     dtype: Literal["float32", "float64"] = "float32"
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**32)
     chunk: int = Field(50, gt=0, description="steps per compiled call; progress and checks between chunks")
     eval_every: int = Field(500, gt=0, description="steps between evaluations against the reference")
 
+    @field_validator("stages", mode="before")
+    @classmethod
+    def _stages(cls, v):
+        if not isinstance(v, list) or not v:
+            raise ValueError("a recipe needs a non-empty list of stages")
+        return [_stages.validate(s) for s in v]
+
     @field_validator("stages")
     @classmethod
-    def _nonempty(cls, v):
-        if not v:
-            raise ValueError("a recipe needs at least one stage")
+    def _some_steps(cls, v):
+        if sum(s.steps for s in v) == 0:
+            raise ValueError("every stage has 0 steps; give at least one stage some steps")
         return v
+
+    @field_validator("strategies", mode="before")
+    @classmethod
+    def _strategies(cls, v):
+        if not isinstance(v, list):
+            raise ValueError("strategies must be a list of tables")
+        return [STRATEGIES.validate(s) for s in v]
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, v):
+        bad = [k for k, w in v.items() if not (math.isfinite(w) and w >= 0)]
+        if bad:
+            raise ValueError(f"loss weights must be finite and non-negative: {', '.join(bad)}")
+        return v
+
+    @field_serializer("stages", "strategies")
+    def _dump_parts(self, v):
+        return [p.model_dump(exclude_none=True) for p in v]
 
     @property
     def total_steps(self) -> int:
         return sum(s.steps for s in self.stages)
+
+    def stage_dtype(self, index: int) -> str:
+        """The precision of stage ``index``: the last switch at or before it, else the recipe's."""
+        dtype = self.dtype
+        for s in self.stages[: index + 1]:
+            dtype = s.dtype or dtype
+        return dtype
+
+    @property
+    def uses_float64(self) -> bool:
+        return any(self.stage_dtype(i) == "float64" for i in range(len(self.stages)))
 
     def with_steps(self, steps: int) -> Recipe:
         """Scale every stage's steps so that they add up to ``steps`` (same proportions)."""
@@ -84,3 +116,6 @@ class Recipe(_Strict):
         stages = [s.model_copy(update={"steps": int(round(s.steps * steps / total))}) for s in self.stages]
         stages[-1] = stages[-1].model_copy(update={"steps": steps - sum(s.steps for s in stages[:-1])})
         return self.model_copy(update={"stages": stages, "time": None})
+
+
+__all__ = ["Recipe", "Sampling", "Stage"]

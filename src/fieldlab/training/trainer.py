@@ -27,10 +27,11 @@ from ..config import RunConfig
 from ..errors import FieldlabError, NonFiniteLossError
 from ..problem import Problem
 from . import checkpoint
-from .losses import make_loss, solution
-from .optimizers import REASONS, make_chunk, make_optimizer
+from .losses import Objective, solution
+from .optimizers import REASONS, make_chunk
 from .progress import TrainingProgress
 from .recipe import Recipe
+from .strategies import Collocation, Pool
 
 CHECKPOINT_SECONDS = 30.0
 
@@ -39,11 +40,16 @@ class Interrupted(FieldlabError):
     """Training was stopped by the user (Ctrl-C) after a checkpoint was saved."""
 
 
-def set_dtype(dtype: str) -> Any:
-    """Enable 64-bit JAX when asked for; return the JAX dtype."""
-    if dtype == "float64":
+def set_dtype(dtype: str, *, enable: bool | None = None) -> Any:
+    """Enable 64-bit JAX when asked for (``dtype == "float64"`` or ``enable``); return the JAX dtype."""
+    if dtype == "float64" or enable:
         jax.config.update("jax_enable_x64", True)
     return jnp.float64 if dtype == "float64" else jnp.float32
+
+
+def _cast(tree, dtype):
+    """Floating leaves of ``tree`` cast to ``dtype`` (integers, keys and booleans kept)."""
+    return jax.tree_util.tree_map(lambda a: a.astype(dtype) if jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating) else a, tree)
 
 
 def sample_batch(problem: Problem, recipe: Recipe, index: int, dtype) -> dict[str, dict[str, jax.Array]]:
@@ -78,10 +84,16 @@ class TrainState:
     draw: int = 0
     stops: list[str] = field(default_factory=list)
     history: list[dict[str, float]] = field(default_factory=list)
+    aux: Any = None  # the strategies' states and the step: {"states": [...], "step": int32}
+    colloc: np.ndarray | None = None  # interior points owned by an adaptive collocation strategy
+    colloc_step: int = -1  # the step of the last collocation refresh
+
+
+_META_KEYS = ("stage", "stage_step", "step", "elapsed", "stage_elapsed", "stall", "last", "draw", "stops", "colloc_step")
 
 
 def _meta(state: TrainState) -> dict:
-    keys = ("stage", "stage_step", "step", "elapsed", "stage_elapsed", "stall", "last", "draw", "stops")
+    keys = _META_KEYS
     out = {k: getattr(state, k) for k in keys}
     out["last"] = None if math.isinf(out["last"]) else out["last"]
     out["has_opt_state"] = state.opt_state is not None
@@ -96,7 +108,7 @@ def _unflatten(template, arrays: list[np.ndarray]):
     leaves, treedef = jax.tree_util.tree_flatten(template)
     if len(leaves) != len(arrays):
         raise FieldlabError("the checkpoint does not match this model and recipe; was the config edited?")
-    return jax.tree_util.tree_unflatten(treedef, [jnp.asarray(a, dtype=l.dtype) for a, l in zip(arrays, leaves)])
+    return jax.tree_util.tree_unflatten(treedef, [jnp.asarray(a, dtype=jnp.asarray(l).dtype) for a, l in zip(arrays, leaves)])
 
 
 def write_history(path: Path, rows: list[dict[str, float]]) -> None:
@@ -118,22 +130,107 @@ def read_history(path: Path) -> list[dict[str, Any]]:
 
 
 class Trainer:
-    """Runs the stages of a recipe on a problem and model; see :func:`fieldlab.train`."""
+    """Runs the stages of a recipe on a problem and model; see :func:`fieldlab.train`.
+
+    The loop never branches on a strategy's name: loss strategies act inside the compiled chunk
+    through :class:`~fieldlab.training.losses.Objective`; an adaptive collocation strategy replaces
+    the interior points between chunks, whose boundaries fall on its refresh steps; every state
+    (network, optimiser, strategies, points) is one pytree saved by each checkpoint.
+    """
 
     def __init__(self, problem: Problem, model: eqx.Module, config: RunConfig, out: Path | None,
                  progress: bool = True, stop_after: int | None = None):
         self.problem, self.config, self.recipe = problem, config, config.recipe
         self.out = Path(out) if out is not None else None
-        self.dtype = set_dtype(self.recipe.dtype)
+        self.dtype = set_dtype(self.recipe.dtype, enable=self.recipe.uses_float64)
         self.progress = progress
         self.stop_after = stop_after  # testing hook: behave as if interrupted after this many steps
         theta, self.static = init_theta(problem, model, self.dtype)
         self.state = TrainState(theta=theta)
-        self.loss_terms = jax.jit(make_loss(problem, self.static, self.recipe.weights, self.dtype))
+        colloc = [c for c in self.recipe.strategies if isinstance(c, Collocation)]
+        if len(colloc) > 1:
+            raise FieldlabError(f"a recipe takes one adaptive collocation strategy, got {', '.join(c.kind for c in colloc)}.")
+        self.colloc = colloc[0] if colloc else None
+        loss_strategies = [c for c in self.recipe.strategies if not isinstance(c, Collocation)]
+        self.objective = Objective(problem, self.static, self.recipe.weights, loss_strategies, self.dtype, self.recipe.seed)
+        self.loss_terms = jax.jit(lambda th, b, aux: self.objective.terms(th, b, aux))
         self.reference = problem.reference() if problem.reference is not None else None
         if self.reference is not None:
-            self._ref_points = jnp.asarray(self.reference.points, self.dtype)
             self._predict = jax.jit(lambda th, z: jax.vmap(solution(problem, th, self.static))(z))
+        self._residual = jax.jit(lambda th, b, aux: self.objective.pointwise(th, b, aux))
+
+    # -- precision -----------------------------------------------------------------------------------
+    def _use_dtype(self, name: str) -> None:
+        """Switch to the precision of the current stage: network, strategy states, batches."""
+        dtype = jnp.float64 if name == "float64" else jnp.float32
+        if dtype == self.dtype:
+            return
+        self.dtype = self.objective.dtype = dtype
+        s = self.state
+        s.theta = _cast(s.theta, dtype)
+        if s.aux is not None:
+            s.aux = _cast(s.aux, dtype)
+
+    # -- points --------------------------------------------------------------------------------------
+    def _pool(self, z: np.ndarray, step: int) -> Pool:
+        r, pb = self.recipe, self.problem
+        lo, hi = (np.asarray(b, np.float64) for b in pb.domain.bounds())
+        seed = int(r.seed) * 1_000_003 + 15_485_863
+        rng = np.random.default_rng([int(r.seed), step])
+        counter = [0]
+
+        def draw(m: int) -> np.ndarray:
+            counter[0] += 1
+            return pb.domain.sample_interior(int(m), seed=seed + 7_919 * step + 104_723 * counter[0], method="random")
+
+        def residual(points: np.ndarray) -> np.ndarray:
+            batch = {**self._batch_conditions(), "interior": {"z": jnp.asarray(points, self.dtype)}}
+            aux = self.state.aux if self.state.aux is not None else {"states": [], "step": jnp.int32(step)}
+            r2 = self._residual(self.state.theta, batch, aux)
+            return np.sqrt(np.asarray(sum(r2[k] for k in pb.equations), np.float64) / len(pb.equations))
+
+        return Pool(np.asarray(z, np.float64), residual, draw, rng, step, len(pb.coords) - 1 if hasattr(pb.domain, "sample_initial") else None, lo, hi)
+
+    def _base_batch(self):
+        """The recipe's draw of points for the current draw index and precision (cached)."""
+        s = self.state
+        if getattr(self, "_base_key", None) != (s.draw, self.dtype):
+            self._base, self._base_key = sample_batch(self.problem, self.recipe, s.draw, self.dtype), (s.draw, self.dtype)
+        return self._base
+
+    def _batch_conditions(self):
+        return {k: v for k, v in self._base_batch().items() if k != "interior"}
+
+    def _batch(self):
+        """The current batch: the recipe's draw, with the collocation strategy's interior points."""
+        s = self.state
+        batch = dict(self._base_batch())
+        if self.colloc is not None:
+            if s.colloc is None:
+                s.colloc = self.colloc.start(self._pool(np.asarray(batch["interior"]["z"]), s.step))
+            batch["interior"] = {"z": jnp.asarray(s.colloc, self.dtype)}
+        return batch
+
+    def _ensure_aux(self, batch) -> None:
+        """Create (or resize) the strategies' states for the batch's point counts."""
+        s = self.state
+        sizes = self.objective.sizes(batch)
+        if s.aux is None:
+            s.aux = {"states": self.objective.bind(sizes), "step": jnp.int32(s.step)}
+            self._sizes = sizes
+        elif getattr(self, "_sizes", None) != sizes:
+            if getattr(self, "_sizes", None) is None:
+                self.objective.bind(sizes)
+            s.aux = {"states": [st.resize(x, sizes) for st, x in zip(self.objective.strategies, s.aux["states"])],
+                     "step": s.aux["step"]}
+            self._sizes = sizes
+
+    def _refresh_points(self, stage) -> None:
+        s, c = self.state, self.colloc
+        if c is None or stage.frozen or s.step == 0 or s.step % c.every or s.colloc_step == s.step:
+            return
+        s.colloc = c.refresh(self._pool(s.colloc, s.step))
+        s.colloc_step = s.step
 
     # -- checkpoints -------------------------------------------------------------------------------
     def save(self) -> None:
@@ -142,18 +239,30 @@ class Trainer:
         arrays = {"theta": _leaves(self.state.theta)}
         if self.state.opt_state is not None:
             arrays["opt"] = _leaves(self.state.opt_state)
+        if self.state.aux is not None:
+            arrays["aux"] = _leaves(self.state.aux)
+        if self.state.colloc is not None:
+            arrays["colloc"] = [np.asarray(self.state.colloc)]
         checkpoint.save(self.out, arrays, _meta(self.state))
         write_history(self.out / "history.csv", self.state.history)
 
     def restore(self) -> None:
         arrays, meta = checkpoint.load(self.out)
         s = self.state
-        s.theta = _unflatten(s.theta, arrays["theta"])
-        for k in ("stage", "stage_step", "step", "elapsed", "stage_elapsed", "stall", "draw", "stops"):
-            setattr(s, k, meta[k])
+        for k in _META_KEYS:
+            if k in meta:
+                setattr(s, k, meta[k])
         s.last = math.inf if meta["last"] is None else meta["last"]
+        self._use_dtype(self.recipe.stage_dtype(min(s.stage, len(self.recipe.stages) - 1)))
+        s.theta = _unflatten(s.theta, arrays["theta"])
+        if "colloc" in arrays:
+            s.colloc = np.asarray(arrays["colloc"][0])
+        if "aux" in arrays:
+            batch = self._batch()
+            self._ensure_aux(batch)
+            s.aux = _unflatten(s.aux, arrays["aux"])
         if meta["has_opt_state"]:
-            opt = make_optimizer(self.recipe.stages[s.stage])
+            opt = self.recipe.stages[s.stage].transform()
             s.opt_state = _unflatten(opt.init(s.theta), arrays["opt"])
         s.history = read_history(self.out / "history.csv")
 
@@ -161,7 +270,7 @@ class Trainer:
     def rel_l2(self, theta) -> float:
         if self.reference is None:
             return math.nan
-        pred = np.asarray(self._predict(theta, self._ref_points), np.float64)
+        pred = np.asarray(self._predict(theta, jnp.asarray(self.reference.points, self.dtype)), np.float64)
         ref = self.reference.flat
         return float(np.linalg.norm(pred - ref) / np.linalg.norm(ref))
 
@@ -184,6 +293,15 @@ class Trainer:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
 
+    def _chunk_length(self, stage, share) -> int:
+        r, s = self.recipe, self.state
+        n = r.chunk if share is not None else min(r.chunk, stage.steps - s.stage_step)
+        if not stage.frozen:  # refreshes of points fall on chunk boundaries, so a resumed run matches
+            for every in (r.sampling.resample_every, self.colloc.every if self.colloc else 0):
+                if every:
+                    n = min(n, every - s.step % every)
+        return max(n, 1)
+
     def _run(self) -> TrainState:
         r, s = self.recipe, self.state
         budget_time = r.time
@@ -191,13 +309,15 @@ class Trainer:
         unit = "s" if budget_time else "steps"
         t0 = time.perf_counter() - s.elapsed
         last_save = time.perf_counter()
-        batch, batch_draw = None, -1
         with TrainingProgress(total, unit, self.progress) as bar:
             try:
                 while s.stage < len(r.stages):
                     stage = r.stages[s.stage]
+                    self._use_dtype(r.stage_dtype(s.stage))
                     share = budget_time * stage.steps / max(r.total_steps, 1) if budget_time else None
-                    opt, run_chunk = make_chunk(stage, lambda th, b: self.loss_terms(th, b)[0], r.chunk)
+                    opt, run_chunk = make_chunk(stage, self.objective.loss_fn(stage.frozen), r.chunk,
+                                                update=self.objective.update,
+                                                vector_fn=self.objective.vector_fn(stage.frozen))
                     if s.opt_state is None:
                         s.opt_state = opt.init(s.theta)
                     stage_t0 = time.perf_counter() - s.stage_elapsed
@@ -211,14 +331,16 @@ class Trainer:
                             break
                         if self._stop_requested or (self.stop_after is not None and s.step >= self.stop_after):
                             raise KeyboardInterrupt
-                        n = r.chunk if share is not None else min(r.chunk, stage.steps - s.stage_step)
-                        if stage.optimizer == "adam" and r.sampling.resample_every:
+                        if not stage.frozen and r.sampling.resample_every:
                             s.draw = s.step // r.sampling.resample_every
-                        if s.draw != batch_draw:
-                            batch, batch_draw = sample_batch(self.problem, r, s.draw, self.dtype), s.draw
+                        self._refresh_points(stage)
+                        batch = self._batch()
+                        self._ensure_aux(batch)
+                        n = self._chunk_length(stage, share)
+                        aux = {**s.aux, "step": jnp.int32(s.step)}
                         tic = time.perf_counter()
-                        theta, opt_state, losses, done, code, stall, last = run_chunk(
-                            s.theta, s.opt_state, batch, n, jnp.asarray(s.stall, jnp.int32), jnp.asarray(s.last, self.dtype))
+                        theta, opt_state, losses, done, code, stall, last, aux = run_chunk(
+                            s.theta, s.opt_state, batch, n, jnp.asarray(s.stall, jnp.int32), jnp.asarray(s.last, self.dtype), aux)
                         done, code = int(done), int(code)
                         if code == 3:
                             raise NonFiniteLossError(
@@ -227,6 +349,7 @@ class Trainer:
                             )
                         rate = done / max(time.perf_counter() - tic, 1e-9)
                         s.theta, s.opt_state, s.stall, s.last = theta, opt_state, [int(c) for c in stall], float(last)
+                        s.aux = aux
                         s.step += done
                         s.stage_step += done
                         s.elapsed = time.perf_counter() - t0
@@ -262,10 +385,15 @@ class Trainer:
 
     def _record(self, optimizer: str, batch, done: int, rate: float, force: bool) -> None:
         s, r = self.state, self.recipe
-        loss, terms = self.loss_terms(s.theta, batch)
+        loss, terms = self.loss_terms(s.theta, batch, {**s.aux, "step": jnp.int32(s.step)})
         evaluate = force or (s.step // r.eval_every) > ((s.step - done) // r.eval_every)
+        extra: dict[str, float] = {}
+        for st, x in zip(self.objective.strategies, s.aux["states"]):
+            extra.update(st.scalars(x))
+        if self.colloc is not None:
+            extra["interior_points"] = float(len(s.colloc))
         row = {"step": s.step, "stage": s.stage + 1, "optimizer": optimizer, "time": s.elapsed,
                "loss": float(loss), **{f"loss_{k}": float(v) for k, v in terms.items()},
                **{f"param_{k}": float(v) for k, v in self.problem.trainable_values(s.theta["pde"]).items()},
-               "steps_per_s": rate, "rel_l2": self.rel_l2(s.theta) if evaluate else math.nan}
+               **extra, "steps_per_s": rate, "rel_l2": self.rel_l2(s.theta) if evaluate else math.nan}
         s.history.append(row)

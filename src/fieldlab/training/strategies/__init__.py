@@ -1,0 +1,10 @@
+"""Training strategies: loss weighting, causal weighting, curricula and adaptive collocation.
+
+Each strategy is one module with one registered class; a recipe names them in its ``strategies``
+list (``kind = "gradnorm"`` and the strategy's options). See :mod:`.base` for the contract.
+"""
+
+from . import causal, collocation, continuation, gradnorm, ntk, rba, relobralo, residual_data, sa  # noqa: F401 - register
+from .base import STRATEGIES, Collocation, Context, Pool, Strategy, Terms
+
+__all__ = ["STRATEGIES", "Collocation", "Context", "Pool", "Strategy", "Terms"]

@@ -1,0 +1,315 @@
+"""Training strategies: each against its formula, adaptive collocation, optimiser stages, exact resume."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import fieldlab
+from fieldlab import models, problems
+from fieldlab.config import resolve
+from fieldlab.errors import FieldlabError
+from fieldlab.training import stages
+from fieldlab.training.losses import Objective
+from fieldlab.training.optimizers import make_chunk
+from fieldlab.training.recipe import Recipe
+from fieldlab.training.strategies import STRATEGIES, Pool
+from fieldlab.training.trainer import init_theta, sample_batch
+
+
+def _setup(strategies, interior=64):
+    """heat1d with its conditions in the loss (three terms), a tiny MLP, one batch, bound strategies."""
+    pb = problems.get("heat1d").soft()
+    lo, hi = pb.domain.bounds()
+    net = models.build("mlp", 2, 1, key=jax.random.PRNGKey(0), lo=lo, hi=hi, width=8, depth=2)
+    theta, static = init_theta(pb, net, jnp.float32)
+    recipe = Recipe.model_validate({"sampling": {"interior": interior, "boundary": 16, "initial": 16},
+                                    "strategies": strategies})
+    obj = Objective(pb, static, {}, recipe.strategies, jnp.float32)
+    batch = sample_batch(pb, recipe, 0, jnp.float32)
+    states = obj.bind(obj.sizes(batch))
+    return obj, theta, batch, {"states": states, "step": jnp.int32(0)}
+
+
+def _term_losses(obj, theta, batch, aux):
+    return {k: jnp.mean(v) for k, v in obj.pointwise(theta, batch, aux).items()}
+
+
+def test_gradnorm_weights_follow_the_formula():
+    obj, theta, batch, aux = _setup([{"kind": "gradnorm", "alpha": 0.5, "every": 10}])
+    norms = {}
+    for k in obj.names:
+        g = jax.grad(lambda th: _term_losses(obj, th, batch, aux)[k])(theta)
+        norms[k] = float(jnp.sqrt(sum(jnp.sum(x**2) for x in jax.tree_util.tree_leaves(g))))
+    new = obj.update(aux, theta, batch)["states"][0]["w"]
+    total = sum(norms.values())
+    for k in obj.names:  # lambda <- 0.5 * 1 + 0.5 * sum_j |g_j| / |g_k|
+        assert float(new[k]) == pytest.approx(0.5 + 0.5 * total / norms[k], rel=1e-4)
+    skipped = obj.update({**aux, "step": jnp.int32(3)}, theta, batch)["states"][0]["w"]
+    assert all(float(skipped[k]) == 1.0 for k in obj.names)  # refreshed every 10 steps only
+
+
+def test_ntk_weights_follow_the_formula():
+    obj, theta, batch, aux = _setup([{"kind": "ntk", "alpha": 0.0, "points": 8}])
+    sub = jax.tree_util.tree_map(lambda a: a[:8], batch)
+    traces = {}
+    for k in obj.names:
+        J = jax.jacrev(lambda th: obj.residuals(th, sub)[k])(theta)
+        traces[k] = float(sum(jnp.sum(x**2) for x in jax.tree_util.tree_leaves(J))) / 8
+    new = obj.update(aux, theta, batch)["states"][0]["w"]
+    total = sum(traces.values())
+    for k in obj.names:
+        assert float(new[k]) == pytest.approx(total / traces[k], rel=1e-4)
+
+
+def test_relobralo_with_certain_lookback_follows_the_formula():
+    obj, theta, batch, aux = _setup([{"kind": "relobralo", "alpha": 0.9, "rho": 1.0, "temperature": 0.5}])
+    L = {k: float(v) for k, v in _term_losses(obj, theta, batch, aux).items()}
+    new = obj.update(aux, theta, batch)["states"][0]
+    # first refresh: L(t) / L(t') = 1 for both balances, so every softmax weight is 1 and lambda stays 1
+    assert all(float(new["w"][k]) == pytest.approx(1.0, rel=1e-5) for k in obj.names)
+    assert all(float(new["first"][k]) == pytest.approx(L[k], rel=1e-5) for k in obj.names)
+    # second refresh with halved previous losses: lambda = 0.9 * 1 + 0.1 * K softmax(L / (T L_prev))
+    state = {**new, "prev": {k: v / 2 for k, v in new["prev"].items()}}
+    again = obj.update({"states": [state], "step": jnp.int32(1)}, theta, batch)["states"][0]["w"]
+    for k in obj.names:  # every ratio is 2, so the balance is uniform: weights stay 1
+        assert float(again[k]) == pytest.approx(1.0, rel=1e-5)
+    prev = dict(new["prev"])
+    prev[obj.names[0]] = prev[obj.names[0]] / 4  # term 0 now improved less than the others
+    state = {**new, "prev": prev}
+    again = obj.update({"states": [state], "step": jnp.int32(1)}, theta, batch)["states"][0]["w"]
+    z = np.array([4.0 if k == obj.names[0] else 1.0 for k in obj.names]) / 0.5
+    bal = len(z) * np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    for i, k in enumerate(obj.names):
+        assert float(again[k]) == pytest.approx(0.9 + 0.1 * bal[i], rel=1e-4)
+    assert float(again[obj.names[0]]) > 1.0 > float(again[obj.names[1]])
+
+
+def test_rba_and_sa_pointwise_weights_follow_their_formulas():
+    obj, theta, batch, aux = _setup([{"kind": "rba", "eta": 0.1, "gamma": 0.9}, {"kind": "sa", "eta": 0.2, "terms": ["initial"]}])
+    r2 = obj.pointwise(theta, batch, aux)
+    new = obj.update(aux, theta, batch)["states"]
+    r = np.sqrt(np.asarray(r2["pde"]))
+    np.testing.assert_allclose(np.asarray(new[0]["pde"]), 0.1 * r / r.max(), rtol=1e-5)  # from lambda = 0
+    ri = np.asarray(r2["initial"])
+    np.testing.assert_allclose(np.asarray(new[1]["initial"]), 1 + 0.2 * ri / ri.mean(), rtol=1e-5)
+    # the loss uses (lambda r)^2 for RBA and lambda r^2 for SA
+    loss, _ = obj.terms(theta, batch, {"states": new, "step": jnp.int32(1)})
+    expected = (np.mean(np.asarray(new[0]["pde"]) ** 2 * np.asarray(r2["pde"]))
+                + np.mean(np.asarray(r2["boundary"])) + np.mean(np.asarray(new[1]["initial"]) * ri))
+    assert float(loss) == pytest.approx(expected, rel=1e-5)
+
+
+def test_causal_weights_are_monotone_in_time_and_eps_advances():
+    obj, theta, batch, aux = _setup([{"kind": "causal", "chunks": 8, "eps": [1.0, 50.0], "delta": 0.5, "every": 1}],
+                                    interior=256)
+    causal = obj.strategies[0]
+    r2 = obj.pointwise(theta, batch, aux)
+    t = batch["interior"]["z"][:, 1]
+    idx, w, _ = causal.chunk_weights(jnp.int32(1), r2["pde"], t)
+    w = np.asarray(w)
+    assert w[0] == 1.0 and np.all(np.diff(w) <= 0) and w[-1] < w[0]
+    pw = np.asarray(causal.point_weights(aux["states"][0], r2, batch, False)["pde"])
+    order = np.argsort(np.asarray(t))
+    assert np.all(np.diff(np.asarray(idx)[order]) >= 0)
+    w0 = np.asarray(causal.chunk_weights(jnp.int32(0), r2["pde"], t)[1])  # the state's level 0: eps = 1
+    assert np.mean(pw) == pytest.approx(np.mean(w0), rel=0.1)  # Sobol points, near-equal chunks: mean over chunks
+    assert causal.point_weights(aux["states"][0], r2, batch, True) == {}  # off in quasi-Newton stages
+    small = {**aux, "states": [{"level": jnp.int32(0), "min_w": jnp.float32(1.0)}]}
+    L = np.asarray(jax.ops.segment_sum(r2["pde"], idx, 8) / jnp.maximum(jax.ops.segment_sum(jnp.ones_like(t), idx, 8), 1))
+    new = obj.update(small, theta, batch)["states"][0]
+    expected_min = np.exp(-1.0 * (np.cumsum(L) - L)).min()
+    assert float(new["min_w"]) == pytest.approx(expected_min, rel=1e-4)
+    assert int(new["level"]) == (1 if expected_min > 0.5 else 0)
+
+
+def test_causal_refuses_a_steady_problem():
+    pb = problems.get("poisson2d")
+    lo, hi = pb.domain.bounds()
+    net = models.build("mlp", 2, 1, key=jax.random.PRNGKey(0), lo=lo, hi=hi, width=8, depth=2)
+    theta, static = init_theta(pb, net, jnp.float32)
+    obj = Objective(pb, static, {}, Recipe.model_validate({"strategies": [{"kind": "causal"}]}).strategies, jnp.float32)
+    with pytest.raises(FieldlabError, match="time-dependent"):
+        obj.bind({"interior": 10})
+
+
+@pytest.mark.parametrize("mode,spec,expected", [
+    ("linear", {"start": 1.0, "steps": 100}, {0: 1.0, 50: 0.7, 100: 0.4, 500: 0.4}),
+    ("geometric", {"start": 4.0, "steps": 100}, {0: 4.0, 50: 4.0 * 0.1**0.5, 100: 0.4}),
+    ("staged", {"values": [0.1, 0.2], "milestones": [10, 20]}, {0: 0.1, 9: 0.1, 10: 0.2, 19: 0.2, 20: 0.4}),
+])
+def test_continuation_ramps_a_parameter(mode, spec, expected):
+    obj, theta, batch, aux = _setup([{"kind": "continuation", "param": "alpha", "mode": mode, **spec}])
+    for step, value in expected.items():
+        assert float(obj.strategies[0].params({}, step)["alpha"]) == pytest.approx(value, rel=1e-5)
+    # the residual sees the ramped value: u_t - alpha u_xx with alpha at its start value
+    r_start = obj.residuals(theta, batch, {"alpha": jnp.float32(expected[0])})["pde"]
+    r_used = obj.residuals(theta, batch, obj._overrides(aux["states"], 0))["pde"]
+    np.testing.assert_allclose(np.asarray(r_used), np.asarray(r_start), rtol=1e-6)
+
+
+def test_continuation_of_an_unknown_parameter_is_refused():
+    with pytest.raises(FieldlabError, match="not a constant parameter"):
+        _setup([{"kind": "continuation", "param": "nu", "start": 1.0}])
+
+
+def test_residual_data_weights_follow_the_formula():
+    obj, theta, batch, aux = _setup([{"kind": "residual-data", "alpha": 0.0, "beta": 0.5, "max_weight": 1e9, "min_weight": 1e-9}])
+    L = {k: float(v) for k, v in _term_losses(obj, theta, batch, aux).items()}
+    new = obj.update(aux, theta, batch)["states"][0]["w"]
+    assert set(new) == {"boundary", "initial"}
+    for k in new:
+        assert float(new[k]) == pytest.approx((L["pde"] / L[k]) ** 0.5, rel=1e-4)
+
+
+def test_unknown_strategy_and_weight_names_are_refused():
+    with pytest.raises(Exception, match="unknown strategy kind 'gradnorms'"):
+        Recipe.model_validate({"strategies": [{"kind": "gradnorms"}]})
+    with pytest.raises(Exception, match="Extra inputs"):
+        Recipe.model_validate({"strategies": [{"kind": "rba", "gama": 0.9}]})
+    pb = problems.get("heat1d")
+    with pytest.raises(FieldlabError, match="pdee"):
+        Objective(pb, None, {"pdee": 100.0}, [], jnp.float32)
+    assert set(STRATEGIES.names()) >= {"gradnorm", "ntk", "rba", "sa", "relobralo", "residual-data", "causal",
+                                      "continuation", "rar-g", "rad", "r3", "time-marching"}
+
+
+def _pool(z, step=500, rng_seed=0):
+    """A pool on the unit square with a planted residual peak at (0.7, 0.3)."""
+    def residual(p):
+        return np.exp(-200 * ((p[:, 0] - 0.7) ** 2 + (p[:, 1] - 0.3) ** 2))
+
+    gen = np.random.default_rng(rng_seed + 1)
+    return Pool(z, residual, lambda m: gen.random((m, 2)), np.random.default_rng(rng_seed), step, 1,
+                np.zeros(2), np.ones(2))
+
+
+def test_rar_adds_points_at_the_planted_residual_peak():
+    z = np.random.default_rng(0).random((100, 2))
+    rar = STRATEGIES.validate({"kind": "rar-g", "candidates": 2000, "add": 20})
+    new = rar.refresh(_pool(z))
+    assert new.shape == (120, 2)
+    np.testing.assert_array_equal(new[:100], z)
+    assert np.all(np.hypot(new[100:, 0] - 0.7, new[100:, 1] - 0.3) < 0.12)
+    capped = STRATEGIES.validate({"kind": "rar-g", "add": 20, "max_points": 110}).refresh(_pool(z))
+    assert capped.shape == (110, 2)
+
+
+def test_rad_concentrates_and_r3_retains_high_residual_points():
+    z = np.random.default_rng(0).random((400, 2))
+    rad = STRATEGIES.validate({"kind": "rad", "candidates": 4000, "k": 2.0, "c": 0.0})
+    new = rad.refresh(_pool(z))
+    near = lambda p: np.hypot(p[:, 0] - 0.7, p[:, 1] - 0.3) < 0.15  # noqa: E731
+    assert new.shape == z.shape and near(new).mean() > 5 * near(z).mean()
+    r3 = STRATEGIES.validate({"kind": "r3"})
+    out = r3.refresh(_pool(z))
+    pool = _pool(z)
+    kept = z[pool.residual(z) > pool.residual(z).mean()]
+    assert out.shape == z.shape and len(kept) > 0
+    np.testing.assert_array_equal(out[: len(kept)], kept)
+
+
+def test_time_marching_windows_grow():
+    z = np.random.default_rng(0).random((500, 2))
+    tm = STRATEGIES.validate({"kind": "time-marching", "windows": 4, "every": 100})
+    first = tm.start(_pool(z, step=0))
+    assert first[:, 1].max() <= 0.25 and first[:, 1].max() > 0.2
+    later = tm.refresh(_pool(z, step=200))
+    assert 0.7 < later[:, 1].max() <= 0.75
+    assert tm.refresh(_pool(z, step=1000))[:, 1].max() > 0.9
+
+
+# -- optimiser stages on a known least-squares problem -------------------------------------------------
+
+A = np.array([[3.0, 1.0, 0.0], [1.0, 2.0, 0.5], [0.0, 0.5, 1.5], [1.0, 0.0, 1.0]])
+B = np.array([1.0, -2.0, 0.5, 3.0])
+
+
+@pytest.mark.parametrize("spec,steps,tol", [
+    ({"optimizer": "adam", "lr": 0.05, "schedule": "cosine"}, 2000, 1e-5),
+    ({"optimizer": "adamw", "lr": 0.05, "weight_decay": 1e-6}, 2000, 1e-4),
+    ({"optimizer": "lbfgs"}, 50, 1e-8),
+    ({"optimizer": "bfgs"}, 50, 1e-8),
+    ({"optimizer": "ssbfgs"}, 50, 1e-8),
+    ({"optimizer": "ssbroyden"}, 50, 1e-8),
+    ({"optimizer": "lm"}, 50, 1e-8),
+])
+def test_each_optimiser_reaches_the_least_squares_solution(spec, steps, tol):
+    with jax.enable_x64(True):
+        stage = stages.validate({**spec, "steps": steps})
+        a, b = jnp.asarray(A), jnp.asarray(B)
+        vector = lambda th, batch, aux: a @ th["x"] - b  # noqa: E731
+        loss = lambda th, batch, aux: jnp.sum(vector(th, batch, aux) ** 2)  # noqa: E731
+        opt, run = make_chunk(stage, loss, 100, vector_fn=vector)
+        theta = {"x": jnp.zeros(3)}
+        state = opt.init(theta)
+        done, counters, last = 0, jnp.zeros(2, jnp.int32), jnp.asarray(jnp.inf)
+        while done < steps:
+            theta, state, _, n, reason, counters, last, _ = run(theta, state, None, min(100, steps - done), counters, last, None)
+            done += int(n)
+            if int(reason) or int(n) == 0:
+                break
+        exact = np.linalg.lstsq(A, B, rcond=None)[0]
+        np.testing.assert_allclose(np.asarray(theta["x"]), exact, atol=tol ** 0.5 * 10)
+        assert float(loss(theta, None, None)) - np.sum((A @ exact - B) ** 2) < tol
+
+
+@pytest.mark.parametrize("phi,self_scale", [(1.0, False), (1.0, True), (0.5, True), (0.0, False)])
+def test_broyden_update_satisfies_the_secant_equation(phi, self_scale):
+    """Every member of the family maps the latest gradient change onto the step: H y = s, H = H^T > 0."""
+    with jax.enable_x64(True):
+        tx = stages.scale_by_broyden(phi, self_scale)
+        hess = 2 * A.T @ A
+        grad = lambda x: {"x": jnp.asarray(hess @ x - 2 * A.T @ B)}  # noqa: E731
+        xs = [np.zeros(3), np.array([0.3, -0.1, 0.2]), np.array([0.1, 0.4, -0.3]), np.array([0.5, 0.2, 0.1])]
+        state = tx.init({"x": jnp.zeros(3)})
+        for k, x in enumerate(xs):
+            d, state = tx.update(grad(x), state, {"x": jnp.asarray(x)})
+            if k:
+                s, y = x - xs[k - 1], hess @ (x - xs[k - 1])
+                H = np.asarray(state.H)
+                np.testing.assert_allclose(H @ y, s, rtol=1e-8, atol=1e-12)
+                np.testing.assert_allclose(H, H.T, atol=1e-12)
+                assert np.linalg.eigvalsh(H).min() > 0
+                np.testing.assert_allclose(np.asarray(d["x"]), -H @ np.asarray(grad(x)["x"]), rtol=1e-10)
+
+
+# -- the training loop: precision switch, exact resume with every stateful strategy --------------------
+
+def _config(recipe):
+    return resolve(problems.defaults("heat1d"), {"model": {"name": "mlp", "width": 8, "depth": 2}, "recipe": recipe})
+
+
+def test_float32_then_float64_in_one_recipe():
+    recipe = {"sampling": {"interior": 100, "boundary": 16, "initial": 16}, "chunk": 10,
+              "stages": [{"optimizer": "adam", "steps": 20}, {"optimizer": "lbfgs", "steps": 20, "dtype": "float64"}]}
+    run = fieldlab.solve(_config(recipe), None, progress=False)
+    assert all(x.dtype == np.float64 for x in jax.tree_util.tree_leaves(run.theta))
+    assert run.stops == ["adam: steps after 20 steps", "lbfgs: steps after 20 steps"]
+    assert np.isfinite(run.metrics["rel_l2"])
+
+
+GROUPS = {
+    "weights": [{"kind": "gradnorm", "every": 7}, {"kind": "rba"}, {"kind": "causal", "every": 5, "chunks": 4},
+                {"kind": "continuation", "param": "alpha", "start": 1.0, "steps": 30}, {"kind": "rad", "every": 20, "candidates": 300}],
+    "balancing": [{"kind": "relobralo", "every": 3}, {"kind": "sa", "every": 2}, {"kind": "ntk", "every": 11, "points": 8},
+                  {"kind": "rar-g", "every": 15, "candidates": 200, "add": 10}],
+    "windows": [{"kind": "residual-data", "every": 4}, {"kind": "r3", "every": 10}],
+    "marching": [{"kind": "time-marching", "every": 25, "windows": 2}],
+}
+
+
+@pytest.mark.parametrize("group", sorted(GROUPS))
+def test_interrupted_then_resumed_equals_uninterrupted_with_strategies(tmp_path, group):
+    recipe = {"sampling": {"interior": 120, "boundary": 16, "initial": 16}, "chunk": 10, "eval_every": 20,
+              "strategies": GROUPS[group],
+              "stages": [{"optimizer": "adam", "steps": 50, "lr": 5e-3}, {"optimizer": "lbfgs", "steps": 15}]}
+    cfg = _config(recipe)
+    full = fieldlab.solve(cfg, tmp_path / "full", progress=False)
+    with pytest.raises(fieldlab.Interrupted if hasattr(fieldlab, "Interrupted") else Exception):
+        fieldlab.solve(cfg, tmp_path / "cut", progress=False, stop_after=33)
+    resumed = fieldlab.resume(tmp_path / "cut", progress=False)
+    assert resumed.metrics["steps"] == full.metrics["steps"] == 65
+    for x, y in zip(jax.tree_util.tree_leaves(full.theta), jax.tree_util.tree_leaves(resumed.theta)):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    assert [r["loss"] for r in resumed.history] == pytest.approx([r["loss"] for r in full.history], rel=1e-6)
