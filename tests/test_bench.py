@@ -95,3 +95,26 @@ def test_spectral_error_and_time_to_threshold():
 def test_bench_bad_input(args, fragment, tmp_path):
     result = CliRunner().invoke(app, ["bench", "--problems", "heat1d", *args, "--out", str(tmp_path / "b")])
     assert result.exit_code == 2 and fragment in result.output and "Traceback" not in result.output
+
+
+def test_recipe_axis_compares_training_methods(tmp_path):
+    from fieldlab.training import presets
+
+    spec = BenchSpec(problems=("heat1d",), models=("mlp",), seeds=1, steps=60, recipes=("plain", "causal", "ssbfgs64"))
+    cells = spec.cells()
+    assert [c.key for c in cells] == ["heat1d__mlp__plain__s0", "heat1d__mlp__causal__s0", "heat1d__mlp__ssbfgs64__s0"]
+    plain, causal, ss = (spec.config(c) for c in cells)
+    assert plain.recipe.strategies == [] and [s.kind for s in causal.recipe.strategies] == ["causal"]
+    assert [s.optimizer for s in ss.recipe.stages] == ["adam", "ssbfgs"] and ss.recipe.stages[1].dtype == "float64"
+    assert plain.recipe.sampling == causal.recipe.sampling and plain.recipe.total_steps == ss.recipe.total_steps == 60
+    recipe_file = tmp_path / "mine.toml"
+    recipe_file.write_text('[recipe]\nstrategies = [{kind = "rba"}]\n')
+    mine = BenchSpec(problems=("heat1d",), models=("mlp",), recipes=(str(recipe_file),))
+    assert mine.cells()[0].key == "heat1d__mlp__mine__s0"
+    assert [s.kind for s in mine.config(mine.cells()[0]).recipe.strategies] == ["rba"]
+    with pytest.raises(Exception, match="unknown recipe 'fancy'"):
+        presets.check("fancy")
+    results = run_grid(BenchSpec(problems=("heat1d",), models=("mlp",), steps=40, recipes=("plain", "gradnorm")), tmp_path / "b", workers=1)
+    rows = write_tables(tmp_path / "b", results)
+    assert sorted(r["recipe"] for r in rows) == ["gradnorm", "plain"]
+    assert "| gradnorm |" in (tmp_path / "b" / "table.md").read_text()

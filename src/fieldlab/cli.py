@@ -198,6 +198,8 @@ def bench(
     time: Optional[float] = typer.Option(None, min=0.1, help="wall-time budget per run in seconds"),
     lrs: Optional[str] = typer.Option(None, help="comma-separated Adam learning rates: also finds the stable window"),
     budget: Optional[int] = typer.Option(None, min=1, help="parameter budget: every backbone sized to at most this many"),
+    recipes: Optional[str] = typer.Option(None, help="comma-separated training recipes to compare: presets (default, plain, "
+                                          "ssbfgs64, lbfgs32, or a strategy: gradnorm, causal, rba, ...) or .toml recipe files"),
     workers: Optional[int] = typer.Option(None, min=1, help="worker processes (default: CPU count)"),
     out_dir: Path = typer.Option(Path("bench"), "--out", help="output directory; an existing one is resumed"),
     report_only: bool = typer.Option(False, "--report-only", help="run nothing: tables and figures of the cells "
@@ -207,7 +209,7 @@ def bench(
     from . import models as model_registry
     from . import problems as problem_registry
     from .bench.report import write_figures, write_html, write_tables
-    from .bench.runner import BenchSpec, parse_list, run_grid
+    from .bench.runner import BenchSpec, Cell, parse_list, run_grid
     from .errors import FieldlabError
 
     if steps is not None and time is not None:
@@ -216,19 +218,27 @@ def bench(
         lr_list = parse_list(lrs, float)
     except ValueError:
         raise FieldlabError(f"--lrs must be comma-separated numbers such as 1e-4,1e-3,1e-2; got '{lrs}'.") from None
-    spec = BenchSpec(parse_list(problems_), parse_list(models_), seeds, steps, time, lr_list, budget)
+    from .training import presets
+
+    recipe_list = parse_list(recipes)
+    for rc in recipe_list:
+        presets.check(rc)
+    spec = BenchSpec(parse_list(problems_), parse_list(models_), seeds, steps, time, lr_list, budget, recipe_list)
     if not spec.problems or not spec.models:
         raise FieldlabError("--problems and --models each need at least one name.")
     for p in spec.problems:
         problem_registry.defaults(p)
     for m in spec.models:
         model_registry.options_of(m)
-    for cell in spec.cells()[: len(spec.problems) * len(spec.models)]:
-        spec.config(cell)  # every configuration is valid before anything runs
+    for p in spec.problems:
+        for m in spec.models:
+            for rc in recipe_list or (None,):
+                spec.config(Cell(p, m, 0, None, rc))  # every configuration is valid before anything runs
     command = "fieldlab " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("fieldlab") else "fieldlab bench ..."
     total = len(spec.cells())
     err.print(f"bench: {len(spec.problems)} problems x {len(spec.models)} models x {seeds} seeds"
-              f"{f' x {len(lr_list)} learning rates' if lr_list else ''} = {total} runs -> {out_dir}")
+              f"{f' x {len(lr_list)} learning rates' if lr_list else ''}"
+              f"{f' x {len(recipe_list)} recipes' if recipe_list else ''} = {total} runs -> {out_dir}")
 
     def done(rec, k, n):
         extra = f"rel L2 {rec['rel_l2']:.2e}, {rec['wall_time_s']:.1f} s" if rec["status"] == "ok" else rec["status"]

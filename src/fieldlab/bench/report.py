@@ -28,15 +28,27 @@ def _stats(values):
     return float(ok.mean()), float(ok.std(ddof=1)) if ok.size > 1 else 0.0, int(ok.size)
 
 
+def recipe_of(r: dict) -> str:
+    """The training recipe of a result: a preset's name, a recipe file's stem, or the default."""
+    from ..training.presets import label
+
+    return "default" if r.get("recipe") is None else label(r["recipe"])
+
+
+def who(r: dict) -> str:
+    """Backbone, and training recipe when the bench compares recipes: the label of a curve."""
+    return r["model"] if r.get("recipe") is None else f"{r['model']} / {recipe_of(r)}"
+
+
 def aggregate(results: list[dict]) -> list[dict]:
-    """Mean and standard deviation over seeds for each (problem, model, lr)."""
+    """Mean and standard deviation over seeds for each (problem, model, recipe, lr)."""
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in results:
-        groups[(r["problem"], r["model"], r.get("lr"))].append(r)
+        groups[(r["problem"], r["model"], recipe_of(r), r.get("lr"))].append(r)
     rows = []
-    for (problem, model, lr), rs in groups.items():
+    for (problem, model, recipe, lr), rs in groups.items():
         ok = [r for r in rs if r["status"] == "ok"]
-        row = {"problem": problem, "model": model, "lr": lr, "seeds": len(rs), "failed": len(rs) - len(ok),
+        row = {"problem": problem, "model": model, "recipe": recipe, "lr": lr, "seeds": len(rs), "failed": len(rs) - len(ok),
                "n_params": ok[0]["n_params"] if ok else None}
         for m in METRICS:
             mean, std, _ = _stats([r.get(m) for r in ok])
@@ -75,11 +87,11 @@ def _fmt(mean, std=None):
 
 
 def markdown_table(rows: list[dict]) -> str:
-    cols = ["problem", "model", "lr", "params", "rel L2", "MSE", "RMSE", "MAE", "MaxAE", "spec low", "spec mid",
+    cols = ["problem", "model", "recipe", "lr", "params", "rel L2", "MSE", "RMSE", "MAE", "MaxAE", "spec low", "spec mid",
             "spec high", "wall [s]", "steps/s"] + [f"t(≤{t:g}) [s]" for t in THRESHOLDS] + ["failed"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in sorted(rows, key=lambda r: (r["problem"], r["rel_l2"] if np.isfinite(r["rel_l2"]) else np.inf)):
-        cells = [r["problem"], r["model"], "-" if r["lr"] is None else f"{r['lr']:g}", str(r["n_params"] or "-")]
+        cells = [r["problem"], r["model"], r.get("recipe", "default"), "-" if r["lr"] is None else f"{r['lr']:g}", str(r["n_params"] or "-")]
         cells += [_fmt(r[m], r[f"{m}_std"]) for m in METRICS]
         cells.append(f"{r['failed']}/{r['seeds']}")
         lines.append("| " + " | ".join(cells) + " |")
@@ -120,12 +132,11 @@ def write_figures(out: Path, results: list[dict]) -> list[Path]:
         rs = [r for r in results if r["problem"] == problem and r["status"] == "ok"]
         if not rs:
             continue
-        models = sorted({r["model"] for r in rs})
         # error against wall time: one line per model (first seed, first lr)
         fig, ax = plt.subplots(figsize=(6.4, 4.2))
         firsts = {}
         for r in sorted(rs, key=lambda r: (r["seed"], r.get("lr") or 0)):
-            firsts.setdefault(r["model"], r)
+            firsts.setdefault(who(r), r)
         for model, r in sorted(firsts.items()):
             c = np.array(r["curve"])
             if c.size:

@@ -31,11 +31,15 @@ class Cell:
     model: str
     seed: int
     lr: float | None = None
+    recipe: str | None = None  # a training preset or recipe file (see fieldlab.training.presets)
 
     @property
     def key(self) -> str:
+        from ..training.presets import label
+
         lr = "" if self.lr is None else f"__lr{self.lr:g}"
-        return f"{self.problem}__{self.model}__s{self.seed}{lr}"
+        recipe = "" if self.recipe is None else f"__{label(self.recipe)}"
+        return f"{self.problem}__{self.model}{recipe}__s{self.seed}{lr}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,17 +51,23 @@ class BenchSpec:
     time: float | None = None
     lrs: tuple[float, ...] = ()
     budget: int | None = None
+    recipes: tuple[str, ...] = ()
 
     def cells(self) -> list[Cell]:
         lrs = self.lrs or (None,)
-        return [Cell(p, m, s, lr) for p in self.problems for m in self.models for s in range(self.seeds) for lr in lrs]
+        recipes = self.recipes or (None,)
+        return [Cell(p, m, s, lr, rc) for p in self.problems for m in self.models for rc in recipes
+                for s in range(self.seeds) for lr in lrs]
 
     def config(self, cell: Cell):
         """The resolved RunConfig of one cell: identical recipe for every model."""
         from .. import problems
         from ..config import resolve
+        from ..training import presets
 
         base = problems.defaults(cell.problem)
+        if cell.recipe is not None:
+            base["recipe"] = presets.apply(cell.recipe, base.get("recipe", {}))
         model: dict[str, Any] = {"name": cell.model}
         if self.budget is not None:
             model["budget"] = self.budget
@@ -69,7 +79,7 @@ class BenchSpec:
             cfg.recipe = cfg.recipe.with_steps(self.steps)
         if cell.lr is not None:
             cfg.recipe = cfg.recipe.model_copy(update={"stages": [
-                s.model_copy(update={"lr": cell.lr}) if s.optimizer == "adam" else s for s in cfg.recipe.stages]})
+                s.model_copy(update={"lr": cell.lr}) if s.optimizer in ("adam", "adamw") else s for s in cfg.recipe.stages]})
         total = cfg.recipe.total_steps if cfg.recipe.time is None else 10_000
         cfg.recipe = cfg.recipe.model_copy(update={"eval_every": max(cfg.recipe.chunk, total // 40)})
         return cfg
