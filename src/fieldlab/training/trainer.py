@@ -142,8 +142,7 @@ class Trainer:
         arrays = {"theta": _leaves(self.state.theta)}
         if self.state.opt_state is not None:
             arrays["opt"] = _leaves(self.state.opt_state)
-        checkpoint.save(self.out, arrays, _meta(self.state))
-        write_history(self.out / "history.csv", self.state.history)
+        checkpoint.save(self.out, arrays, _meta(self.state), history=self.state.history)
 
     def restore(self) -> None:
         arrays, meta = checkpoint.load(self.out)
@@ -155,7 +154,7 @@ class Trainer:
         if meta["has_opt_state"]:
             opt = make_optimizer(self.recipe.stages[s.stage])
             s.opt_state = _unflatten(opt.init(s.theta), arrays["opt"])
-        s.history = read_history(self.out / "history.csv")
+        s.history = meta["history"]
 
     # -- evaluation --------------------------------------------------------------------------------
     def rel_l2(self, theta) -> float:

@@ -1,0 +1,205 @@
+"""Reliability: no silently wrong result, every bad input and damaged file one sentence, every crash resumable.
+
+One tiny heat1d run (module fixture) is shared; each case that must be refused checks the exit code,
+a single sentence without a traceback, and that no file already on disk changed.
+"""
+
+import hashlib
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import fieldlab
+from fieldlab import problems
+from fieldlab.cli import app
+from fieldlab.config import resolve
+from fieldlab.errors import FieldlabError
+from fieldlab.training import checkpoint
+from fieldlab.training.trainer import Interrupted
+
+runner = CliRunner()
+
+TINY = """
+[model]
+name = "mlp"
+width = 8
+depth = 2
+
+[recipe]
+chunk = 10
+eval_every = 20
+
+[recipe.sampling]
+interior = 64
+boundary = 16
+initial = 16
+
+[[recipe.stages]]
+optimizer = "adam"
+steps = 30
+lr = 0.005
+"""
+
+TINY_RECIPE = {"sampling": {"interior": 64, "boundary": 16, "initial": 16}, "chunk": 10, "eval_every": 20,
+               "stages": [{"optimizer": "adam", "steps": 30, "lr": 5e-3}]}
+
+
+def _config(recipe=TINY_RECIPE, problem="heat1d"):
+    return resolve(problems.defaults(problem), {"model": {"name": "mlp", "width": 8, "depth": 2}, "recipe": recipe})
+
+
+def _invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def _one_sentence(result, code=2):
+    """The output of a refused command: the exit code, no traceback, a single sentence."""
+    text = result.output
+    assert result.exit_code == code, text
+    assert "Traceback" not in text, text
+    assert result.exception is None or isinstance(result.exception, SystemExit), text
+    message = " ".join(text.split())
+    assert message.startswith("error:"), text
+    body = message[len("error:"):].strip()
+    assert body.endswith(".") and len(body) < 400, text
+    # one sentence: no full stop followed by a capital or a new clause inside it (file names and numbers aside)
+    inner = body[:-1]
+    assert ". " not in inner.replace("e.g. ", ""), text
+    return body
+
+
+def _hashes(*dirs):
+    out = {}
+    for d in dirs:
+        for p in sorted(Path(d).rglob("*")):
+            if p.is_file():
+                out[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("rel")
+    (root / "tiny.toml").write_text(TINY)
+    out = root / "run"
+    result = _invoke("solve", "heat1d", "--config", root / "tiny.toml", "--out", out, "--quiet", "--seed", "2")
+    assert result.exit_code == 0, result.output
+    np.save(root / "good.npy", np.array([[0.5, 0.5], [0.25, 0.1]]))
+    return root, out
+
+
+@pytest.fixture
+def copy_run(run_dir, tmp_path):
+    """A private copy of the shared run, for cases that damage files."""
+    import shutil
+
+    root, out = run_dir
+    dst = tmp_path / "run"
+    shutil.copytree(out, dst)
+    return root, dst
+
+
+# -- 1a: eval refuses points it cannot predict at faithfully ----------------------------------------
+@pytest.mark.parametrize("points, fragment", [
+    (np.array([[0.5, 1e39]]), "largest float32"),
+    (np.array([[0.5 + 1j, 0.5]]), "dtype complex"),
+    (np.array([[True, False]]), "dtype bool"),
+    (np.array([["0.5", "0.5"]]), "dtype <U3"),
+    (np.array([[0.5, 2.0]]), "outside the domain"),
+    (np.array([[-0.5, 0.5]]), "outside the domain"),
+    (np.zeros((0, 2)), "n >= 1"),
+])
+def test_eval_refuses_points(run_dir, tmp_path, points, fragment):
+    root, out = run_dir
+    np.save(tmp_path / "p.npy", points)
+    before = _hashes(out)
+    body = _one_sentence(_invoke("eval", out, "--points", tmp_path / "p.npy", "--out", tmp_path / "pred.npy"))
+    assert fragment in body
+    assert not (tmp_path / "pred.npy").exists()
+    assert _hashes(out) == before
+
+
+def test_eval_outside_allowed_on_request_and_inside_matches_api(run_dir, tmp_path):
+    root, out = run_dir
+    np.save(tmp_path / "p.npy", np.array([[0.5, 2.0], [0.5, 0.5]]))
+    result = _invoke("eval", out, "--points", tmp_path / "p.npy", "--out", tmp_path / "pred.npy", "--allow-outside")
+    assert result.exit_code == 0, result.output
+    pred = np.load(tmp_path / "pred.npy")
+    run = fieldlab.load_run(out)
+    np.testing.assert_allclose(pred[1:], run.predict(np.array([[0.5, 0.5]])), rtol=1e-6)  # batch size may change the last ulp
+    with pytest.raises(FieldlabError, match="outside the domain"):
+        run.predict(np.array([[0.5, 2.0]]))
+    # the domain edge itself (and float noise on it) is inside
+    assert run.predict(np.array([[1.0 + 1e-9, 1.0], [0.0, 0.0]])).shape == (2, 1)
+
+
+# -- 1b: bench refuses learning rates that are not > 0 and duplicate grid entries --------------------
+@pytest.mark.parametrize("args, fragment", [
+    (["--lrs", "-1e-2"], "finite number > 0; got -0.01"),
+    (["--lrs", "0"], "finite number > 0; got 0"),
+    (["--lrs", "1e-3,inf"], "finite number > 0; got inf"),
+    (["--lrs", "nan"], "finite number > 0; got nan"),
+    (["--lrs", "1e-3,0.001"], "more than once"),
+    (["--problems", "heat1d,heat1d"], "--problems lists heat1d more than once"),
+    (["--models", "mlp,resnet,mlp"], "--models lists mlp more than once"),
+])
+def test_bench_refuses_bad_grids(tmp_path, args, fragment):
+    base = {"--problems": "heat1d", "--models": "mlp"}
+    extra = []
+    for k, v in zip(args[::2], args[1::2]):
+        if k in base:
+            base[k] = v
+        else:
+            extra += [k, v]
+    result = _invoke("bench", *[x for kv in base.items() for x in kv], *extra, "--steps", "10", "--out", tmp_path / "b")
+    assert fragment in _one_sentence(result)
+    assert not (tmp_path / "b").exists()
+
+
+# -- 1c: the manifest covers config.toml, problem.json and the checkpoint metadata -------------------
+@pytest.mark.parametrize("name, edit, fragment", [
+    ("config.toml", lambda t: t.replace('problem = "heat1d"', 'problem = "burgers"'), "config.toml was changed"),
+    ("config.toml", lambda t: t.replace("width = 8", "width = 9"), "config.toml was changed"),
+    ("checkpoint.json", lambda t: t.replace('"step": 30', '"step": 20'), "checkpoint.json was changed"),
+    ("problem.json", lambda t: t.replace("heat1d", "heat2d"), "problem.json was changed"),
+])
+@pytest.mark.parametrize("command", ["eval", "resume"])
+def test_edited_run_files_are_refused(copy_run, tmp_path, name, edit, fragment, command):
+    root, out = copy_run
+    text = (out / name).read_text()
+    assert edit(text) != text
+    (out / name).write_text(edit(text))
+    before = _hashes(out)
+    if command == "eval":
+        result = _invoke("eval", out, "--points", root / "good.npy", "--out", tmp_path / "pred.npy")
+    else:
+        result = _invoke("resume", out, "--quiet")
+    assert fragment in _one_sentence(result)
+    assert _hashes(out) == before
+
+
+# -- 1d: checkpoint and history are committed together ----------------------------------------------
+def test_history_commits_with_the_checkpoint(tmp_path):
+    cfg = _config()
+    full = fieldlab.solve(cfg, tmp_path / "full", progress=False)
+    with pytest.raises(Interrupted):
+        fieldlab.solve(cfg, tmp_path / "cut", progress=False, stop_after=20)
+    cut = tmp_path / "cut"
+    # a kill after history.csv was replaced but before the checkpoint was: a longer, newer history on disk
+    rows = checkpoint.read_history(cut / "history.csv")
+    assert len(rows) == 2
+    bogus = rows + [{**rows[-1], "step": 25.0, "loss": 123.0}]
+    (cut / "history.csv").write_text(checkpoint.history_csv(bogus))
+    resumed = fieldlab.resume(cut, progress=False)
+    assert [r["step"] for r in resumed.history] == [r["step"] for r in full.history] == [10.0, 20.0, 30.0]
+    assert resumed.metrics["final_loss"] == full.metrics["final_loss"]
+    assert checkpoint.read_history(cut / "history.csv")[-1]["loss"] == full.metrics["final_loss"]
