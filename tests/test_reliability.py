@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -203,3 +204,82 @@ def test_history_commits_with_the_checkpoint(tmp_path):
     assert [r["step"] for r in resumed.history] == [r["step"] for r in full.history] == [10.0, 20.0, 30.0]
     assert resumed.metrics["final_loss"] == full.metrics["final_loss"]
     assert checkpoint.read_history(cut / "history.csv")[-1]["loss"] == full.metrics["final_loss"]
+
+
+# -- 2: a run remembers its problem's fingerprint (issue 19) ---------------------------------------
+def _user_poisson(length=2.0, k=1.0, param=1.0):
+    from fieldlab.geometry import Interval
+
+    return fieldlab.Problem(
+        name="poisson1d", coords=("x",), fields=("u",), domain=Interval(0.0, length),
+        equations={"pde": lambda F, p: -F.d("u", "x", "x") - p["a"] * k * jnp.sin(jnp.pi * F.x)},
+        conditions={"boundary": fieldlab.Dirichlet("u", 0.0)}, params={"a": param},
+    )
+
+
+def test_user_problem_sharing_a_builtin_name_is_not_reloaded_as_the_builtin(tmp_path):
+    pb = _user_poisson()
+    recipe = {"sampling": {"interior": 64, "boundary": 2}, "chunk": 20,
+              "stages": [{"optimizer": "adam", "steps": 40, "lr": 1e-2}]}
+    run = fieldlab.train(pb, "mlp", recipe, out=tmp_path / "r", progress=False, width=8, depth=2)
+    pts = np.array([[0.25], [0.5], [1.5]])
+    trained = run.predict(pts)
+    with pytest.raises(FieldlabError, match=r"different problem than the built-in problem 'poisson1d' "
+                                            r"\(its domain, equations, hard constraints, parameters differ\); pass the problem"):
+        fieldlab.load_run(tmp_path / "r")
+    np.testing.assert_array_equal(fieldlab.load_run(tmp_path / "r", problem=_user_poisson()).predict(pts), trained)
+    for other, part in ((_user_poisson(length=3.0), "domain"), (_user_poisson(k=2.0), "equations"),
+                        (_user_poisson(param=0.5), "parameters")):
+        with pytest.raises(FieldlabError, match=rf"than the problem passed \(its {part} differ\)"):
+            fieldlab.load_run(tmp_path / "r", problem=other)
+        with pytest.raises(FieldlabError, match=rf"\(its {part} differ\)"):
+            fieldlab.resume(tmp_path / "r", problem=other, progress=False)
+    np.save(tmp_path / "p.npy", pts)
+    body = _one_sentence(_invoke("eval", tmp_path / "r", "--points", tmp_path / "p.npy", "--out", tmp_path / "o.npy"))
+    assert "built-in problem 'poisson1d'" in body and not (tmp_path / "o.npy").exists()
+
+
+def test_fingerprint_is_stable_and_sensitive():
+    from fieldlab.problem import fingerprint
+
+    for name in problems.available():
+        assert fingerprint(problems.get(name)) == fingerprint(problems.get(name)), name
+    a, b = fingerprint(problems.get("heat1d")), fingerprint(problems.get("burgers"))
+    assert a["equations"] != b["equations"] and a["domain"] != b["domain"]
+    pb = problems.get("reaction-inverse")
+    import dataclasses
+
+    data = pb.conditions["data"]
+    moved = fieldlab.Data(data.points, data.values + 1e-6, fields=data.fields)
+    changed = dataclasses.replace(pb, conditions={**pb.conditions, "data": moved})
+    assert fingerprint(changed)["conditions"] != fingerprint(pb)["conditions"]
+
+
+# -- 3: Data never silently picks a field (issue 24) -----------------------------------------------
+def test_data_field_default():
+    from fieldlab.geometry import Box
+
+    pts = np.array([[0.5, 0.5], [0.2, 0.3]])
+
+    def problem(fields, data):
+        eqs = {f"eq_{f}": (lambda F, p, f=f: F.d(f, "x")) for f in fields}
+        return fieldlab.Problem(name="p", coords=("x", "y"), fields=fields, domain=Box([0, 0], [1, 1]),
+                                equations=eqs, conditions={"pin": data})
+
+    with pytest.raises(FieldlabError, match=r"data condition 'pin' does not say which field it observes and the "
+                                            r"problem has fields \('u', 'v', 'p'\); pass fields=\(\.\.\.\) to Data\."):
+        problem(("u", "v", "p"), fieldlab.Data(pts, np.zeros(2)))
+    single = fieldlab.Data(pts, np.array([1.0, 2.0]))
+    assert single.fields is None and single.values.shape == (2, 1)
+    pb = problem(("u",), single)  # one field: that field
+    pinned = problem(("u", "v", "p"), fieldlab.Data(pts, np.zeros(2), fields="p"))
+    assert pinned.conditions["pin"].fields == ("p",)
+    with pytest.raises(FieldlabError, match=r"expected \(n, d\) and \(n, 1\) for the problem's one field"):
+        fieldlab.Data(pts, np.zeros((2, 2)))
+    # the residual of a default Data is that of the problem's one field
+    import jax
+
+    at = lambda z: pb.fields_at(lambda q: jnp.array([q[0] + 10 * q[1]]), z)
+    item = {"z": jnp.asarray(pts[0]), "target": jnp.asarray([1.0])}
+    assert float(single.residual(at, item, {})[0]) == pytest.approx(0.5 + 5.0 - 1.0)
+    assert jax is not None
