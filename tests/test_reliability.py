@@ -69,6 +69,10 @@ def _one_sentence(result, code=2):
     assert "Traceback" not in text, text
     assert result.exception is None or isinstance(result.exception, SystemExit), text
     message = " ".join(text.split())
+    if message.startswith("Usage:"):  # an option outside its declared range: the command line parser's one line
+        body = message.split("Error ─")[1].strip("─╮╰╯│ ")
+        assert body.startswith("Invalid value") and "│" not in body, text
+        return body
     assert message.startswith("error:"), text
     body = message[len("error:"):].strip()
     assert body.endswith(".") and len(body) < 400, text
@@ -283,3 +287,229 @@ def test_data_field_default():
     item = {"z": jnp.asarray(pts[0]), "target": jnp.asarray([1.0])}
     assert float(single.residual(at, item, {})[0]) == pytest.approx(0.5 + 5.0 - 1.0)
     assert jax is not None
+
+
+# -- 5: the fuzz table: every bad input and damaged file is one sentence, and nothing on disk changes -
+def _toml(extra):
+    return TINY + "\n" + extra
+
+
+BAD_SOLVE = [
+    # (command line after "solve heat1d --config C", config text, expected fragment)
+    (["--seed", "-1"], TINY, "--seed must be an integer from 0 to 4294967295; got -1"),
+    (["--seed", str(2**32)], TINY, "got 4294967296"),
+    (["--time", "inf"], TINY, "'recipe.time' must be a finite number"),
+    (["--time", "nan"], TINY, "Invalid value for '--time'"),
+    ([], TINY.replace("width = 8", "width = 'wide'"), "'model.width' must be a whole number >= 1; got 'wide'"),
+    ([], TINY.replace("depth = 2", "depth = 2.5"), "'model.depth' must be a whole number >= 1; got 2.5"),
+    ([], TINY.replace("width = 8", "width = 0"), "'model.width' must be a whole number >= 1; got 0"),
+    ([], TINY.replace("depth = 2", "depth = -1"), "'model.depth' must be a whole number >= 1; got -1"),
+    ([], TINY.replace("depth = 2", "depth = true"), "'model.depth' must be a whole number"),
+    ([], TINY.replace("[recipe]\n", "[recipe]\nseed = -5\n"), "'recipe.seed' must be an integer from 0"),
+    ([], _toml("[recipe.weights]\npdee = 100"), "names ['pdee'], which are not loss terms of problem 'heat1d'; its terms are pde, "),
+    ([], _toml("[recipe.weights]\npde = -1"), "'recipe.weights.pde' must be a finite number >= 0"),
+    ([], TINY.replace("steps = 30", "steps = 0"), "every stage of the recipe has 0 steps"),
+    ([], TINY.replace("lr = 0.005", "lr = inf"), "'recipe.stages.0.lr' must be a finite number"),
+    ([], TINY.replace("interior = 64", "interior = 10000000000"), "lower the counts in [recipe.sampling]"),
+    ([], b"[model]\nname = \"mlp\xff\"\n", "is not valid UTF-8 text"),
+]
+
+
+@pytest.mark.parametrize("args, text, fragment", BAD_SOLVE, ids=[f"solve{i}" for i in range(len(BAD_SOLVE))])
+def test_fuzz_solve(tmp_path, args, text, fragment):
+    cfg = tmp_path / "c.toml"
+    cfg.write_bytes(text if isinstance(text, bytes) else text.encode())
+    before = _hashes(tmp_path)
+    body = _one_sentence(_invoke("solve", "heat1d", "--config", cfg, "--quiet", *args, "--out", tmp_path / "o"))
+    assert fragment in body
+    assert _hashes(tmp_path) == before and not (tmp_path / "o").exists()
+
+
+def _out_file(tmp):
+    (tmp / "o").write_text("mine")
+
+
+def _out_foreign_dir(tmp):
+    (tmp / "o").mkdir()
+    (tmp / "o" / "notes.txt").write_text("my notes")
+
+
+def _out_under_file(tmp):
+    (tmp / "f").write_text("mine")
+
+
+@pytest.mark.parametrize("setup, out, fragment", [
+    (_out_file, "o", "is a file, not a directory"),
+    (_out_foreign_dir, "o", "is a directory with other files in it (such as notes.txt)"),
+    (_out_under_file, "f/sub/o", "which is a file"),
+])
+def test_fuzz_solve_out(tmp_path, setup, out, fragment):
+    (tmp_path / "c.toml").write_text(TINY)
+    setup(tmp_path)
+    before = _hashes(tmp_path)
+    body = _one_sentence(_invoke("solve", "heat1d", "--config", tmp_path / "c.toml", "--quiet", "--out", tmp_path / out))
+    assert fragment in body
+    assert _hashes(tmp_path) == before
+
+
+def _npy(arr):
+    def write(path):
+        np.save(path, arr)
+    return write
+
+
+def _raw(data):
+    def write(path):
+        path.write_bytes(data)
+    return write
+
+
+def _npz(path):
+    with open(path, "wb") as f:
+        np.savez(f, a=np.zeros((2, 2)))
+
+
+BAD_EVAL = [
+    (_npy(np.array([[0.5, 1e39]])), [], "largest float32"),
+    (_npy(np.array([["0.5", "0.5"]])), [], "must be real numbers"),
+    (_npy(np.array([[1 + 2j, 0.5]])), [], "must be real numbers"),
+    (_npy(np.array([[True, True]])), [], "must be real numbers"),
+    (_npy(np.zeros((3, 3))), [], "shape (n, 2)"),
+    (_npy(np.array([0.5, 0.5])), [], "shape (n, 2)"),
+    (_npy(np.array([[0.5, np.inf]])), [], "NaN or infinite"),
+    (_npy(np.array([[0.5, 5.0]])), [], "outside the domain"),
+    (_raw(b""), [], "is empty"),
+    (_raw(b"\x93NUMPY garbage"), [], "not a readable .npy array"),
+    (_npz, [], "is an .npz archive"),
+    (_npy(np.array([[0.5, 0.5]])), ["--out", "RUN/config.toml"], "must be a .npy file name"),
+    (_npy(np.array([[0.5, 0.5]])), ["--out", "RUN/pred.npy"], "lies in the run directory"),
+    (_npy(np.array([[0.5, 0.5]])), ["--out", "TMP"], "is a directory"),
+]
+
+
+@pytest.mark.parametrize("write, args, fragment", BAD_EVAL, ids=[f"eval{i}" for i in range(len(BAD_EVAL))])
+def test_fuzz_eval(run_dir, tmp_path, write, args, fragment):
+    root, out = run_dir
+    write(tmp_path / "p.npy")
+    args = [str(a).replace("RUN", str(out)).replace("TMP", str(tmp_path)) for a in args] or ["--out", tmp_path / "pred.npy"]
+    before = _hashes(out, tmp_path)
+    assert fragment in _one_sentence(_invoke("eval", out, "--points", tmp_path / "p.npy", *args))
+    assert _hashes(out, tmp_path) == before
+
+
+def _flip_utf8(path):
+    data = path.read_bytes()
+    path.write_bytes(data[:5] + b"\xff\xfe" + data[5:])
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+
+
+def _delete(path):
+    path.unlink()
+
+
+def _flip_byte(path):
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x55
+    path.write_bytes(bytes(data))
+
+
+def _edit_json(key, value):
+    def edit(path):
+        meta = json.loads(path.read_text())
+        meta[key] = value
+        path.write_text(json.dumps(meta))
+    return edit
+
+
+CORRUPT = [
+    ("checkpoint.json", _flip_utf8, "not valid UTF-8"),
+    ("checkpoint.json", _truncate, "not valid JSON"),
+    ("checkpoint.json", _delete, "checkpoint.json is missing"),
+    ("checkpoint.json", _edit_json("step", 7), "checkpoint.json was changed"),
+    ("checkpoint.json", _edit_json("arrays", "../x.npz"), "checkpoint.json was changed"),
+    ("checkpoint.json", lambda p: p.write_text("[1, 2]"), "lacks checkpoint fields"),
+    ("config.toml", _flip_utf8, "config.toml was changed"),
+    ("config.toml", _delete, "no config.toml"),
+    ("problem.json", _delete, "problem.json is missing"),
+    ("problem.json", _flip_byte, "problem.json was changed"),
+    ("checkpoint-30.npz", _flip_byte, "fails its checksum"),
+    ("checkpoint-30.npz", _delete, "cannot be read"),
+]
+
+
+@pytest.mark.parametrize("name, damage, fragment", CORRUPT, ids=[f"corrupt{i}" for i in range(len(CORRUPT))])
+@pytest.mark.parametrize("command", ["eval", "resume"])
+def test_fuzz_corrupt_run_files(copy_run, tmp_path, name, damage, fragment, command):
+    root, out = copy_run
+    damage(out / name)
+    before = _hashes(out)
+    if command == "eval":
+        result = _invoke("eval", out, "--points", root / "good.npy", "--out", tmp_path / "pred.npy")
+    else:
+        result = _invoke("resume", out, "--quiet")
+    assert fragment in _one_sentence(result)
+    assert _hashes(out) == before
+    assert not (tmp_path / "pred.npy").exists()
+
+
+@pytest.mark.parametrize("name", ["metrics.json", "history.csv"])
+@pytest.mark.parametrize("damage", [_flip_utf8, _truncate, _delete])
+def test_eval_does_not_need_metrics_or_history(copy_run, tmp_path, name, damage):
+    root, out = copy_run
+    damage(out / name)
+    result = _invoke("eval", out, "--points", root / "good.npy", "--out", tmp_path / "pred.npy")
+    assert result.exit_code == 0, result.output
+    if name == "metrics.json" and damage is not _delete:
+        assert "warning: " in result.output and "metrics.json is damaged" in result.output
+    ref = np.load(tmp_path / "pred.npy")
+    shared = run_dir_prediction(root)
+    np.testing.assert_array_equal(ref, shared)
+
+
+def run_dir_prediction(root):
+    return np.asarray(fieldlab.load_run(root / "run").predict(np.load(root / "good.npy")))
+
+
+BAD_OTHER = [
+    (["bench", "--problems", "heat1d", "--models", "mlp", "--lrs", "-1e-2", "--steps", "10"], "finite number > 0"),
+    (["bench", "--problems", "heat1d", "--models", "mlp", "--time", "inf"], "--time must be a finite number"),
+    (["simulate", "--case", "case_a", "--seed", "-1", "--out", "TMP/x.npz"], "--seed must be an integer from 0"),
+    (["simulate", "--case", "nosuch", "--out", "TMP/x.npz"], "unknown case 'nosuch'"),
+    (["simulate", "--case", "case_a", "--runs", "0", "--out", "TMP/x.npz"], "1 to 4 runs"),
+    (["simulate", "--case", "case_a", "--out", "TMP/x.txt"], "unknown data format"),
+    (["discover", "--case", "case_a", "--bc", "bogus", "--out", "TMP/d"], "unknown boundary condition --bc bogus"),
+    (["discover", "TMP/nothere.npz", "--bc", "bogus", "--out", "TMP/d"], "unknown boundary condition --bc bogus"),
+    (["discover", "--case", "case_a", "--seed", str(2**40), "--out", "TMP/d"], "--seed must be an integer"),
+    (["discover", "--case", "case_a", "--regime", "nosuch", "--out", "TMP/d"], "unknown regime 'nosuch'"),
+    (["resume", "TMP/none"], "not a fieldlab run directory"),
+]
+
+
+@pytest.mark.parametrize("args, fragment", BAD_OTHER, ids=[f"other{i}" for i in range(len(BAD_OTHER))])
+def test_fuzz_other_commands(tmp_path, args, fragment):
+    (tmp_path / "keep.txt").write_text("mine")
+    args = [a.replace("TMP", str(tmp_path)) for a in args]
+    if args[0] == "bench":
+        args += ["--out", str(tmp_path / "b")]
+    before = _hashes(tmp_path)
+    assert fragment in _one_sentence(_invoke(*args))
+    assert _hashes(tmp_path) == before
+
+
+def test_discover_bc_choices_match_the_solver():
+    from fieldlab.discovery.solver import BCS
+
+    result = _invoke("discover", "--case", "case_a", "--bc", "x")
+    assert ", ".join(BCS) in result.output
+
+
+def test_bench_where_every_cell_fails_exits_non_zero_with_the_message(tmp_path):
+    result = _invoke("bench", "--problems", "heat1d", "--models", "mlp", "--budget", "1", "--steps", "10",
+                     "--workers", "1", "--out", tmp_path / "b")
+    assert result.exit_code == 2, result.output
+    assert "error: a budget of 1 parameters is too small for model 'mlp'" in result.output
+    assert "every bench run failed, for example heat1d__mlp__s0: a budget of 1" in " ".join(result.output.split())
+    assert "Traceback" not in result.output

@@ -40,8 +40,11 @@ def _friendly(fn):
         except FieldlabError as e:
             from .training.trainer import Interrupted
 
+            from rich.markup import escape
+
             code = 130 if isinstance(e, Interrupted) else 2
-            err.print(f"[bold red]error:[/] {e}" if code == 2 else f"[yellow]{e}[/]", highlight=False, soft_wrap=True)
+            text = escape(str(e))
+            err.print(f"[bold red]error:[/] {text}" if code == 2 else f"[yellow]{text}[/]", highlight=False, soft_wrap=True)
             raise typer.Exit(code) from None
         except KeyboardInterrupt:
             err.print("[yellow]interrupted[/]")
@@ -98,6 +101,8 @@ def solve(
 
     if steps is not None and time is not None:
         raise FieldlabError("give either --steps or --time, not both.")
+    if seed is not None:
+        _check_seed(seed)
     base = registry.defaults(problem)
     updates = []
     if config is not None:
@@ -123,10 +128,11 @@ def solve(
     if out_dir is None:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         out_dir = Path("runs") / f"{problem}-{cfg.model.name}-{stamp}"
-    from .run import check_out
+    from .run import check_out, check_run
     from .run import solve as run_solve
 
     check_out(out_dir)
+    check_run(cfg)
 
     budget = f"{cfg.recipe.time:g} s" if cfg.recipe.time else f"{cfg.recipe.total_steps} steps"
     err.print(f"solving [bold]{problem}[/] with [bold]{cfg.model.name}[/] ({budget}, {cfg.recipe.dtype}) -> {out_dir}")
@@ -166,20 +172,23 @@ def eval_(
     import io
 
     import numpy as np
+    from rich.markup import escape
 
     from .errors import FieldlabError
     from .run import load_run
     from .training.checkpoint import atomic_write_bytes
 
-    if out_file.suffix != ".npy":
-        raise FieldlabError(f"--out {out_file} must be a .npy file name; for example predictions.npy.")
     if out_file.is_dir():
         raise FieldlabError(f"--out {out_file} is a directory; give a .npy file name.")
+    if out_file.suffix != ".npy":
+        raise FieldlabError(f"--out {out_file} must be a .npy file name; for example predictions.npy.")
     if run_dir.is_dir() and out_file.resolve().parent == run_dir.resolve():
         raise FieldlabError(f"--out {out_file} lies in the run directory, whose files eval never writes; "
                             "choose a path outside it.")
     if not points.is_file():
         raise FieldlabError(f"points file {points} does not exist.")
+    if points.stat().st_size == 0:
+        raise FieldlabError(f"points file {points} is empty; save an (n, d) array into it with numpy.save.")
     try:
         pts = np.load(points, allow_pickle=False)
     except (ValueError, OSError, EOFError) as e:
@@ -188,7 +197,13 @@ def eval_(
     if not isinstance(pts, np.ndarray):  # an .npz archive
         pts.close()
         raise FieldlabError(f"{points} is an .npz archive, not a single .npy array; save the points with numpy.save.")
-    run = load_run(run_dir)
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = load_run(run_dir)
+    for w in caught:
+        err.print(f"[yellow]warning:[/] {escape(str(w.message))}", highlight=False, soft_wrap=True)
     pred = run.predict(pts, allow_outside=allow_outside)
     buf = io.BytesIO()
     np.save(buf, pred)
@@ -256,7 +271,9 @@ def bench(
         if rec["status"] == "ok":
             extra = f"rel L2 {rec['rel_l2']:.2e}, {rec['wall_time_s']:.1f} s"
         else:
-            extra = f"{rec['status']}: {rec.get('message') or 'no message'}"
+            from rich.markup import escape
+
+            extra = escape(f"{rec['status']}: {rec.get('message') or 'no message'}")
         err.print(f"  [{k}/{n}] {rec['key']}: {extra}", highlight=False, soft_wrap=True)
 
     results = run_grid(spec, out_dir, workers, on_done=done, run=not report_only)
@@ -289,11 +306,20 @@ def simulate(
     from .discovery.cases import make_dataset
     from .discovery.data import format_of, save
 
+    _check_seed(seed)
     format_of(out_file)  # a bad file name fails before the simulation runs
     ds = make_dataset(case, regime, seed, runs=runs)
     save(ds, out_file)
     out.print(f"wrote {case}/{regime} (seed {seed}): u {_shape(ds)}, "
               f"u in [{ds.u.min():.3g}, {ds.u.max():.3g}] -> {out_file}", highlight=False, soft_wrap=True)
+
+
+def _check_seed(seed: int) -> None:
+    from .config import SEED_LIMIT
+    from .errors import FieldlabError
+
+    if not 0 <= seed < SEED_LIMIT:
+        raise FieldlabError(f"--seed must be an integer from 0 to {SEED_LIMIT - 1}; got {seed}.")
 
 
 def _shape(ds) -> str:
@@ -325,6 +351,7 @@ def discover(
     from .discovery.pipeline import STRUCTURES, run_discovery
     from .errors import FieldlabError
 
+    _check_seed(seed)
     if structure not in STRUCTURES:
         raise FieldlabError(f"unknown structure '{structure}'; available: {', '.join(STRUCTURES)}.")
     if (data is None) == (case is None):

@@ -175,6 +175,40 @@ def check_out(out: str | Path) -> Path:
     return out
 
 
+def memory_estimate(config: RunConfig, problem: Problem) -> float:
+    """A rough upper estimate (bytes) of the memory one training step needs: the collocation points
+    times the network's activations and their derivatives."""
+    s = config.recipe.sampling
+    counts = {"boundary": s.boundary, "initial": s.initial, "data": s.data}
+    points = s.interior + sum(
+        (len(c.points) if c.kind == "data" and (s.data == 0 or s.data > len(c.points)) else counts[c.kind])
+        for c in problem.trained_conditions.values())
+    opts = {**models.options_of(config.model.name), **config.model.options}
+    width, depth = int(opts.get("width", 32) or 32), int(opts.get("depth", 3) or 3)
+    plan = problem.derivative_plan({k: jnp.asarray(v, jnp.float32) for k, v in problem.params.items()})
+    itemsize = 8 if config.recipe.dtype == "float64" else 4
+    return float(points) * width * (depth + 1) * (len(plan) + 1) * itemsize * 4 + points * len(problem.coords) * 8
+
+
+def _check_memory(config: RunConfig, problem: Problem) -> None:
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return
+    need = memory_estimate(config, problem)
+    if need > total:
+        raise FieldlabError(f"the recipe's collocation points need about {need / 2**30:.0f} GiB to train, more than "
+                            f"this machine's {total / 2**30:.0f} GiB of memory; lower the counts in [recipe.sampling].")
+
+
+def check_run(config: RunConfig, problem: Problem | None = None) -> Problem:
+    """Checks of a config against its problem before any work (loss-weight names, memory); returns the problem."""
+    pb = _problem_for(config, problem)
+    check_weights(config, [*pb.equations, *pb.conditions])
+    _check_memory(config, pb)
+    return pb
+
+
 def _write_start(out: Path, config: RunConfig, problem: Problem) -> None:
     checkpoint.atomic_write_text(out / checkpoint.CONFIG, config.to_toml())
     checkpoint.atomic_write_text(out / checkpoint.PROBLEM, json.dumps({"fingerprint": fingerprint(problem)}, indent=2))
@@ -189,8 +223,7 @@ def solve(config: RunConfig, out: str | Path | None = None, *, problem: Problem 
     """
     if out is not None:
         out = check_out(out)
-    pb = _problem_for(config, problem)
-    check_weights(config, [*pb.equations, *pb.conditions])
+    pb = check_run(config, problem)
     set_dtype(config.recipe.dtype)
     model = _build_model(pb, config)
     if out is None:
@@ -276,7 +309,10 @@ def resume(directory: str | Path, *, problem: Problem | None = None, progress: b
         trainer = Trainer(pb, _build_model(pb, config), config, directory, progress=progress, stop_after=stop_after)
         if (directory / checkpoint.META).exists():
             trainer.restore()
-        else:
+        elif any(directory.glob("checkpoint-*.npz")):
+            raise FieldlabError(f"{directory / checkpoint.META} is missing but checkpoint arrays are there, so the "
+                                "checkpoint is damaged; restore the file or start a new run.")
+        else:  # stopped before its first checkpoint: train from the start
             trainer.save()
         trainer.run()
         return _finish(trainer, config, pb, directory)

@@ -23,6 +23,8 @@ import io
 import json
 import math
 import os
+import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -206,7 +208,7 @@ def read_meta(directory: Path) -> dict[str, Any]:
     directory = Path(directory)
     meta_path = directory / META
     if not meta_path.exists():
-        raise FieldlabError(f"{directory} holds no checkpoint ({META} is missing); is it a fieldlab run directory?")
+        raise FieldlabError(f"{directory} holds no checkpoint ({META} is missing), so it is not a complete fieldlab run directory.")
     text = read_text(meta_path)
     try:
         meta = json.loads(text)
@@ -262,6 +264,26 @@ def load(directory: Path) -> tuple[dict[str, list[np.ndarray]], dict[str, Any]]:
         rows = read_history(directory / HISTORY)
     meta["history"] = rows
     return arrays, meta
+
+
+# -- signals ---------------------------------------------------------------------------------------
+def interrupt_handler(request_stop: Callable[[], None]) -> Callable[[int, Any], None]:
+    """A SIGINT handler for a training loop: the first Ctrl-C calls ``request_stop`` (the loop saves
+    a checkpoint at its next chunk boundary) and hands SIGINT back to the system default, so that a
+    second Ctrl-C ends the process at once, even inside compiled code, without raising into it.
+    The last checkpoint on disk survives that: every file is replaced atomically and the run
+    directory holds a checkpoint from step 0 on."""
+
+    def handler(signum, frame):
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        request_stop()
+        try:
+            os.write(2, b"\nstopping at the next chunk boundary to save a checkpoint; "
+                        b"press Ctrl-C again to stop at once (the last checkpoint is kept)\n")
+        except OSError:
+            pass
+
+    return handler
 
 
 # -- the lock --------------------------------------------------------------------------------------

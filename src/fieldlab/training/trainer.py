@@ -166,17 +166,14 @@ class Trainer:
 
     # -- the loop ----------------------------------------------------------------------------------
     def run(self) -> TrainState:
-        """Run the remaining stages. Ctrl-C asks to stop: the loop saves at the next chunk boundary
-        (a second Ctrl-C interrupts at once), so XLA is never interrupted mid-call."""
+        """Run the remaining stages. Ctrl-C asks to stop: the loop saves at the next chunk boundary,
+        so XLA is never interrupted mid-call; a second Ctrl-C ends the process at once, keeping the
+        last checkpoint (see :func:`checkpoint.interrupt_handler`)."""
         self._stop_requested = False
         previous = None
         if threading.current_thread() is threading.main_thread():
-            def request_stop(signum, frame):
-                if self._stop_requested:
-                    raise KeyboardInterrupt
-                self._stop_requested = True
-
-            previous = signal.signal(signal.SIGINT, request_stop)
+            stop = checkpoint.interrupt_handler(lambda: setattr(self, "_stop_requested", True))
+            previous = signal.signal(signal.SIGINT, stop)
         try:
             return self._run()
         finally:
