@@ -4,6 +4,7 @@ One tiny heat1d run (module fixture) is shared; each case that must be refused c
 a single sentence without a traceback, and that no file already on disk changed.
 """
 
+import errno
 import hashlib
 import json
 import math
@@ -73,8 +74,10 @@ def _one_sentence(result, code=2):
         body = message.split("Error ─")[1].strip("─╮╰╯│ ")
         assert body.startswith("Invalid value") and "│" not in body, text
         return body
-    assert message.startswith("error:"), text
-    body = message[len("error:"):].strip()
+    assert message.count("error:") == 1, text
+    lead, _, body = message.partition("error:")
+    assert lead == "" or lead.startswith("solving "), text  # at most the start line of solve before it
+    body = body.strip()
     assert body.endswith(".") and len(body) < 400, text
     # one sentence: no full stop followed by a capital or a new clause inside it (file names and numbers aside)
     inner = body[:-1]
@@ -513,3 +516,162 @@ def test_bench_where_every_cell_fails_exits_non_zero_with_the_message(tmp_path):
     assert "error: a budget of 1 parameters is too small for model 'mlp'" in result.output
     assert "every bench run failed, for example heat1d__mlp__s0: a budget of 1" in " ".join(result.output.split())
     assert "Traceback" not in result.output
+
+
+# -- 4: locks, a resumable start, failed writes -----------------------------------------------------
+def test_lock_refuses_a_second_writer_and_a_stale_lock_is_taken_over(copy_run, tmp_path):
+    root, out = copy_run
+    before = _hashes(out)
+    with checkpoint.RunLock(out):
+        assert f"in use by another fieldlab process (pid {os.getpid()})" in _one_sentence(_invoke("resume", out, "--quiet"))
+        with pytest.raises(FieldlabError, match="in use by another fieldlab process"):
+            fieldlab.resume(out, progress=False)
+    assert {k: v for k, v in _hashes(out).items() if not k.endswith(".lock")} == \
+        {k: v for k, v in before.items() if not k.endswith(".lock")}
+    with checkpoint.RunLock(tmp_path / "new"):
+        result = _invoke("solve", "heat1d", "--config", root / "tiny.toml", "--quiet", "--out", tmp_path / "new")
+        assert "in use by another fieldlab process" in _one_sentence(result)
+    assert [p.name for p in (tmp_path / "new").iterdir()] == [".lock"]
+    # a lock file left by a process that died, and its temporary file: taken over and removed
+    (out / ".lock").write_text("999999999")
+    (out / ".metrics.json.tmp999999999").write_text("half")
+    result = _invoke("resume", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert not (out / ".metrics.json.tmp999999999").exists()
+
+
+def test_crash_before_the_first_checkpoint_is_resumable(copy_run, tmp_path):
+    root, out = copy_run
+    reference, meta = checkpoint.load(root / "run")
+    for p in list(out.iterdir()):
+        if p.name not in ("config.toml", "problem.json"):
+            p.unlink()  # what a crash after the run's start files and before its first checkpoint leaves
+    assert "already holds a run; continue it with `fieldlab resume" in _one_sentence(
+        _invoke("solve", "heat1d", "--config", root / "tiny.toml", "--out", out))
+    result = _invoke("resume", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    arrays, meta2 = checkpoint.load(out)
+    assert meta2["step"] == meta["step"] == 30
+    for a, b in zip(arrays["theta"], reference["theta"]):
+        np.testing.assert_array_equal(a, b)
+    clocks = ("time", "steps_per_s")
+    assert json.dumps([{k: v for k, v in r.items() if k not in clocks} for r in meta2["history"]]) == \
+        json.dumps([{k: v for k, v in r.items() if k not in clocks} for r in meta["history"]])  # NaN as text
+
+
+def test_step_zero_checkpoint_is_written_before_training(tmp_path):
+    with pytest.raises(Interrupted):
+        fieldlab.solve(_config(), tmp_path / "r", progress=False, stop_after=0)
+    arrays, meta = checkpoint.load(tmp_path / "r")
+    assert meta["step"] == 0 and meta["history"] == [] and meta["files"].keys() == {"config.toml", "problem.json"}
+
+
+@pytest.mark.parametrize("err, fragment", [
+    (errno.ENOSPC, "no space left on the device; free some space"),
+    (errno.EROFS, "Read-only file system; choose a writable location"),
+])
+def test_failed_writes_are_one_sentence_and_leave_no_temporary_files(tmp_path, monkeypatch, err, fragment):
+    def fail(*args):
+        raise OSError(err, os.strerror(err))
+
+    monkeypatch.setattr(os, "fsync", fail)
+    with pytest.raises(FieldlabError, match=fragment):
+        checkpoint.atomic_write_text(tmp_path / "a.txt", "x")
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "c.toml").write_text(TINY)
+    result = _invoke("solve", "heat1d", "--config", tmp_path / "c.toml", "--quiet", "--out", tmp_path / "o")
+    assert fragment in _one_sentence(result)
+    assert [p.name for p in (tmp_path / "o").iterdir()] == [".lock"]
+    np.save(tmp_path / "p.npy", np.array([[0.5, 0.5]]))
+    monkeypatch.undo()
+
+
+# -- 5: kill -9 at several moments, then resume (or re-run): bitwise equal to an uninterrupted run ---
+KILL_TOML = TINY.replace("steps = 30", "steps = 40") + """
+[[recipe.stages]]
+optimizer = "adam"
+steps = 40
+lr = 0.002
+"""
+
+
+def _cli(*args, **kw):
+    return subprocess.Popen([sys.executable, "-m", "fieldlab.cli", *map(str, args)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, **kw)
+
+
+def _step(d):
+    try:
+        return json.loads((d / "checkpoint.json").read_text())["step"]
+    except (OSError, ValueError, KeyError):
+        return -1
+
+
+@pytest.mark.slow
+def test_kill_9_at_any_moment_then_resume_is_bitwise(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(KILL_TOML)
+    full = tmp_path / "full"
+    assert _cli("solve", "heat1d", "--config", cfg, "--out", full, "--quiet").wait(timeout=300) == 0
+    reference, ref_meta = checkpoint.load(full)
+    triggers = {
+        "immediately": lambda d: True,
+        "at its start files": lambda d: (d / "config.toml").exists(),
+        "at step 0": lambda d: _step(d) >= 0,
+        "after stage 1": lambda d: _step(d) >= 40,
+    }
+    for name, ready in triggers.items():
+        d = tmp_path / name.replace(" ", "-")
+        proc = _cli("solve", "heat1d", "--config", cfg, "--out", d, "--quiet")
+        t0 = time.perf_counter()
+        while not ready(d) and proc.poll() is None and time.perf_counter() - t0 < 120:
+            time.sleep(0.002)
+        proc.kill()
+        proc.wait()
+        if (d / "config.toml").exists():
+            again = _cli("resume", d, "--quiet")
+        else:
+            again = _cli("solve", "heat1d", "--config", cfg, "--out", d, "--quiet")
+        _, stderr = again.communicate(timeout=300)
+        assert again.returncode == 0, (name, stderr)
+        arrays, meta = checkpoint.load(d)
+        assert meta["step"] == 80, name
+        assert [r["loss"] for r in meta["history"]] == [r["loss"] for r in ref_meta["history"]], name
+        for a, b in zip(arrays["theta"], reference["theta"]):
+            np.testing.assert_array_equal(a, b, err_msg=name)
+        assert json.loads((d / "metrics.json").read_text())["final_loss"] == ref_meta["history"][-1]["loss"]
+
+
+@pytest.mark.slow
+def test_second_ctrl_c_during_compilation_exits_at_once_and_keeps_a_checkpoint(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(TINY.replace('optimizer = "adam"\nsteps = 30', 'optimizer = "lbfgs"\nsteps = 600'))
+    proc = _cli("solve", "heat1d", "--config", cfg, "--out", tmp_path / "r", "--quiet")
+    t0 = time.perf_counter()
+    while _step(tmp_path / "r") < 0 and time.perf_counter() - t0 < 120:
+        time.sleep(0.01)
+    time.sleep(1.0)  # compiling the L-BFGS chunk
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    t1 = time.perf_counter()
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode in (-signal.SIGINT, 130), (proc.returncode, stderr)  # never a segfault
+    assert "Traceback" not in stderr
+    arrays, meta = checkpoint.load(tmp_path / "r")  # every checksum verified
+    assert all(np.isfinite(a).all() for a in arrays["theta"])
+    assert time.perf_counter() - t1 < 60
+
+
+@pytest.mark.slow
+def test_two_simultaneous_writers_one_is_refused(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(TINY)
+    procs = [_cli("solve", "heat1d", "--config", cfg, "--out", tmp_path / "r", "--quiet") for _ in range(2)]
+    results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+    codes = sorted(c for c, _ in results)
+    assert codes == [0, 2], results
+    refused = next(e for c, e in results if c == 2)
+    assert "in use by another fieldlab process" in refused or "already holds a run" in refused
+    run = fieldlab.load_run(tmp_path / "r")  # one consistent run: every checksum matches
+    assert run.predict(np.array([[0.5, 0.5]])).shape == (1, 1)
