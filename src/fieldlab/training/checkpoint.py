@@ -236,10 +236,13 @@ def load(directory: Path) -> tuple[dict[str, list[np.ndarray]], dict[str, Any]]:
     checkpoint written without history, the rows of ``history.csv``).
     """
     directory = Path(directory)
-    meta = read_meta(directory)
-    arrays_path = directory / str(meta["arrays"])
-    if Path(str(meta["arrays"])).name != str(meta["arrays"]):
-        raise FieldlabError(f"{directory / META} names an array file outside the run directory; the checkpoint is damaged.")
+    for attempt in range(3):  # a live run may replace its checkpoint between the two reads: read again
+        meta = read_meta(directory)
+        arrays_path = directory / str(meta["arrays"])
+        if Path(str(meta["arrays"])).name != str(meta["arrays"]):
+            raise FieldlabError(f"{directory / META} names an array file outside the run directory; the checkpoint is damaged.")
+        if arrays_path.exists() or attempt == 2 or read_meta(directory) == meta:
+            break
     try:
         data = arrays_path.read_bytes()
     except OSError as e:
