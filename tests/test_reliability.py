@@ -196,9 +196,12 @@ def test_edited_run_files_are_refused(copy_run, tmp_path, name, edit, fragment, 
 
 
 # -- 1d: checkpoint and history are committed together ----------------------------------------------
-def test_history_commits_with_the_checkpoint(tmp_path):
-    cfg = _config()
-    full = fieldlab.solve(cfg, tmp_path / "full", progress=False)
+def test_history_commits_with_the_checkpoint(run_dir, tmp_path):
+    from fieldlab.run import _load_config
+
+    root, full = run_dir
+    cfg = _load_config(full)
+    _, full_meta = checkpoint.load(full)
     with pytest.raises(Interrupted):
         fieldlab.solve(cfg, tmp_path / "cut", progress=False, stop_after=20)
     cut = tmp_path / "cut"
@@ -208,9 +211,10 @@ def test_history_commits_with_the_checkpoint(tmp_path):
     bogus = rows + [{**rows[-1], "step": 25.0, "loss": 123.0}]
     (cut / "history.csv").write_text(checkpoint.history_csv(bogus))
     resumed = fieldlab.resume(cut, progress=False)
-    assert [r["step"] for r in resumed.history] == [r["step"] for r in full.history] == [10.0, 20.0, 30.0]
-    assert resumed.metrics["final_loss"] == full.metrics["final_loss"]
-    assert checkpoint.read_history(cut / "history.csv")[-1]["loss"] == full.metrics["final_loss"]
+    assert [r["step"] for r in resumed.history] == [r["step"] for r in full_meta["history"]] == [10.0, 20.0, 30.0]
+    final = full_meta["history"][-1]["loss"]
+    assert resumed.metrics["final_loss"] == final == json.loads((full / "metrics.json").read_text())["final_loss"]
+    assert checkpoint.read_history(cut / "history.csv")[-1]["loss"] == final
 
 
 # -- 2: a run remembers its problem's fingerprint (issue 19) ---------------------------------------
@@ -675,3 +679,15 @@ def test_two_simultaneous_writers_one_is_refused(tmp_path):
     assert "in use by another fieldlab process" in refused or "already holds a run" in refused
     run = fieldlab.load_run(tmp_path / "r")  # one consistent run: every checksum matches
     assert run.predict(np.array([[0.5, 0.5]])).shape == (1, 1)
+
+
+def test_a_run_of_a_problem_that_is_not_built_in_says_how_to_load_it(tmp_path):
+    import dataclasses
+
+    pb = dataclasses.replace(_user_poisson(), name="my-poisson")
+    recipe = {"sampling": {"interior": 32, "boundary": 2}, "chunk": 10, "stages": [{"optimizer": "adam", "steps": 10}]}
+    run = fieldlab.train(pb, "mlp", recipe, out=tmp_path / "r", progress=False, width=4, depth=1)
+    np.save(tmp_path / "p.npy", np.array([[0.5]]))
+    body = _one_sentence(_invoke("eval", tmp_path / "r", "--points", tmp_path / "p.npy", "--out", tmp_path / "o.npy"))
+    assert "trained on problem 'my-poisson', which is not built in; load it from Python with load_run(" in body
+    np.testing.assert_array_equal(fieldlab.load_run(tmp_path / "r", problem=pb).predict([[0.5]]), run.predict([[0.5]]))

@@ -31,7 +31,10 @@ from .training.recipe import Recipe
 from .training.trainer import Trainer, set_dtype
 
 
-def _problem_for(config: RunConfig, problem: Problem | None) -> Problem:
+def _problem_for(config: RunConfig, problem: Problem | None, directory: Path | None = None) -> Problem:
+    if problem is None and directory is not None and config.problem not in problems.available():
+        raise FieldlabError(f"{directory} was trained on problem '{config.problem}', which is not built in; load it from "
+                            f"Python with load_run('{directory}', problem=...) or resume(..., problem=...).")
     pb = problem if problem is not None else problems.get(config.problem)
     return pb if config.hard_constraints else pb.soft()
 
@@ -289,7 +292,7 @@ def _check_problem(directory: Path, config: RunConfig, problem: Problem, given: 
 
 def _prepare(directory: Path, problem: Problem | None) -> tuple[RunConfig, Problem]:
     config = _load_config(directory)
-    pb = _problem_for(config, problem)
+    pb = _problem_for(config, problem, directory)
     _check_problem(directory, config, pb, problem is not None)
     return config, pb
 
