@@ -691,3 +691,13 @@ def test_a_run_of_a_problem_that_is_not_built_in_says_how_to_load_it(tmp_path):
     body = _one_sentence(_invoke("eval", tmp_path / "r", "--points", tmp_path / "p.npy", "--out", tmp_path / "o.npy"))
     assert "trained on problem 'my-poisson', which is not built in; load it from Python with load_run(" in body
     np.testing.assert_array_equal(fieldlab.load_run(tmp_path / "r", problem=pb).predict([[0.5]]), run.predict([[0.5]]))
+
+
+def test_fingerprint_sees_set_constants_in_a_stable_order():
+    from fieldlab.problem import _hash_of
+
+    a = lambda F, p: p.get("k") in {"a", "b", "c", "d", "e", "f"}  # noqa: E731
+    b = lambda F, p: p.get("k") in {"a", "b", "c", "d", "e", "g"}  # noqa: E731
+    c = lambda F, p: p.get("k") in {"f", "e", "d", "c", "b", "a"}  # noqa: E731
+    assert _hash_of(a) != _hash_of(b)
+    assert _hash_of(a) == _hash_of(c)  # sorted, so independent of PYTHONHASHSEED's iteration order

@@ -504,6 +504,11 @@ def _digest_value(value: Any, h, depth: int = 0) -> None:
         arr = np.ascontiguousarray(np.asarray(value))
         h.update(f"array{arr.shape}{arr.dtype}".encode())
         h.update(arr.tobytes())
+    elif isinstance(value, (set, frozenset)):  # iteration order follows string hashing, which varies per process
+        h.update(b"set(")
+        for r in sorted(repr(v) for v in value):
+            h.update(r.encode())
+        h.update(b")")
     elif isinstance(value, (tuple, list)):
         h.update(f"{type(value).__name__}{len(value)}(".encode())
         for v in value:

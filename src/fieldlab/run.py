@@ -1,8 +1,12 @@
 """Runs: the public entry points ``solve``, ``train``, ``resume`` and ``load_run``, and the :class:`Run`.
 
-A run directory holds ``config.toml`` (the resolved configuration), ``checkpoint.json`` with its
-``checkpoint-<step>.npz``, ``history.csv``, ``metrics.json`` and PNG figures. It can be reloaded
-(:func:`load_run`) to predict at new points, and resumed (:func:`resume`) if it was interrupted.
+A run directory holds ``config.toml`` (the resolved configuration), ``problem.json`` (the problem's
+fingerprint), ``checkpoint.json`` with its ``checkpoint-<step>.npz`` (see
+:mod:`fieldlab.training.checkpoint`), ``history.csv``, ``metrics.json``, PNG figures and ``.lock``.
+It can be reloaded (:func:`load_run`) to predict at new points, and resumed (:func:`resume`) after an
+interruption or a crash at any moment. A run holds the directory's lock while it writes, and a
+checkpoint exists from step 0 on. Loading verifies the manifest's checksums and refuses a problem
+whose fingerprint differs from the one the run was trained on.
 """
 
 from __future__ import annotations
