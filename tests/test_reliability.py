@@ -644,6 +644,25 @@ def test_kill_9_at_any_moment_then_resume_is_bitwise(tmp_path):
         for a, b in zip(arrays["theta"], reference["theta"]):
             np.testing.assert_array_equal(a, b, err_msg=name)
         assert json.loads((d / "metrics.json").read_text())["final_loss"] == ref_meta["history"][-1]["loss"]
+    # killed during its resume, then resumed again
+    d = tmp_path / "during-resume"
+    proc = _cli("solve", "heat1d", "--config", cfg, "--out", d, "--quiet")
+    while _step(d) < 0 and proc.poll() is None:
+        time.sleep(0.002)
+    proc.kill()
+    proc.wait()
+    proc = _cli("resume", d, "--quiet")
+    t0 = time.perf_counter()
+    while _step(d) < 40 and proc.poll() is None and time.perf_counter() - t0 < 120:
+        time.sleep(0.002)
+    proc.kill()
+    proc.wait()
+    again = _cli("resume", d, "--quiet")
+    _, stderr = again.communicate(timeout=300)
+    assert again.returncode == 0, stderr
+    arrays, meta = checkpoint.load(d)
+    for a, b in zip(arrays["theta"], reference["theta"]):
+        np.testing.assert_array_equal(a, b, err_msg="during resume")
 
 
 @pytest.mark.slow
