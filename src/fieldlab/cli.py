@@ -297,7 +297,7 @@ def simulate(
     case: str = typer.Option(..., help="closure case: case_a, case_b, case_c or case_exp"),
     regime: str = typer.Option("clean", help="observation regime: clean, noise1, noise5, sparse_x, sparse_t or "
                                "sparse_xt"),
-    seed: int = typer.Option(0, help="seed of the observation noise"),
+    seed: int = typer.Option(0, help="seed of the observation noise, 0 to 2**32 - 1"),
     runs: int = typer.Option(1, help="runs from different training initial conditions (1-4); u gets shape "
                              "(runs, nt, nx) for more than one"),
     out_file: Path = typer.Option(..., "--out", help="data file to write: .npz or .nc (NetCDF)"),
@@ -342,7 +342,7 @@ def discover(
     criterion: str = typer.Option("bic", help="symbolic family selection: aic or bic"),
     bc: str | None = typer.Option(None, help="boundary condition of a data file, for its re-simulations (the refit's choice, "
                                   "rollouts): neumann, dirichlet, periodic (default: the file's meta 'bc', else neumann)"),
-    seed: int = typer.Option(0, help="seed (noise of a built-in case, network initialisation)"),
+    seed: int = typer.Option(0, help="seed (noise of a built-in case, network initialisation), 0 to 2**32 - 1"),
     runs: int = typer.Option(1, help="runs of the built-in case from different training initial conditions (1-4)"),
     out_dir: Path | None = typer.Option(None, "--out", help="output directory [default: discover-<case or file name>]"),
 ):
