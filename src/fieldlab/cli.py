@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import math
 import sys
 from enum import Enum
 from pathlib import Path
@@ -39,8 +40,11 @@ def _friendly(fn):
         except FieldlabError as e:
             from .training.trainer import Interrupted
 
+            from rich.markup import escape
+
             code = 130 if isinstance(e, Interrupted) else 2
-            err.print(f"[bold red]error:[/] {e}" if code == 2 else f"[yellow]{e}[/]", highlight=False, soft_wrap=True)
+            text = escape(str(e))
+            err.print(f"[bold red]error:[/] {text}" if code == 2 else f"[yellow]{text}[/]", highlight=False, soft_wrap=True)
             raise typer.Exit(code) from None
         except KeyboardInterrupt:
             err.print("[yellow]interrupted[/]")
@@ -85,7 +89,7 @@ def solve(
     steps: Optional[int] = typer.Option(None, min=1, help="total optimiser steps, split over the stages in the recipe's proportions"),
     time: Optional[float] = typer.Option(None, min=0.1, help="wall-time budget in seconds (compilation included) instead of steps"),
     dtype: Optional[DType] = typer.Option(None, help="float32 (default) or float64"),
-    seed: Optional[int] = typer.Option(None, help="random seed for initialisation and sampling"),
+    seed: Optional[int] = typer.Option(None, help="random seed for initialisation and sampling, 0 to 2**32 - 1"),
     config: Optional[Path] = typer.Option(None, help="TOML file with problem/model/recipe settings"),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="run directory (default runs/PROBLEM-MODEL-TIME)"),
     quiet: bool = typer.Option(False, help="no progress bar"),
@@ -97,6 +101,8 @@ def solve(
 
     if steps is not None and time is not None:
         raise FieldlabError("give either --steps or --time, not both.")
+    if seed is not None:
+        _check_seed(seed)
     base = registry.defaults(problem)
     updates = []
     if config is not None:
@@ -122,7 +128,11 @@ def solve(
     if out_dir is None:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         out_dir = Path("runs") / f"{problem}-{cfg.model.name}-{stamp}"
+    from .run import check_out, check_run
     from .run import solve as run_solve
+
+    check_out(out_dir)
+    check_run(cfg)
 
     budget = f"{cfg.recipe.time:g} s" if cfg.recipe.time else f"{cfg.recipe.total_steps} steps"
     err.print(f"solving [bold]{problem}[/] with [bold]{cfg.model.name}[/] ({budget}, {cfg.recipe.dtype}) -> {out_dir}")
@@ -151,26 +161,50 @@ def _summary(run):
 @_friendly
 def eval_(
     run_dir: Path = typer.Argument(..., help="run directory"),
-    points: Path = typer.Option(..., help=".npy array (n, d), columns in the problem's coordinate order"),
-    out_file: Path = typer.Option(..., "--out", help=".npy file to write the predictions (n, number of fields)"),
+    points: Path = typer.Option(..., help=".npy array (n, d) of real numbers, columns in the problem's coordinate order, "
+                                "inside the domain"),
+    out_file: Path = typer.Option(..., "--out", help=".npy file to write the predictions (n, number of fields); "
+                                  "not inside the run directory"),
+    allow_outside: bool = typer.Option(False, "--allow-outside", help="also predict at points outside the domain's "
+                                       "bounds (where the network was not trained)"),
 ):
     """Predict the fields of a trained run at given points."""
     import io
 
     import numpy as np
+    from rich.markup import escape
 
     from .errors import FieldlabError
     from .run import load_run
     from .training.checkpoint import atomic_write_bytes
 
+    if out_file.is_dir():
+        raise FieldlabError(f"--out {out_file} is a directory; give a .npy file name.")
+    if out_file.suffix != ".npy":
+        raise FieldlabError(f"--out {out_file} must be a .npy file name; for example predictions.npy.")
+    if run_dir.is_dir() and out_file.resolve().parent == run_dir.resolve():
+        raise FieldlabError(f"--out {out_file} lies in the run directory, whose files eval never writes; "
+                            "choose a path outside it.")
     if not points.is_file():
         raise FieldlabError(f"points file {points} does not exist.")
+    if points.stat().st_size == 0:
+        raise FieldlabError(f"points file {points} is empty; save an (n, d) array into it with numpy.save.")
     try:
         pts = np.load(points, allow_pickle=False)
-    except (ValueError, OSError) as e:
-        raise FieldlabError(f"{points} is not a readable .npy array ({e}); save it with numpy.save.") from None
-    run = load_run(run_dir)
-    pred = run.predict(pts)
+    except (ValueError, OSError, EOFError) as e:
+        why = f" ({e})" if str(e) else " (it is empty)"
+        raise FieldlabError(f"{points} is not a readable .npy array{why}; save it with numpy.save.") from None
+    if not isinstance(pts, np.ndarray):  # an .npz archive
+        pts.close()
+        raise FieldlabError(f"{points} is an .npz archive, not a single .npy array; save the points with numpy.save.")
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = load_run(run_dir)
+    for w in caught:
+        err.print(f"[yellow]warning:[/] {escape(str(w.message))}", highlight=False, soft_wrap=True)
+    pred = run.predict(pts, allow_outside=allow_outside)
     buf = io.BytesIO()
     np.save(buf, pred)
     atomic_write_bytes(out_file, buf.getvalue())
@@ -209,11 +243,13 @@ def bench(
     from . import models as model_registry
     from . import problems as problem_registry
     from .bench.report import write_figures, write_html, write_tables
-    from .bench.runner import BenchSpec, Cell, parse_list, run_grid
+    from .bench.runner import BenchSpec, Cell, check_spec, parse_list, run_grid
     from .errors import FieldlabError
 
     if steps is not None and time is not None:
         raise FieldlabError("give either --steps or --time, not both.")
+    if time is not None and not math.isfinite(time):
+        raise FieldlabError(f"--time must be a finite number of seconds; got {time}.")
     try:
         lr_list = parse_list(lrs, float)
     except ValueError:
@@ -226,6 +262,7 @@ def bench(
     spec = BenchSpec(parse_list(problems_), parse_list(models_), seeds, steps, time, lr_list, budget, recipe_list)
     if not spec.problems or not spec.models:
         raise FieldlabError("--problems and --models each need at least one name.")
+    check_spec(spec)
     for p in spec.problems:
         problem_registry.defaults(p)
     for m in spec.models:
@@ -241,14 +278,22 @@ def bench(
               f"{f' x {len(recipe_list)} recipes' if recipe_list else ''} = {total} runs -> {out_dir}")
 
     def done(rec, k, n):
-        extra = f"rel L2 {rec['rel_l2']:.2e}, {rec['wall_time_s']:.1f} s" if rec["status"] == "ok" else rec["status"]
-        err.print(f"  [{k}/{n}] {rec['key']}: {extra}", highlight=False)
+        if rec["status"] == "ok":
+            extra = f"rel L2 {rec['rel_l2']:.2e}, {rec['wall_time_s']:.1f} s"
+        else:
+            from rich.markup import escape
+
+            extra = escape(f"{rec['status']}: {rec.get('message') or 'no message'}")
+        err.print(f"  [{k}/{n}] {rec['key']}: {extra}", highlight=False, soft_wrap=True)
 
     results = run_grid(spec, out_dir, workers, on_done=done, run=not report_only)
     if report_only:
         err.print(f"report only: {len(results)} of {total} runs finished in {out_dir}")
     if not results:
         raise FieldlabError(f"no finished runs in {out_dir} to report.")
+    if not report_only and all(r["status"] != "ok" for r in results):
+        first = results[0]
+        raise FieldlabError(f"every bench run failed, for example {first['key']}: {first.get('message') or first['status']}")
     write_tables(out_dir, results)
     figures = write_figures(out_dir, results)
     page = write_html(out_dir, command, figures)
@@ -262,7 +307,7 @@ def simulate(
     case: str = typer.Option(..., help="closure case: case_a, case_b, case_c or case_exp"),
     regime: str = typer.Option("clean", help="observation regime: clean, noise1, noise5, sparse_x, sparse_t or "
                                "sparse_xt"),
-    seed: int = typer.Option(0, help="seed of the observation noise"),
+    seed: int = typer.Option(0, help="seed of the observation noise, 0 to 2**32 - 1"),
     runs: int = typer.Option(1, help="runs from different training initial conditions (1-4); u gets shape "
                              "(runs, nt, nx) for more than one"),
     out_file: Path = typer.Option(..., "--out", help="data file to write: .npz or .nc (NetCDF)"),
@@ -271,11 +316,20 @@ def simulate(
     from .discovery.cases import make_dataset
     from .discovery.data import format_of, save
 
+    _check_seed(seed)
     format_of(out_file)  # a bad file name fails before the simulation runs
     ds = make_dataset(case, regime, seed, runs=runs)
     save(ds, out_file)
     out.print(f"wrote {case}/{regime} (seed {seed}): u {_shape(ds)}, "
               f"u in [{ds.u.min():.3g}, {ds.u.max():.3g}] -> {out_file}", highlight=False, soft_wrap=True)
+
+
+def _check_seed(seed: int) -> None:
+    from .config import SEED_LIMIT
+    from .errors import FieldlabError
+
+    if not 0 <= seed < SEED_LIMIT:
+        raise FieldlabError(f"--seed must be an integer from 0 to {SEED_LIMIT - 1}; got {seed}.")
 
 
 def _shape(ds) -> str:
@@ -298,7 +352,7 @@ def discover(
     criterion: str = typer.Option("bic", help="symbolic family selection: aic or bic"),
     bc: str | None = typer.Option(None, help="boundary condition of a data file, for its re-simulations (the refit's choice, "
                                   "rollouts): neumann, dirichlet, periodic (default: the file's meta 'bc', else neumann)"),
-    seed: int = typer.Option(0, help="seed (noise of a built-in case, network initialisation)"),
+    seed: int = typer.Option(0, help="seed (noise of a built-in case, network initialisation), 0 to 2**32 - 1"),
     runs: int = typer.Option(1, help="runs of the built-in case from different training initial conditions (1-4)"),
     out_dir: Path | None = typer.Option(None, "--out", help="output directory [default: discover-<case or file name>]"),
 ):
@@ -307,10 +361,16 @@ def discover(
     from .discovery.pipeline import STRUCTURES, run_discovery
     from .errors import FieldlabError
 
+    _check_seed(seed)
     if structure not in STRUCTURES:
         raise FieldlabError(f"unknown structure '{structure}'; available: {', '.join(STRUCTURES)}.")
     if (data is None) == (case is None):
         raise FieldlabError("give either a data file or --case (not both).")
+    bcs = ("neumann", "dirichlet", "periodic")  # fieldlab.discovery.solver.BCS (not imported: it pulls in JAX; a test checks)
+    if bc is not None and bc not in bcs:
+        raise FieldlabError(f"unknown boundary condition --bc {bc}; choose one of {', '.join(bcs)}.")
+    if bc is not None and case is not None:
+        raise FieldlabError("--bc is for a data file; a built-in case has its own boundary condition.")
     if case is not None:
         ds = cases.make_dataset(case, regime, seed, runs=runs)
         x = cases.fine_grid()

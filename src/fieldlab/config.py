@@ -27,6 +27,7 @@ Keys not given keep the problem's defaults; unknown keys are errors.
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -92,16 +93,95 @@ def resolve(base: dict, *updates: dict, source: str = "the config") -> RunConfig
             merged = {**merged, "model": {}}
         merged = _merge(merged, upd)
     try:
-        return RunConfig.model_validate(merged)
+        config = RunConfig.model_validate(merged)
     except ValidationError as e:
         raise FieldlabError(describe_validation_error(e, source)) from None
+    check(config, source)
+    return config
+
+
+SEED_LIMIT = 2**32
+
+
+def check(config: RunConfig, source: str = "the config") -> None:
+    """Checks beyond the field types: seed range, finite numbers, a non-empty budget, model options.
+
+    Each failure is one :class:`FieldlabError` sentence naming the key in ``source``.
+    """
+    r = config.recipe
+    if not 0 <= r.seed < SEED_LIMIT:
+        raise FieldlabError(f"{source}: 'recipe.seed' must be an integer from 0 to {SEED_LIMIT - 1}; got {r.seed}.")
+    if r.time is not None and not math.isfinite(r.time):
+        raise FieldlabError(f"{source}: 'recipe.time' must be a finite number of seconds; got {r.time}.")
+    for i, st in enumerate(r.stages):
+        for key in ("lr", "decay_rate", "tol", "gtol"):
+            if not math.isfinite(getattr(st, key)):
+                raise FieldlabError(f"{source}: 'recipe.stages.{i}.{key}' must be a finite number; got {getattr(st, key)}.")
+    if r.total_steps == 0:
+        raise FieldlabError(f"{source}: every stage of the recipe has 0 steps, so nothing would be trained; "
+                            "give at least one stage some steps.")
+    for k, w in r.weights.items():
+        if not (math.isfinite(w) and w >= 0):
+            raise FieldlabError(f"{source}: 'recipe.weights.{k}' must be a finite number >= 0; got {w}.")
+    check_model_options(config.model.name, config.model.options, source)
+
+
+# Integer options of the backbones that count something (at least 1); ``degree`` may be 0.
+_COUNT_MIN = {"degree": 0}
+
+
+def check_model_options(name: str, options: dict[str, Any], source: str = "the config") -> None:
+    """Check each given model option against the type of its default (counts are integers >= 1)."""
+    from . import models
+
+    defaults = models.options_of(name)
+    for key, value in options.items():
+        where = f"{source}: 'model.{key}'"
+        if key == "budget":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise FieldlabError(f"{where} must be a whole number of parameters >= 1; got {value!r}.")
+            continue
+        if key not in defaults:
+            continue  # unknown options are reported by the model builder, with the valid names
+        default = defaults[key]
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise FieldlabError(f"{where} must be true or false; got {value!r}.")
+        elif isinstance(default, int):
+            low = _COUNT_MIN.get(key, 1)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise FieldlabError(f"{where} must be a whole number >= {low}; got {value!r}.")
+        elif isinstance(default, float):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise FieldlabError(f"{where} must be a finite number; got {value!r}.")
+        elif isinstance(default, str):
+            if not isinstance(value, str):
+                raise FieldlabError(f"{where} must be text; got {value!r}.")
+        elif isinstance(default, tuple):
+            if not isinstance(value, (list, tuple)):
+                raise FieldlabError(f"{where} must be a list; got {value!r}.")
+
+
+def check_weights(config: RunConfig, terms: list[str]) -> None:
+    """Refuse loss weights that name no loss term of the problem (``terms``: its equations and conditions)."""
+    bad = sorted(set(config.recipe.weights) - set(terms))
+    if bad:
+        raise FieldlabError(f"[recipe.weights] names {bad}, which are not loss terms of problem '{config.problem}'; "
+                            f"its terms are {', '.join(terms)}.")
+
+
+def parse_toml(text: str, path: str | Path = "the config") -> dict:
+    """A TOML document as a dict; a syntax error is one sentence naming ``path``."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise FieldlabError(f"{path} is not valid TOML ({e}); fix the syntax.") from None
 
 
 def read_toml(path: str | Path) -> dict:
+    from .training.checkpoint import read_text
+
     path = Path(path)
     if not path.is_file():
         raise FieldlabError(f"config file {path} does not exist; check the path.")
-    try:
-        return tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as e:
-        raise FieldlabError(f"{path} is not valid TOML ({e}); fix the syntax.") from None
+    return parse_toml(read_text(path), path)

@@ -284,24 +284,31 @@ class Data(Condition):
     """Pointwise observations: ``fields`` equal ``values`` at ``points``.
 
     ``points`` is ``(n, d)`` in the problem's coordinate order, ``values`` is ``(n, len(fields))``.
-    The recipe's ``data`` count picks a random subset each time points are drawn (all points if it
-    is 0 or larger than ``n``).
+    ``fields=None`` (the default) means the problem's only field; in a problem with several fields
+    it must be given. The recipe's ``data`` count picks a random subset each time points are drawn
+    (all points if it is 0 or larger than ``n``).
     """
 
     points: np.ndarray
     values: np.ndarray
-    fields: tuple[str, ...] = ("u",)
+    fields: tuple[str, ...] | None = None
     kind = "data"
 
     def __post_init__(self):
+        if isinstance(self.fields, str):
+            object.__setattr__(self, "fields", (self.fields,))
+        elif self.fields is not None:
+            object.__setattr__(self, "fields", tuple(self.fields))
         pts = np.asarray(self.points, dtype=np.float64)
         vals = np.asarray(self.values, dtype=np.float64)
         if vals.ndim == 1:
             vals = vals[:, None]
-        if pts.ndim != 2 or vals.shape != (pts.shape[0], len(self.fields)):
+        width = 1 if self.fields is None else len(self.fields)
+        if pts.ndim != 2 or vals.shape != (pts.shape[0], width):
+            named = "the problem's one field" if self.fields is None else f"fields {self.fields}"
             raise FieldlabError(
                 f"data points {pts.shape} and values {vals.shape} do not match: expected (n, d) and "
-                f"(n, {len(self.fields)}) for fields {self.fields}."
+                f"(n, {width}) for {named}."
             )
         if not (np.isfinite(pts).all() and np.isfinite(vals).all()):
             raise FieldlabError("the data contain NaN or infinite values; remove or fill those rows first.")
@@ -316,10 +323,17 @@ class Data(Condition):
 
     def residual(self, at, item, p):
         F = at(item["z"])
-        return jnp.stack([F[f] for f in self.fields]) - item["target"]
+        names = self.fields if self.fields is not None else F._fields
+        return jnp.stack([F[f] for f in names]) - item["target"]
 
     def check(self, problem):
-        bad = [f for f in self.fields if f not in problem.fields]
+        if self.fields is None and len(problem.fields) != 1:
+            name = next((k for k, c in problem.conditions.items() if c is self), "a Data condition")
+            raise FieldlabError(
+                f"data condition '{name}' does not say which field it observes and the problem has fields "
+                f"{problem.fields}; pass fields=(...) to Data."
+            )
+        bad = [f for f in (self.fields or ()) if f not in problem.fields]
         if bad:
             raise FieldlabError(f"data refer to unknown field(s) {bad}; the problem's fields are {problem.fields}.")
         if self.points.shape[1] != len(problem.coords):
@@ -469,3 +483,118 @@ class Problem:
 
         jax.eval_shape(trace, jax.ShapeDtypeStruct((d,), jnp.float32))
         return frozenset(used)
+
+
+# --------------------------------------------------------------------------------------------------
+# Fingerprints
+# --------------------------------------------------------------------------------------------------
+
+
+def _digest_value(value: Any, h, depth: int = 0) -> None:
+    """Feed a stable description of ``value`` (numbers, text, arrays, functions) into the hash ``h``."""
+    import functools
+    import types
+
+    if depth > 4:
+        h.update(b"<deep>")
+        return
+    if isinstance(value, (bool, int, float, complex, str, bytes, type(None))):
+        h.update(repr(value).encode())
+    elif isinstance(value, np.ndarray) or isinstance(value, jax.Array):
+        arr = np.ascontiguousarray(np.asarray(value))
+        h.update(f"array{arr.shape}{arr.dtype}".encode())
+        h.update(arr.tobytes())
+    elif isinstance(value, (set, frozenset)):  # iteration order follows string hashing, which varies per process
+        h.update(b"set(")
+        for r in sorted(repr(v) for v in value):
+            h.update(r.encode())
+        h.update(b")")
+    elif isinstance(value, (tuple, list)):
+        h.update(f"{type(value).__name__}{len(value)}(".encode())
+        for v in value:
+            _digest_value(v, h, depth + 1)
+        h.update(b")")
+    elif isinstance(value, Mapping):
+        h.update(b"{")
+        for k in sorted(value, key=str):
+            h.update(repr(k).encode())
+            _digest_value(value[k], h, depth + 1)
+        h.update(b"}")
+    elif isinstance(value, functools.partial):
+        h.update(b"partial")
+        _digest_value(value.func, h, depth + 1)
+        _digest_value(value.args, h, depth + 1)
+        _digest_value(dict(value.keywords), h, depth + 1)
+    elif isinstance(value, types.CodeType):
+        h.update(value.co_code)
+        h.update(repr((value.co_names, value.co_varnames, value.co_freevars)).encode())
+        for c in value.co_consts:
+            _digest_value(c, h, depth + 1)
+    elif callable(value) and hasattr(value, "__code__"):
+        _digest_value(value.__code__, h, depth + 1)
+        _digest_value(value.__defaults__, h, depth + 1)
+        for cell in value.__closure__ or ():
+            try:
+                _digest_value(cell.cell_contents, h, depth + 1)
+            except ValueError:  # an empty cell
+                h.update(b"<empty>")
+        # module-level helpers of the same module that the function calls by name
+        glb = getattr(value, "__globals__", {})
+        for name in value.__code__.co_names:
+            g = glb.get(name)
+            if isinstance(g, (types.FunctionType, int, float, tuple)) and not isinstance(g, bool) and (
+                    not isinstance(g, types.FunctionType) or g.__module__ == value.__module__):
+                h.update(name.encode())
+                _digest_value(g, h, depth + 2)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        h.update(type(value).__qualname__.encode())
+        for f in dataclasses.fields(value):
+            h.update(f.name.encode())
+            _digest_value(getattr(value, f.name), h, depth + 1)
+    else:
+        h.update(f"<{type(value).__module__}.{type(value).__qualname__}>".encode())
+
+
+def _hash_of(value: Any) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    _digest_value(value, h)
+    return h.hexdigest()[:16]
+
+
+def _number(v: Any) -> str:
+    try:
+        return repr(float(v))
+    except (TypeError, ValueError):
+        return "#" + _hash_of(v)
+
+
+def fingerprint(problem: Problem) -> dict[str, str]:
+    """A description of everything in ``problem`` that changes what a trained network means.
+
+    Keys name the parts (``name``, ``coordinates``, ``fields``, ``domain``, ``parameters``,
+    ``trainable parameters``, ``conditions``, ``equations``, ``hard constraints``); values are text,
+    with conditions and equations (their types, fields, constants, and the compiled code of their
+    functions and of same-module helpers they call) as short hashes. Two problems with equal
+    fingerprints train and predict identically; code hashes are compared within one Python version.
+    """
+    lo, hi = problem.domain.bounds()
+    conds = {name: (type(c).__qualname__, c) for name, c in problem.conditions.items()}
+    return {
+        "name": problem.name,
+        "coordinates": ", ".join(problem.coords),
+        "fields": ", ".join(problem.fields),
+        "domain": f"{problem.domain!r} bounds {np.asarray(lo).tolist()} to {np.asarray(hi).tolist()}",
+        "parameters": ", ".join(f"{k}={_number(v)}" for k, v in sorted(problem.params.items())),
+        "trainable parameters": ", ".join(f"{k} (scale {float(problem.param_scales.get(k, 1.0))!r})" for k in problem.trainable),
+        "conditions": ", ".join(sorted(problem.conditions)) + " #" + _hash_of(conds),
+        "equations": ", ".join(sorted(problem.equations)) + " #" + _hash_of(dict(problem.equations)),
+        "hard constraints": "none" if problem.transform is None else
+        f"exact {', '.join(problem.exact) or '-'} #{_hash_of(problem.transform)}",
+    }
+
+
+def fingerprint_difference(stored: Mapping[str, str], current: Mapping[str, str]) -> list[str]:
+    """The names of the parts in which two fingerprints differ."""
+    return [k for k in sorted(set(stored) | set(current)) if stored.get(k) != current.get(k)]

@@ -1,14 +1,21 @@
 """Runs: the public entry points ``solve``, ``train``, ``resume`` and ``load_run``, and the :class:`Run`.
 
-A run directory holds ``config.toml`` (the resolved configuration), ``checkpoint.json`` with its
-``checkpoint-<step>.npz``, ``history.csv``, ``metrics.json`` and PNG figures. It can be reloaded
-(:func:`load_run`) to predict at new points, and resumed (:func:`resume`) if it was interrupted.
+A run directory holds ``config.toml`` (the resolved configuration), ``problem.json`` (the problem's
+fingerprint), ``checkpoint.json`` with its ``checkpoint-<step>.npz`` (see
+:mod:`fieldlab.training.checkpoint`), ``history.csv``, ``metrics.json``, PNG figures and ``.lock``.
+It can be reloaded (:func:`load_run`) to predict at new points, and resumed (:func:`resume`) after an
+interruption or a crash at any moment. A run holds the directory's lock while it writes, and a
+checkpoint exists from step 0 on. Loading verifies the manifest's checksums and refuses a problem
+whose fingerprint differs from the one the run was trained on.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
+import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +26,19 @@ import numpy as np
 
 from . import metrics as _metrics
 from . import models, problems
-from .config import RunConfig, read_toml, resolve
+from .config import RunConfig, check_weights, parse_toml, resolve
 from .errors import FieldlabError
-from .problem import Problem
+from .problem import Problem, fingerprint, fingerprint_difference
 from .training import checkpoint
 from .training.losses import solution
 from .training.recipe import Recipe
-from .training.trainer import Trainer, read_history, set_dtype
+from .training.trainer import Trainer, set_dtype
 
 
-def _problem_for(config: RunConfig, problem: Problem | None) -> Problem:
+def _problem_for(config: RunConfig, problem: Problem | None, directory: Path | None = None) -> Problem:
+    if problem is None and directory is not None and config.problem not in problems.available():
+        raise FieldlabError(f"{directory} was trained on problem '{config.problem}', which is not built in; load it from "
+                            f"Python with load_run('{directory}', problem=...) or resume(..., problem=...).")
     pb = problem if problem is not None else problems.get(config.problem)
     return pb if config.hard_constraints else pb.soft()
 
@@ -38,6 +48,40 @@ def _build_model(problem: Problem, config: RunConfig):
     key = jax.random.PRNGKey(config.recipe.seed)
     return models.build(config.model.name, len(problem.coords), len(problem.fields), key=key,
                         lo=lo, hi=hi, **config.model.options)
+
+
+def check_points(points, problem: Problem, dtype: np.dtype, *, allow_outside: bool = False) -> np.ndarray:
+    """``points`` as a float64 ``(n, d)`` array, or one sentence saying why they cannot be predicted at."""
+    try:
+        arr = np.asarray(points)
+    except (ValueError, TypeError):
+        raise FieldlabError("points must be a rectangular array of numbers; give an (n, d) array.") from None
+    if arr.dtype.kind not in "iuf":
+        raise FieldlabError(f"points must be real numbers, but they have dtype {arr.dtype}; give a float array.")
+    d = len(problem.coords)
+    if arr.ndim != 2 or arr.shape[1] != d or arr.shape[0] == 0:
+        raise FieldlabError(
+            f"points must have shape (n, {d}) with n >= 1 and columns {', '.join(problem.coords)}; got {arr.shape}."
+        )
+    pts = arr.astype(np.float64)
+    if not np.isfinite(pts).all():
+        raise FieldlabError("points contain NaN or infinite values; remove those rows.")
+    limit = float(np.finfo(dtype).max) if np.dtype(dtype).kind == "f" else math.inf
+    if np.abs(pts).max() > limit:
+        raise FieldlabError(f"points exceed {limit:.3g}, the largest {np.dtype(dtype).name} number this run computes in; "
+                            "remove or rescale those rows.")
+    if not allow_outside:
+        lo, hi = (np.asarray(b, np.float64) for b in problem.domain.bounds())
+        tol = 1e-6 * np.maximum(1.0, hi - lo)
+        outside = ((pts < lo - tol) | (pts > hi + tol)).any(axis=1)
+        if outside.any():
+            k = int(np.argmax(outside))
+            box = " x ".join(f"{c} in [{a:g}, {b:g}]" for c, a, b in zip(problem.coords, lo, hi))
+            raise FieldlabError(
+                f"{int(outside.sum())} point(s) lie outside the domain ({box}), the first at row {k}; the network "
+                "was not trained there, so remove them or pass allow_outside=True (--allow-outside on the command line)."
+            )
+    return pts
 
 
 class Run:
@@ -60,17 +104,14 @@ class Run:
         true = self.problem.true_params
         return {k: abs(v - true[k]) / abs(true[k]) for k, v in self.params.items() if k in true}
 
-    def predict(self, points) -> np.ndarray:
-        """Fields at ``points`` of shape ``(n, d)`` (columns in the problem's coordinate order) -> ``(n, m)``."""
-        pts = np.asarray(points, dtype=np.float64)
-        d = len(self.problem.coords)
-        if pts.ndim != 2 or pts.shape[1] != d:
-            raise FieldlabError(
-                f"points must have shape (n, {d}) with columns {', '.join(self.problem.coords)}; got {pts.shape}."
-            )
-        if not np.isfinite(pts).all():
-            raise FieldlabError("points contain NaN or infinite values; remove those rows.")
+    def predict(self, points, *, allow_outside: bool = False) -> np.ndarray:
+        """Fields at ``points`` of shape ``(n, d)`` (columns in the problem's coordinate order) -> ``(n, m)``.
+
+        Points must be real, finite in the run's dtype (float32 overflows above 3.4e38) and inside the
+        domain's bounding box (to 1e-6 of its size); ``allow_outside=True`` predicts outside it too.
+        """
         dtype = jax.tree_util.tree_leaves(self.theta)[0].dtype
+        pts = check_points(points, self.problem, np.dtype(dtype), allow_outside=allow_outside)
         return np.asarray(self._predict(self.theta, jnp.asarray(pts, dtype)), dtype=np.float64)
 
     def evaluate(self) -> dict[str, float]:
@@ -78,7 +119,7 @@ class Run:
         if self.problem.reference is None:
             return {}
         ref = self.problem.reference()
-        return _metrics.all_metrics(self.predict(ref.points), ref.flat, self.problem.fields)
+        return _metrics.all_metrics(self.predict(ref.points, allow_outside=True), ref.flat, self.problem.fields)
 
     def write_report(self) -> None:
         """Write ``metrics.json`` and figures into the run directory."""
@@ -88,7 +129,7 @@ class Run:
             return
         if self.problem.reference is not None:
             ref = self.problem.reference()
-            pred = self.predict(ref.points).reshape(ref.values.shape)
+            pred = self.predict(ref.points, allow_outside=True).reshape(ref.values.shape)
             field_maps(self.dir, self.problem.coords, self.problem.fields, ref.axes, pred, ref.values)
         curves(self.dir, self.history)
         checkpoint.atomic_write_text(self.dir / "metrics.json", json.dumps(self.metrics, indent=2))
@@ -115,28 +156,94 @@ def _finish(trainer: Trainer, config: RunConfig, problem: Problem, out: Path | N
     return run
 
 
-def _prepare_out(out: str | Path | None) -> Path | None:
-    if out is None:
-        return None
+def check_out(out: str | Path) -> Path:
+    """Check a new run directory before any work: refuse a file, a run, a non-run non-empty directory,
+    or a location that cannot be created or written."""
     out = Path(out)
-    if (out / checkpoint.META).exists() or (out / "config.toml").exists():
-        raise FieldlabError(f"{out} already holds a run; continue it with `fieldlab resume {out}` or choose another --out.")
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise FieldlabError(f"--out {out} is a file, not a directory; choose a new directory name.")
+    if out.is_dir():
+        if (out / checkpoint.META).exists() or (out / checkpoint.CONFIG).exists():
+            raise FieldlabError(f"{out} already holds a run; continue it with `fieldlab resume {out}` or choose another --out.")
+        others = [p.name for p in out.iterdir() if p.name != checkpoint.LOCK and not checkpoint.is_temporary(p.name)]
+        if others:
+            raise FieldlabError(f"{out} is a directory with other files in it (such as {sorted(others)[0]}); "
+                                "choose a new or empty directory for the run.")
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise FieldlabError(f"{out} is not writable; choose a writable location for the run.")
+        return out
+    parent = out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise FieldlabError(f"--out {out} lies under {parent}, which is a file; choose another location.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise FieldlabError(f"{parent} is not writable, so {out} cannot be created; choose a writable location.")
     return out
+
+
+def memory_estimate(config: RunConfig, problem: Problem) -> float:
+    """A rough upper estimate (bytes) of the memory one training step needs: the collocation points
+    times the network's activations and their derivatives."""
+    s = config.recipe.sampling
+    counts = {"boundary": s.boundary, "initial": s.initial, "data": s.data}
+    points = s.interior + sum(
+        (len(c.points) if c.kind == "data" and (s.data == 0 or s.data > len(c.points)) else counts[c.kind])
+        for c in problem.trained_conditions.values())
+    opts = {**models.options_of(config.model.name), **config.model.options}
+    width, depth = int(opts.get("width", 32) or 32), int(opts.get("depth", 3) or 3)
+    plan = problem.derivative_plan({k: jnp.asarray(v, jnp.float32) for k, v in problem.params.items()})
+    itemsize = 8 if config.recipe.dtype == "float64" else 4
+    return float(points) * width * (depth + 1) * (len(plan) + 1) * itemsize * 4 + points * len(problem.coords) * 8
+
+
+def _check_memory(config: RunConfig, problem: Problem) -> None:
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return
+    need = memory_estimate(config, problem)
+    if need > total:
+        raise FieldlabError(f"the recipe's collocation points need about {need / 2**30:.0f} GiB to train, more than "
+                            f"this machine's {total / 2**30:.0f} GiB of memory; lower the counts in [recipe.sampling].")
+
+
+def check_run(config: RunConfig, problem: Problem | None = None) -> Problem:
+    """Checks of a config against its problem before any work (loss-weight names, memory); returns the problem."""
+    pb = _problem_for(config, problem)
+    check_weights(config, [*pb.equations, *pb.conditions])
+    _check_memory(config, pb)
+    return pb
+
+
+def _write_start(out: Path, config: RunConfig, problem: Problem) -> None:
+    checkpoint.atomic_write_text(out / checkpoint.CONFIG, config.to_toml())
+    checkpoint.atomic_write_text(out / checkpoint.PROBLEM, json.dumps({"fingerprint": fingerprint(problem)}, indent=2))
 
 
 def solve(config: RunConfig, out: str | Path | None = None, *, problem: Problem | None = None,
           progress: bool = True, stop_after: int | None = None) -> Run:
-    """Train according to a resolved :class:`RunConfig`; ``problem`` overrides the built-in of that name."""
-    pb = _problem_for(config, problem)
+    """Train according to a resolved :class:`RunConfig`; ``problem`` overrides the built-in of that name.
+
+    With ``out``, the directory is checked first (see :func:`check_out`), locked for the whole run,
+    and holds a checkpoint from step 0 on, so that a run stopped at any moment can be resumed.
+    """
+    if out is not None:
+        out = check_out(out)
+    pb = check_run(config, problem)
     set_dtype(config.recipe.dtype)
     model = _build_model(pb, config)
-    out = _prepare_out(out)
-    if out is not None:
-        checkpoint.atomic_write_text(out / "config.toml", config.to_toml())
-    trainer = Trainer(pb, model, config, out, progress=progress, stop_after=stop_after)
-    trainer.run()
-    return _finish(trainer, config, pb, out)
+    if out is None:
+        trainer = Trainer(pb, model, config, None, progress=progress, stop_after=stop_after)
+        trainer.run()
+        return _finish(trainer, config, pb, None)
+    with checkpoint.RunLock(out):
+        check_out(out)  # again under the lock: another process may have started a run here meanwhile
+        _write_start(out, config, pb)
+        trainer = Trainer(pb, model, config, out, progress=progress, stop_after=stop_after)
+        trainer.save()  # step 0: resumable from here on
+        trainer.run()
+        return _finish(trainer, config, pb, out)
 
 
 def train(problem: Problem | str, model: str = "mlp", recipe: Recipe | dict | None = None, *,
@@ -157,33 +264,89 @@ def train(problem: Problem | str, model: str = "mlp", recipe: Recipe | dict | No
 
 
 def _load_config(directory: Path) -> RunConfig:
+    """The run's config, after checking the manifest's checksums of it and of the checkpoint metadata."""
     directory = Path(directory)
-    if not (directory / "config.toml").exists():
+    if not (directory / checkpoint.CONFIG).is_file():
         raise FieldlabError(f"{directory} is not a fieldlab run directory (no config.toml).")
-    return resolve(read_toml(directory / "config.toml"), source=str(directory / "config.toml"))
+    if (directory / checkpoint.META).exists():
+        checkpoint.read_meta(directory)
+    path = directory / checkpoint.CONFIG
+    return resolve(parse_toml(checkpoint.read_text(path), path), source=str(path))
+
+
+def _check_problem(directory: Path, config: RunConfig, problem: Problem, given: bool) -> None:
+    """Refuse a problem whose fingerprint differs from the one the run was trained on."""
+    path = Path(directory) / checkpoint.PROBLEM
+    if not path.exists():
+        return  # a run directory from before fingerprints were recorded
+    try:
+        stored = json.loads(checkpoint.read_text(path))["fingerprint"]
+        if not isinstance(stored, dict):
+            raise TypeError
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise FieldlabError(f"{path} is not a readable problem fingerprint; the run directory is damaged.") from None
+    diff = fingerprint_difference(stored, fingerprint(problem))
+    if diff:
+        which = "the problem passed" if given else f"the built-in problem '{config.problem}'"
+        raise FieldlabError(
+            f"{directory} was trained on a different problem than {which} (its {', '.join(diff)} differ); "
+            f"pass the problem it was trained with, as in load_run('{directory}', problem=...)."
+        )
+
+
+def _prepare(directory: Path, problem: Problem | None) -> tuple[RunConfig, Problem]:
+    config = _load_config(directory)
+    pb = _problem_for(config, problem, directory)
+    _check_problem(directory, config, pb, problem is not None)
+    return config, pb
 
 
 def resume(directory: str | Path, *, problem: Problem | None = None, progress: bool = True,
            stop_after: int | None = None) -> Run:
-    """Continue an interrupted run from its last checkpoint, to the end of its recipe."""
+    """Continue an interrupted run from its last checkpoint, to the end of its recipe.
+
+    A directory that holds a config but no checkpoint yet (stopped while starting) trains from the
+    start, which gives the same result as an uninterrupted run.
+    """
     directory = Path(directory)
-    config = _load_config(directory)
-    pb = _problem_for(config, problem)
-    set_dtype(config.recipe.dtype)
-    trainer = Trainer(pb, _build_model(pb, config), config, directory, progress=progress, stop_after=stop_after)
-    trainer.restore()
-    trainer.run()
-    return _finish(trainer, config, pb, directory)
+    _load_config(directory)  # a clear error before a lock file is created in a directory that is not a run
+    with checkpoint.RunLock(directory):
+        config, pb = _prepare(directory, problem)
+        set_dtype(config.recipe.dtype)
+        trainer = Trainer(pb, _build_model(pb, config), config, directory, progress=progress, stop_after=stop_after)
+        if (directory / checkpoint.META).exists():
+            trainer.restore()
+        elif any(directory.glob("checkpoint-*.npz")):
+            raise FieldlabError(f"{directory / checkpoint.META} is missing but checkpoint arrays are there, so the "
+                                "checkpoint is damaged; restore the file or start a new run.")
+        else:  # stopped before its first checkpoint: train from the start
+            trainer.save()
+        trainer.run()
+        return _finish(trainer, config, pb, directory)
 
 
 def load_run(directory: str | Path, *, problem: Problem | None = None) -> Run:
-    """Load a run directory (its last checkpoint) for prediction and evaluation."""
+    """Load a run directory (its last checkpoint) for prediction and evaluation.
+
+    ``problem`` is needed for a run of a problem that is not built in (or that shares a built-in's
+    name); a problem that differs from the one the run was trained on is refused. The history comes
+    from the checkpoint; a damaged ``metrics.json`` gives a warning and empty metrics.
+    """
     directory = Path(directory)
-    config = _load_config(directory)
-    pb = _problem_for(config, problem)
+    config, pb = _prepare(directory, problem)
     set_dtype(config.recipe.dtype)
     trainer = Trainer(pb, _build_model(pb, config), config, directory, progress=False)
     trainer.restore()
     s = trainer.state
-    metrics = json.loads((directory / "metrics.json").read_text()) if (directory / "metrics.json").exists() else {}
-    return Run(directory, config, pb, s.theta, trainer.static, read_history(directory / "history.csv"), s.stops, metrics)
+    metrics: dict[str, Any] = {}
+    path = directory / "metrics.json"
+    if path.exists():
+        try:
+            metrics = json.loads(checkpoint.read_text(path))
+            if not isinstance(metrics, dict):
+                raise ValueError
+        except (FieldlabError, ValueError):
+            warnings.warn(f"{path} is damaged, so the run's stored metrics are left out; "
+                          f"`fieldlab resume {directory}` rewrites it.", stacklevel=2)
+            metrics = {}
+    return Run(directory, config, pb, s.theta, trainer.static, s.history, s.stops, metrics)

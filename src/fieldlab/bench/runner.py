@@ -85,6 +85,22 @@ class BenchSpec:
         return cfg
 
 
+def check_spec(spec: BenchSpec) -> None:
+    """Refuse a grid that would silently repeat cells or train by ascent: duplicate names, learning
+    rates that are not finite numbers > 0, a time budget that is not finite."""
+    from ..errors import FieldlabError
+
+    for option, names in (("--problems", spec.problems), ("--models", spec.models), ("--lrs", spec.lrs)):
+        dup = sorted({str(n) for n in names if list(names).count(n) > 1})
+        if dup:
+            raise FieldlabError(f"{option} lists {', '.join(dup)} more than once; give each entry once.")
+    bad = [lr for lr in spec.lrs if not (math.isfinite(lr) and lr > 0)]
+    if bad:
+        raise FieldlabError(f"every learning rate in --lrs must be a finite number > 0; got {bad[0]:g}.")
+    if spec.time is not None and not (math.isfinite(spec.time) and spec.time > 0):
+        raise FieldlabError(f"the time budget must be a finite number of seconds > 0; got {spec.time}.")
+
+
 def run_cell(spec: BenchSpec, cell: Cell, cells_dir: str) -> dict[str, Any]:
     """Train one cell and write its result files; returns the result record."""
     from .. import metrics
@@ -103,7 +119,7 @@ def run_cell(spec: BenchSpec, cell: Cell, cells_dir: str) -> dict[str, Any]:
         atomic_write_text(Path(cells_dir) / f"{cell.key}.json", json.dumps(record, indent=1))
         return record
     ref = run.problem.reference()
-    pred = run.predict(ref.points).reshape(ref.values.shape)
+    pred = run.predict(ref.points, allow_outside=True).reshape(ref.values.shape)
     hist = run.history
     times = [r["time"] for r in hist]
     errors = [r.get("rel_l2", math.nan) for r in hist]
@@ -145,6 +161,7 @@ def run_grid(spec: BenchSpec, out: Path, workers: int | None = None,
 
     ``run=False`` runs nothing and returns the cells already finished (a partial report).
     """
+    check_spec(spec)
     cells_dir = Path(out) / "cells"
     cells_dir.mkdir(parents=True, exist_ok=True)
     done = load_results(cells_dir)
@@ -187,4 +204,4 @@ def parse_list(text: str | None, kind: Callable[[str], Any] = str) -> tuple:
     return tuple(kind(x.strip()) for x in text.split(",") if x.strip())
 
 
-__all__: Sequence[str] = ["BenchSpec", "Cell", "THRESHOLDS", "load_results", "parse_list", "run_cell", "run_grid"]
+__all__: Sequence[str] = ["BenchSpec", "Cell", "THRESHOLDS", "check_spec", "load_results", "parse_list", "run_cell", "run_grid"]

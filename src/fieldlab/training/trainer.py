@@ -243,8 +243,7 @@ class Trainer:
             arrays["aux"] = _leaves(self.state.aux)
         if self.state.colloc is not None:
             arrays["colloc"] = [np.asarray(self.state.colloc)]
-        checkpoint.save(self.out, arrays, _meta(self.state))
-        write_history(self.out / "history.csv", self.state.history)
+        checkpoint.save(self.out, arrays, _meta(self.state), history=self.state.history)
 
     def restore(self) -> None:
         arrays, meta = checkpoint.load(self.out)
@@ -264,7 +263,7 @@ class Trainer:
         if meta["has_opt_state"]:
             opt = self.recipe.stages[s.stage].transform()
             s.opt_state = _unflatten(opt.init(s.theta), arrays["opt"])
-        s.history = read_history(self.out / "history.csv")
+        s.history = meta["history"]
 
     # -- evaluation --------------------------------------------------------------------------------
     def rel_l2(self, theta) -> float:
@@ -276,17 +275,14 @@ class Trainer:
 
     # -- the loop ----------------------------------------------------------------------------------
     def run(self) -> TrainState:
-        """Run the remaining stages. Ctrl-C asks to stop: the loop saves at the next chunk boundary
-        (a second Ctrl-C interrupts at once), so XLA is never interrupted mid-call."""
+        """Run the remaining stages. Ctrl-C asks to stop: the loop saves at the next chunk boundary,
+        so XLA is never interrupted mid-call; a second Ctrl-C ends the process at once, keeping the
+        last checkpoint (see :func:`checkpoint.interrupt_handler`)."""
         self._stop_requested = False
         previous = None
         if threading.current_thread() is threading.main_thread():
-            def request_stop(signum, frame):
-                if self._stop_requested:
-                    raise KeyboardInterrupt
-                self._stop_requested = True
-
-            previous = signal.signal(signal.SIGINT, request_stop)
+            stop = checkpoint.interrupt_handler(lambda: setattr(self, "_stop_requested", True))
+            previous = signal.signal(signal.SIGINT, stop)
         try:
             return self._run()
         finally:
