@@ -113,10 +113,12 @@ def check(config: RunConfig, source: str = "the config") -> None:
         raise FieldlabError(f"{source}: 'recipe.seed' must be an integer from 0 to {SEED_LIMIT - 1}; got {r.seed}.")
     if r.time is not None and not math.isfinite(r.time):
         raise FieldlabError(f"{source}: 'recipe.time' must be a finite number of seconds; got {r.time}.")
-    for i, st in enumerate(r.stages):
-        for key in ("lr", "decay_rate", "tol", "gtol"):
-            if not math.isfinite(getattr(st, key)):
-                raise FieldlabError(f"{source}: 'recipe.stages.{i}.{key}' must be a finite number; got {getattr(st, key)}.")
+    for group in ("stages", "strategies"):
+        for i, part in enumerate(getattr(r, group)):
+            for key, value in part.model_dump().items():
+                for v in value if isinstance(value, (list, tuple)) else (value,):
+                    if isinstance(v, float) and not math.isfinite(v):
+                        raise FieldlabError(f"{source}: 'recipe.{group}.{i}.{key}' must be a finite number; got {v}.")
     if r.total_steps == 0:
         raise FieldlabError(f"{source}: every stage of the recipe has 0 steps, so nothing would be trained; "
                             "give at least one stage some steps.")

@@ -56,7 +56,7 @@ class Recipe(_Strict):
     strategies: list[Any] = Field(default_factory=list)
     sampling: Sampling = Field(default_factory=Sampling)
     weights: dict[str, float] = Field(default_factory=dict)
-    time: float | None = Field(None, gt=0, allow_inf_nan=False)
+    time: float | None = Field(None, gt=0)
     dtype: Literal["float32", "float64"] = "float32"
     seed: int = Field(0, ge=0, lt=2**32)
     chunk: int = Field(50, gt=0, description="steps per compiled call; progress and checks between chunks")

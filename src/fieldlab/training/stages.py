@@ -98,7 +98,7 @@ class Adam(Stage):
     """
 
     optimizer: Literal["adam"] = "adam"
-    lr: float = Field(1e-3, gt=0, allow_inf_nan=False)
+    lr: float = Field(1e-3, gt=0)
     schedule: Literal["exponential", "cosine", "constant"] = "exponential"
     decay_rate: float = Field(1.0, gt=0, le=1)
     decay_steps: int = Field(1000, gt=0)

@@ -8,8 +8,6 @@ an interrupted and resumed run ends where an uninterrupted one does.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import signal
 import threading
@@ -109,24 +107,6 @@ def _unflatten(template, arrays: list[np.ndarray]):
     if len(leaves) != len(arrays):
         raise FieldlabError("the checkpoint does not match this model and recipe; was the config edited?")
     return jax.tree_util.tree_unflatten(treedef, [jnp.asarray(a, dtype=jnp.asarray(l).dtype) for a, l in zip(arrays, leaves)])
-
-
-def write_history(path: Path, rows: list[dict[str, float]]) -> None:
-    keys: list[str] = []
-    for r in rows:
-        keys += [k for k in r if k not in keys]
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=keys, restval="")
-    w.writeheader()
-    w.writerows(rows)
-    checkpoint.atomic_write_text(path, buf.getvalue())
-
-
-def read_history(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    with open(path) as f:
-        return [{k: (v if k == "optimizer" else float(v) if v != "" else math.nan) for k, v in r.items()} for r in csv.DictReader(f)]
 
 
 class Trainer:

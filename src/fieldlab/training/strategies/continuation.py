@@ -30,7 +30,7 @@ class Continuation(Strategy):
     kind: Literal["continuation"] = "continuation"
     param: str
     mode: Literal["linear", "geometric", "staged"] = "geometric"
-    start: float | None = Field(None, allow_inf_nan=False)
+    start: float | None = None
     steps: int = Field(1000, gt=0, description="length of the ramp (linear, geometric)")
     values: tuple[float, ...] = ()
     milestones: tuple[int, ...] = ()
