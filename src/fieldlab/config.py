@@ -77,8 +77,9 @@ def describe_validation_error(e: ValidationError, source: str) -> str:
     parts = []
     for err in e.errors():
         loc = ".".join(str(x) for x in err["loc"])
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        parts.append(f"'{loc}': {msg}")
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+        # a recipe part names its own keys (recipe.stages.0.lr: ...)
+        parts.append(msg if msg.startswith(loc + ".") else f"'{loc}': {msg}")
     return f"{source} is not a valid config: " + "; ".join(parts) + "."
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 
 class Part(BaseModel):
@@ -32,13 +32,24 @@ class Registry:
     def names(self) -> list[str]:
         return sorted(self.classes)
 
-    def validate(self, item: Any, default: str | None = None) -> BaseModel:
-        """A dict (from TOML or Python) or an instance -> the registered part, validated."""
+    def validate(self, item: Any, default: str | None = None, where: str = "") -> BaseModel:
+        """A dict (from TOML or Python) or an instance -> the registered part, validated.
+
+        ``where`` (such as ``recipe.stages.0``) prefixes the keys named in error messages.
+        """
         if isinstance(item, BaseModel):
             item = item.model_dump()
+        prefix = f"{where}." if where else ""
         if not isinstance(item, dict):
-            raise ValueError(f"each {self.what} must be a table of options, got {item!r}")
+            raise ValueError(f"{where or 'each ' + self.what} must be a table of options, got {item!r}")
         name = item.get(self.key, default)
         if name not in self.classes:
-            raise ValueError(f"unknown {self.what} {self.key} '{name}'; available: {', '.join(self.names())}")
-        return self.classes[name].model_validate({**item, self.key: name})
+            raise ValueError(f"{prefix}{self.key} '{name}' is not a known {self.what}; available: {', '.join(self.names())}")
+        try:
+            return self.classes[name].model_validate({**item, self.key: name})
+        except ValidationError as e:
+            parts = []
+            for err in e.errors():
+                loc = prefix + ".".join(str(x) for x in err["loc"])
+                parts.append(f"{loc}: " + ("unknown key" if err["type"] == "extra_forbidden" else err["msg"]))
+            raise ValueError("; ".join(parts)) from None
