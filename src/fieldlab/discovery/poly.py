@@ -168,7 +168,7 @@ def weak_gls(fit: PolyFit, x: np.ndarray, t: np.ndarray, u: np.ndarray, sigma: f
     :math:`J_j` the derivative of column :math:`j` with respect to the noise and :math:`B = -W_t` that
     of the right-hand side, all whitened. One pass: a second, from the new coefficients, changed
     nothing measurable. The term selection and its criteria (``rss``, ``bic``, ``aic``) stay ``fit``'s.
-    Measured over 20 seeds at 1 % noise (docs/discovery-weak-widths.md).
+    Measured over 20 seeds at 1 % noise (docs/results/discovery-weak-widths.md).
     """
     from scipy.linalg import cholesky, solve_triangular
     from scipy.sparse import diags, vstack

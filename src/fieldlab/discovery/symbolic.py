@@ -358,7 +358,7 @@ def polish_pair(fd: SymbolicFit, fr: SymbolicFit, x, t, u, bc: str, grid: np.nda
     snapshot carries the same noise as any other, and a closure fitted from it absorbs that noise:
     on case_exp at 1 % noise, seed 0, the true families fitted this way re-simulated unseen
     initial conditions to 6.0e-4, from the clean snapshot to 9.2e-5 (one ad hoc run, 201 re-simulation
-    nodes; docs/discovery-notes.md). Two ways to estimate the
+    nodes; docs/results/discovery-notes.md). Two ways to estimate the
     initial condition as well:
 
     - ``modes > 0``: it is ``start`` plus ``modes`` smooth corrections

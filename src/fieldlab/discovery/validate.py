@@ -70,7 +70,7 @@ def simulation_start(x: np.ndarray, first: np.ndarray, bc: str = "neumann",
     201 nodes and 6.6e-6 on 301 (second order; 401 would be the built-in data's own solver grid,
     which no user's data share), and an output-error fit to clean data inherits that misfit
     (case_a, weak-poly-refit: rollouts 3.4e-5 with 201 nodes in an abandoned suite run, 8.8e-6
-    with 301 in docs/discovery.md). Periodic data repeat the first position at the end (as
+    with 301 in docs/results/discovery.md). Periodic data repeat the first position at the end (as
     :func:`~.solver.simulate1d` wants); noise makes the two differ, so both get their mean.
     """
     from scipy.interpolate import CubicSpline
