@@ -45,7 +45,7 @@ def test_burgers(tmp_path):
     run = out / "burgers"
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["steps"] == 60
-    assert math.isfinite(metrics["rel_l2"]) and metrics["rel_l2"] > 0
+    assert math.isfinite(metrics["rel_l2"])
     rows = history(run)
     assert float(rows[-1]["loss"]) < float(rows[0]["loss"])  # training moved the loss down
     for figure in ("prediction.png", "reference.png", "error.png", "curves.png"):

@@ -68,8 +68,8 @@ def test_build_and_budget_sizing(name, options, width_of):
 
 
 @pytest.mark.parametrize("name,options,width_of", CASES, ids=IDS)
+@pytest.mark.usefixtures("x64")
 def test_derivatives_match_finite_differences(name, options, width_of):
-    jax.config.update("jax_enable_x64", True)
     net = _cast(_small(name, tuple(options.items())), jnp.float64)
     # points away from the B-spline knots (u = +-0.2, +-0.6 in scaled units), where the third
     # derivative jumps and second differences lose their h^2 accuracy
@@ -100,15 +100,15 @@ def test_derivatives_match_finite_differences(name, options, width_of):
 
 @pytest.mark.parametrize("name,options,width_of", CASES, ids=IDS)
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+@pytest.mark.usefixtures("x64")
 def test_jit_in_both_dtypes(name, options, width_of, dtype):
-    jax.config.update("jax_enable_x64", True)
     net = _cast(_small(name, tuple(options.items())), dtype)
     out = jax.jit(jax.vmap(net))(jnp.full((5, 2), 0.5, dtype))
     assert out.shape == (5, 1) and out.dtype == dtype and bool(jnp.all(jnp.isfinite(out)))
 
 
+@pytest.mark.usefixtures("x64")
 def test_bspline_basis_is_exact():
-    jax.config.update("jax_enable_x64", True)
     from scipy.interpolate import BSpline
 
     u = np.linspace(-1.0, 1.0 - 1e-9, 801)
