@@ -47,13 +47,16 @@ def test_changelog_names_the_current_version():
     assert f"## [{fieldlab.__version__}]" in (ROOT / "CHANGELOG.md").read_text()
 
 
+def _other_test_files():
+    return [p for p in (ROOT / "tests").glob("test_*.py") if p.name != Path(__file__).name]
+
+
 def test_no_test_switches_64_bit_jax_for_the_whole_process():
-    offenders = [p.name for p in (ROOT / "tests").glob("test_*.py")
-                 if 'config.update("jax_enable_x64"' in p.read_text()]
+    offenders = [p.name for p in _other_test_files() if 'config.update("jax_enable_x64"' in p.read_text()]
     assert not offenders, f"use the x64 fixture (tests/conftest.py) instead: {offenders}"
 
 
 def test_tests_do_not_depend_on_files_outside_the_repository():
-    offenders = [p.name for p in (ROOT / "tests").glob("test_*.py")
+    offenders = [p.name for p in _other_test_files()
                  if "reference-data" in p.read_text() or "parents[2]" in p.read_text()]
     assert not offenders, f"ship a small copy under tests/data/ instead: {offenders}"
