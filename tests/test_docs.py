@@ -43,3 +43,15 @@ def test_readme_links_point_at_files():
     assert links, "the README links to the guide"
     missing = [link for link in links if not (ROOT / link).exists()]
     assert not missing, missing
+
+
+def test_docstring_rst_is_rewritten_for_the_site():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("griffe_rst", ROOT / "tools" / "griffe_rst.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    text = ("Uses :func:`~.poly.weak_poly` and :class:`fieldlab.Problem`, with :math:`u_t = D u_{xx}`.\n\n"
+            ".. math::\n    a = b\n    + c\n\nAfter.")
+    assert mod.rst_to_markdown(text) == ("Uses `weak_poly` and `fieldlab.Problem`, with $u_t = D u_{xx}$.\n\n"
+                                         "$$\na = b\n+ c\n$$\n\nAfter.")
