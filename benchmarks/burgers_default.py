@@ -4,7 +4,7 @@ Runs the real command line in a subprocess (so the wall time includes interprete
 import and compilation), reads the run's metrics.json and history.csv, and prints a Markdown
 section with the machine and date. Usage:
 
-    python benchmarks/burgers_default.py [--repeats 1] [--out docs/benchmarks-burgers.md]
+    python benchmarks/burgers_default.py [--repeats 1] [--out docs/results/benchmarks-burgers.md]
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def solve_once(workdir: Path, seed: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeats", type=int, default=1, help="number of seeds (0, 1, ...)")
-    ap.add_argument("--out", type=Path, default=Path("docs/benchmarks-burgers.md"))
+    ap.add_argument("--out", type=Path, default=Path("docs/results/benchmarks-burgers.md"))
     args = ap.parse_args()
     help_s = time_help()
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,7 +1,7 @@
 """Closure discovery with a longer observation window: does wider data separate the methods?
 
     python benchmarks/discovery_horizon.py [--horizons 3,6] [--cases case_c,case_exp] [--seeds 3]
-        [--doc docs/discovery-horizon.md]
+        [--doc docs/results/discovery-horizon.md]
 
 The built-in data (:mod:`fieldlab.discovery.cases`) observe ``[0, 3]``: u stays in about
 [0.05, 0.95], where the saturating closures of the mismatched cases are close to polynomials. Here
@@ -55,7 +55,7 @@ def main(argv=None) -> int:
     ap.add_argument("--horizons", default="3,6")
     ap.add_argument("--cases", default="case_c,case_exp")
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--doc", default="docs/discovery-horizon.md")
+    ap.add_argument("--doc", default="docs/results/discovery-horizon.md")
     args = ap.parse_args(argv)
     load, t0 = os.getloadavg()[0], time.perf_counter()
     rows = []
@@ -76,7 +76,7 @@ def main(argv=None) -> int:
              f"python benchmarks/discovery_horizon.py --horizons {args.horizons} --cases {args.cases} --seeds {args.seeds}",
              "```", "",
              "Training data: the built-in initial condition observed over [0, T] at 1 % noise. Validation: rollout "
-             "relative L2 of the four unseen initial conditions over [0, 3] (as in docs/discovery.md).", "",
+             "relative L2 of the four unseen initial conditions over [0, 3] (as in docs/results/discovery.md).", "",
              "ratio: weak-poly / neural-symbolic-refit; same estimator: weak-poly-refit / neural-symbolic-refit.", "",
              "| case | T | seed | observed u | weak-poly | weak-poly-refit | neural-symbolic-refit | ratio | same estimator "
              "| refit families (D / R) |",

@@ -1,7 +1,7 @@
-"""Closure discovery from one run against several runs (initial conditions); writes docs/discovery-runs.md.
+"""Closure discovery from one run against several runs (initial conditions); writes docs/results/discovery-runs.md.
 
     python benchmarks/discovery_runs.py [--seeds 5] [--runs 1,3] [--equal-information] [--regime noise1]
-        [--cases case_a,...] [--workers 2] [--out discovery-runs] [--doc docs/discovery-runs.md] [--coef-seeds 20]
+        [--cases case_a,...] [--workers 2] [--out discovery-runs] [--doc docs/results/discovery-runs.md] [--coef-seeds 20]
 
 Every cell (case, seed, number of runs) is a cell of ``benchmarks/discovery_suite.py`` (all six
 methods, validated by re-simulation on the four unseen initial conditions, ties validated too) on
@@ -198,7 +198,7 @@ def main(argv=None):
     ap.add_argument("--cases", default=",".join(CASES))
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--out", default="discovery-runs")
-    ap.add_argument("--doc", default="docs/discovery-runs.md")
+    ap.add_argument("--doc", default="docs/results/discovery-runs.md")
     ap.add_argument("--coef-seeds", type=int, default=20,
                     help="seeds for the weak-poly coefficient spread of the matched cases (0: skip)")
     args = ap.parse_args(argv)

@@ -1,7 +1,7 @@
-"""Is the case_exp tie at 1 % noise the noise of the initial condition? Writes docs/discovery-start.md.
+"""Is the case_exp tie at 1 % noise the noise of the initial condition? Writes docs/results/discovery-start.md.
 
     python benchmarks/discovery_start.py [--case case_exp] [--regime noise1] [--seeds 0,1,2] [--workers 2]
-        [--doc docs/discovery-start.md]
+        [--doc docs/results/discovery-start.md]
 
 The output-error fits (``weak-poly-refit``, ``neural-symbolic-refit``) re-simulate the data from the
 first snapshot plus 8 smooth corrections fitted with the laws (:func:`fieldlab.discovery.symbolic.polish_pair`),
@@ -125,7 +125,7 @@ def main(argv=None):
     ap.add_argument("--regime", default="noise1")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
-    ap.add_argument("--doc", default="docs/discovery-start.md")
+    ap.add_argument("--doc", default="docs/results/discovery-start.md")
     args = ap.parse_args(argv)
     jobs = [(args.case, args.regime, int(s), v) for s in args.seeds.split(",") for v in VARIANTS]
     load, t0 = os.getloadavg(), time.perf_counter()

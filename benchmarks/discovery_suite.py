@@ -1,8 +1,8 @@
-"""Closure discovery on every built-in case x regime x seed; writes docs/discovery.md.
+"""Closure discovery on every built-in case x regime x seed; writes docs/results/discovery.md.
 
-    python benchmarks/discovery_suite.py [--seeds 3] [--workers 2] [--out discovery-suite] [--doc docs/discovery.md]
+    python benchmarks/discovery_suite.py [--seeds 3] [--workers 2] [--out discovery-suite] [--doc docs/results/discovery.md]
         [--cases case_a,...] [--regimes clean,...]
-    python benchmarks/discovery_suite.py --spread-only [--coef-seeds 20] [--workers 2]   # docs/discovery-spread.md
+    python benchmarks/discovery_suite.py --spread-only [--coef-seeds 20] [--workers 2]   # docs/results/discovery-spread.md
 
 Each cell (case, regime, seed) runs all six methods (strong-poly, weak-poly, weak-poly-refit, neural,
 neural-symbolic, neural-symbolic-refit) through :func:`fieldlab.discovery.pipeline.run_discovery`, validates them by
@@ -218,7 +218,7 @@ def summarise(results: list[dict], args) -> str:
              + (f" --coef-seeds {args.coef_seeds}" if args.coef_seeds != 20 else "")
              + (f" --cases {args.cases}" if args.cases != ",".join(CASES) else "")
              + (f" --regimes {args.regimes}" if args.regimes != ",".join(REGIMES) else "")
-             + (f" --doc {args.doc}" if args.doc != "docs/discovery.md" else ""),
+             + (f" --doc {args.doc}" if args.doc != "docs/results/discovery.md" else ""),
              "```", "",
              f"{len(results)} cells ({len(args.cases.split(','))} cases x {len(args.regimes.split(','))} regimes x {args.seeds} seeds), "
              f"{args.workers} worker processes. Runs that computed cells (`{args.out}/runs.json`): "
@@ -327,16 +327,16 @@ def main(argv=None):
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--out", default="discovery-suite")
-    ap.add_argument("--doc", default="docs/discovery.md")
+    ap.add_argument("--doc", default="docs/results/discovery.md")
     ap.add_argument("--cases", default=",".join(CASES))
     ap.add_argument("--regimes", default=",".join(REGIMES))
     ap.add_argument("--coef-seeds", type=int, default=20,
                     help="seeds for the weak-poly coefficient spread of the matched cases at 1%% noise (0: skip)")
     ap.add_argument("--spread-only", action="store_true",
-                    help="compute only the coefficient spread and write it to --doc (then default docs/discovery-spread.md)")
+                    help="compute only the coefficient spread and write it to --doc (then default docs/results/discovery-spread.md)")
     args = ap.parse_args(argv)
     if args.spread_only:
-        args.doc = "docs/discovery-spread.md" if args.doc == ap.get_default("doc") else args.doc
+        args.doc = "docs/results/discovery-spread.md" if args.doc == ap.get_default("doc") else args.doc
         text = spread_only(args)
         Path(args.doc).write_text(text)
         print(text)

@@ -20,13 +20,13 @@ The parent (this script, fieldlab's interpreter) makes the data sets, saves them
 separate virtual environment (``benchmarks/.venv-pysindy``, created on first use with
 ``python -m venv`` and ``pip install pysindy==PYSINDY_VERSION``; PySINDy is never a dependency of
 fieldlab), which fits weak SINDy on the same files and writes JSON. The parent computes the metrics
-and writes a Markdown report (``--doc``, default ``docs/discovery-pysindy.md``) and
+and writes a Markdown report (``--doc``, default ``docs/results/discovery-pysindy.md``) and
 ``<out>/results.json`` (every case, regime, seed and method).
 
 Usage::
 
     python benchmarks/discovery_vs_pysindy.py [--seeds 3] [--regimes clean,noise1,noise5] [--out DIR]
-        [--cases case_a,case_b] [--doc docs/discovery-pysindy.md] [--venv benchmarks/.venv-pysindy]
+        [--cases case_a,case_b] [--doc docs/results/discovery-pysindy.md] [--venv benchmarks/.venv-pysindy]
 
 Defaults: 3 seeds, all six regimes, both matched cases, ``--out bench-out/discovery-pysindy``. About a
 minute on a 2-core machine once the venv exists.
@@ -52,7 +52,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_VENV = REPO / "benchmarks" / ".venv-pysindy"
 DEFAULT_OUT = REPO / "bench-out" / "discovery-pysindy"
-DEFAULT_DOC = REPO / "docs" / "discovery-pysindy.md"
+DEFAULT_DOC = REPO / "docs" / "results" / "discovery-pysindy.md"
 CHILD = REPO / "benchmarks" / "_pysindy_child.py"
 PYSINDY_VERSION = "2.1.0"
 
@@ -358,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cases", default=",".join(CASES), help=f"comma-separated matched cases (default {','.join(CASES)})")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="working folder for data, manifest and results "
                     "(default bench-out/discovery-pysindy)")
-    ap.add_argument("--doc", type=Path, default=DEFAULT_DOC, help="Markdown report (default docs/discovery-pysindy.md)")
+    ap.add_argument("--doc", type=Path, default=DEFAULT_DOC, help="Markdown report (default docs/results/discovery-pysindy.md)")
     ap.add_argument("--venv", type=Path, default=DEFAULT_VENV, help="PySINDy venv (default benchmarks/.venv-pysindy)")
     args = ap.parse_args(argv)
     args.regimes = [r for r in args.regimes.split(",") if r]

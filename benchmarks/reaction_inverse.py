@@ -1,6 +1,6 @@
-"""Identify D and k_f of the two-species reaction-diffusion system; writes docs/inverse.md.
+"""Identify D and k_f of the two-species reaction-diffusion system; writes docs/results/inverse.md.
 
-    python benchmarks/reaction_inverse.py [--seeds 3] [--noise 0,0.01] [--doc docs/inverse.md]
+    python benchmarks/reaction_inverse.py [--seeds 3] [--noise 0,0.01] [--doc docs/results/inverse.md]
 
 Every run is the built-in problem's default recipe (``fieldlab solve reaction-inverse``) with the
 observation noise and the seed (network initialisation, observation points and noise draws) varied.
@@ -20,7 +20,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--noise", default="0,0.01")
-    ap.add_argument("--doc", default="docs/inverse.md")
+    ap.add_argument("--doc", default="docs/results/inverse.md")
     args = ap.parse_args(argv)
 
     import fieldlab

@@ -45,8 +45,8 @@ from pathlib import Path
 from _machine import cpu_model  # noqa: E402 - benchmarks/ is on sys.path when a script runs
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_OUT = REPO / "docs" / "benchmarks-step-cost.md"
-PROTECTED = REPO / "docs" / "benchmarks.md"
+DEFAULT_OUT = REPO / "docs" / "results" / "benchmarks-step-cost.md"
+PROTECTED = REPO / "docs" / "results" / "benchmarks.md"
 KAN_TARGET = 3.0  # issue 3: KAN within 3x of the MLP's step time at equal parameters
 
 
@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=5, help="timed calls per model, interleaved (default 5)")
     ap.add_argument("--warmup", type=int, default=1, help="untimed calls per model after compiling (default 1)")
     ap.add_argument("--seed", type=int, default=0, help="initialisation and sampling seed (default 0)")
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Markdown output (default docs/benchmarks-step-cost.md)")
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Markdown output (default docs/results/benchmarks-step-cost.md)")
     args = ap.parse_args(argv)
     budgets = [int(b) for b in args.budgets.split(",") if b.strip()]
     if not budgets or min(budgets) < 1 or args.chunk < 1 or args.repeats < 1 or args.warmup < 0:

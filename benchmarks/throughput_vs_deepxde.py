@@ -40,8 +40,8 @@ from _machine import cpu_model, busy_cores, venv_python  # noqa: E402 - benchmar
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_VENV = REPO / "benchmarks" / ".venv-deepxde"
-DEFAULT_OUT = REPO / "docs" / "benchmarks-throughput.md"
-PROTECTED = REPO / "docs" / "benchmarks.md"
+DEFAULT_OUT = REPO / "docs" / "results" / "benchmarks-throughput.md"
+PROTECTED = REPO / "docs" / "results" / "benchmarks.md"
 TORCH_VERSION = "2.13.0"
 CHUNK = 100  # fieldlab steps per compiled call
 
@@ -331,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=3000, help="Adam steps per measurement (default 3000)")
     ap.add_argument("--repeats", type=int, default=2, help="measurements of each library, interleaved (default 2)")
     ap.add_argument("--warmup", type=int, default=300, help="untimed DeepXDE warm-up iterations (default 300)")
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Markdown output (default docs/benchmarks-throughput.md)")
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Markdown output (default docs/results/benchmarks-throughput.md)")
     ap.add_argument("--venv", type=Path, default=DEFAULT_VENV, help="DeepXDE venv (default benchmarks/.venv-deepxde)")
     args = ap.parse_args(argv)
     if args.steps < 3 * CHUNK or args.steps % CHUNK:

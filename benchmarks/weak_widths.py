@@ -1,6 +1,6 @@
 """Weak-form polynomial regression at 1 % noise: test-function widths and estimator variants.
 
-    python benchmarks/weak_widths.py [--seeds 20] [--doc docs/discovery-weak-widths.md]
+    python benchmarks/weak_widths.py [--seeds 20] [--doc docs/results/discovery-weak-widths.md]
 
 For the matched cases (case_a, case_b: the truth lies in the polynomial library) at 1 % noise, over
 ``--seeds`` noise draws, the largest relative error over the true nonzero coefficients of
@@ -90,7 +90,7 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=20)
-    ap.add_argument("--doc", default="docs/discovery-weak-widths.md")
+    ap.add_argument("--doc", default="docs/results/discovery-weak-widths.md")
     args = ap.parse_args(argv)
     load, t0 = os.getloadavg()[0], time.perf_counter()
     grid = {}  # (case, hx, ht) -> errors

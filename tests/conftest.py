@@ -23,3 +23,17 @@ def _compilation_cache(tmp_path_factory):
     jax.config.update("jax_compilation_cache_dir", str(tmp_path_factory.mktemp("xla-cache")))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
     yield
+
+
+@pytest.fixture
+def x64():
+    """Run one test with 64-bit JAX and restore the previous setting afterwards.
+
+    Use it only where a test needs float64 (tolerances near 1e-12, float64 arrays); never switch
+    ``jax_enable_x64`` for the whole process, which would change every later test's dtypes and
+    random draws.
+    """
+    import jax
+
+    with jax.enable_x64(True):
+        yield

@@ -19,13 +19,22 @@ def _tiny(spec_kwargs):
 
 
 def test_identical_recipe_for_every_model():
-    spec = BenchSpec(problems=("burgers",), models=("mlp",), seeds=2, steps=100, lrs=(1e-3, 1e-2), budget=2000)
-    a, b = (spec.config(c) for c in spec.cells()[:2])
-    assert a.recipe.total_steps == b.recipe.total_steps == 100
-    assert [s.lr for s in a.recipe.stages if s.optimizer == "adam"] == [1e-3]
-    assert [s.lr for s in b.recipe.stages if s.optimizer == "adam"] == [1e-2]
-    assert a.recipe.sampling == b.recipe.sampling and a.model.options["budget"] == 2000
-    assert {c.seed for c in spec.cells()} == {0, 1} and len(spec.cells()) == 4
+    names = ("mlp", "resnet", "kan")
+    spec = BenchSpec(problems=("burgers",), models=names, seeds=2, steps=100, lrs=(1e-3, 1e-2), budget=2000)
+    cells = spec.cells()
+    assert len(cells) == 3 * 2 * 2 and {c.seed for c in cells} == {0, 1}
+    configs = {(c.model, c.seed, c.lr): spec.config(c) for c in cells}
+    for seed in (0, 1):
+        for lr in (1e-3, 1e-2):
+            recipes = [configs[(m, seed, lr)].recipe.model_dump() for m in names]
+            assert recipes[1:] == recipes[:-1]  # the same recipe, whatever the model
+            assert [configs[(m, seed, lr)].model.name for m in names] == list(names)
+            assert all(configs[(m, seed, lr)].model.options["budget"] == 2000 for m in names)
+            a = configs[("mlp", seed, lr)].recipe
+            assert a.total_steps == 100 and a.seed == seed
+            assert [s.lr for s in a.stages if s.optimizer == "adam"] == [lr]
+    # the recipe differs only where the grid says so
+    assert configs[("kan", 0, 1e-3)].recipe != configs[("kan", 1, 1e-3)].recipe
 
 
 def test_grid_runs_resumes_and_reports(tmp_path):
@@ -35,7 +44,10 @@ def test_grid_runs_resumes_and_reports(tmp_path):
     assert len(results) == 4 and len(seen) == 4
     assert {r["status"] for r in results} == {"ok", "diverged"}
     ok = [r for r in results if r["status"] == "ok"]
-    assert all(r["steps"] == 200 and r["rel_l2"] < 1.0 and r["n_params"] > 0 for r in ok)
+    assert all(r["steps"] == 200 and r["n_params"] > 0 and r["final_loss"] < r["first_loss"] for r in ok)
+    for r in ok:  # the recorded error is the error of the saved prediction
+        saved = np.load(tmp_path / "cells" / f"{r['key']}.npz")
+        assert r["rel_l2"] == pytest.approx(metrics.rel_l2(saved["pred"], saved["ref"]), rel=1e-9)
     assert all(np.isclose(r["spec_low"] ** 2 + r["spec_mid"] ** 2 + r["spec_high"] ** 2, r["rel_l2"] ** 2, rtol=0.5)
                for r in ok)
     # a second run recomputes nothing; a missing cell is recomputed alone

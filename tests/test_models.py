@@ -42,8 +42,8 @@ def test_input_scaling_maps_domain_to_unit_box():
     np.testing.assert_allclose(net(z), expected, rtol=1e-5)
 
 
+@pytest.mark.usefixtures("x64")
 def test_derivatives_through_mlp_match_finite_differences():
-    jax.config.update("jax_enable_x64", True)
     net = jax.tree_util.tree_map(lambda a: a.astype(jnp.float64) if eqx_inexact(a) else a, _mlp(width=8, depth=2))
     z = jnp.array([0.2, 0.7])
     h = 1e-4
@@ -57,15 +57,15 @@ def eqx_inexact(a):
 
 
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+@pytest.mark.usefixtures("x64")
 def test_jit_in_both_dtypes(dtype):
-    jax.config.update("jax_enable_x64", True)
     net = jax.tree_util.tree_map(lambda a: a.astype(dtype) if eqx_inexact(a) else a, _mlp(width=8, depth=2))
     out = jax.jit(jax.vmap(net))(jnp.zeros((5, 2), dtype))
     assert out.shape == (5, 3) and out.dtype == dtype
 
 
+@pytest.mark.usefixtures("x64")
 def test_mlp_taylor_fast_path_equals_nested_jvp():
-    jax.config.update("jax_enable_x64", True)
     from fieldlab.models.base import Backbone
 
     net = jax.tree_util.tree_map(lambda a: a.astype(jnp.float64) if eqx_inexact(a) else a, _mlp(width=8, depth=3))
@@ -78,9 +78,9 @@ def test_mlp_taylor_fast_path_equals_nested_jvp():
 
 
 @pytest.mark.parametrize("name", ["burgers", "heat1d", "poisson2d"])
+@pytest.mark.usefixtures("x64")
 def test_loss_with_fast_derivatives_equals_direct_autodiff(name):
     """The planned, batched derivative path gives the same PDE residuals as plain nested jvp."""
-    jax.config.update("jax_enable_x64", True)
     from fieldlab import problems
     from fieldlab.training.losses import make_loss, parameters, solution
     from fieldlab.training.trainer import init_theta

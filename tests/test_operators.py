@@ -9,15 +9,13 @@ from fieldlab import operators as op
 from fieldlab.errors import FieldlabError
 from fieldlab.problem import Fields
 
-jax.config.update("jax_enable_x64", True)
-
 
 def f(z):
     x, y = z[0], z[1]
     return jnp.stack([jnp.sin(2 * x) * jnp.exp(0.5 * y), x**3 * y**2])
 
 
-Z = jnp.array([0.3, -0.7], dtype=jnp.float64)
+Z = np.array([0.3, -0.7], dtype=np.float64)  # float64 under the x64 fixture
 x, y = 0.3, -0.7
 
 
@@ -35,10 +33,12 @@ x, y = 0.3, -0.7
         ((1, 1, 1, 1), [0.0625 * np.sin(2 * x) * np.exp(0.5 * y), 0.0]),
     ],
 )
+@pytest.mark.usefixtures("x64")
 def test_partials(index, expected):
     np.testing.assert_allclose(op.partial(f, Z, *index), expected, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.usefixtures("x64")
 def test_grad_laplacian_divergence():
     g = op.grad(lambda z: f(z)[1], Z)
     np.testing.assert_allclose(g, [3 * x**2 * y**2, 2 * x**3 * y], rtol=1e-12)
@@ -48,6 +48,7 @@ def test_grad_laplacian_divergence():
     np.testing.assert_allclose(div, 2 * np.cos(2 * x) * np.exp(0.5 * y) + 2 * x**3 * y, rtol=1e-12)
 
 
+@pytest.mark.usefixtures("x64")
 def test_batched_and_jitted():
     pts = jnp.array(np.random.default_rng(0).uniform(-1, 1, (17, 2)))
     d = jax.jit(jax.vmap(lambda z: op.partial(f, z, 0, 1)))(pts)
@@ -55,6 +56,7 @@ def test_batched_and_jitted():
     np.testing.assert_allclose(d, expected, rtol=1e-12)
 
 
+@pytest.mark.usefixtures("x64")
 def test_fields_view():
     F = Fields(f, Z, ("x", "y"), ("u", "v"))
     u = F.u

@@ -9,8 +9,6 @@ from fieldlab import Data, Dirichlet, Initial, InitialRate, Neumann, Periodic, P
 from fieldlab.errors import FieldlabError
 from fieldlab.geometry import Box, Disk, Interval, TimeInterval
 
-jax.config.update("jax_enable_x64", True)
-
 
 def _problem(domain, coords, conditions, fields=("u",)):
     return Problem("t", coords, fields, domain, {"pde": lambda F, p: 0.0 * F.u}, conditions)
@@ -22,6 +20,7 @@ def _residuals(pb, cond, u, n=64):
     return jax.vmap(lambda item: cond.residual(lambda z: pb.fields_at(u, z), item, {}))(batch)
 
 
+@pytest.mark.usefixtures("x64")
 def test_dirichlet_neumann_robin_on_disk():
     # u = x^2 + y^2 on the unit disk: u = 1 and du/dn = 2 on the circle.
     u = lambda z: jnp.array([z[0] ** 2 + z[1] ** 2])  # noqa: E731
@@ -32,6 +31,7 @@ def test_dirichlet_neumann_robin_on_disk():
     assert np.abs(_residuals(pb, Robin("u", 4.0, a=3.0, b=0.5), u)).max() < 1e-12
 
 
+@pytest.mark.usefixtures("x64")
 def test_dirichlet_where_selects_part_of_boundary():
     pb = _problem(Box([0, 0], [2, 1]), ("x", "y"), {})
     cond = Dirichlet("u", lambda x, y: y, where=lambda x, y: np.isclose(x, 2.0))
@@ -41,6 +41,7 @@ def test_dirichlet_where_selects_part_of_boundary():
     assert np.abs(_residuals(pb, cond, u)).max() < 1e-12
 
 
+@pytest.mark.usefixtures("x64")
 def test_periodic_initial_and_rate():
     domain = Interval(0.0, 2 * np.pi) * TimeInterval(0.0, 1.0)
     u = lambda z: jnp.array([jnp.sin(z[0]) * jnp.cos(z[1]) + jnp.sin(z[1])])  # noqa: E731
@@ -52,6 +53,7 @@ def test_periodic_initial_and_rate():
     assert np.abs(_residuals(pb, InitialRate("u", 1.0), u)).max() < 1e-12
 
 
+@pytest.mark.usefixtures("x64")
 def test_data_condition_and_bad_data():
     pts = np.random.default_rng(0).uniform(0, 1, (30, 2))
     vals = pts[:, :1] * 2

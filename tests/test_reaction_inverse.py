@@ -17,7 +17,8 @@ from fieldlab.cli import app
 from fieldlab.problems import reaction_inverse as ri
 from fieldlab.reference.reaction import REACTION_D, REACTION_KF, REACTION_N, reaction_solve
 
-REACTION_NPZ = Path(__file__).parents[1].parent / "shared" / "reference-data" / "reaction.npz"
+# every 10th x and t of DeepXDE's reaction.npz (tests/data/README.md)
+REACTION_NPZ = Path(__file__).parent / "data" / "reaction_deepxde_excerpt.npz"
 X, T = np.linspace(0.0, 1.0, 201), np.linspace(0.0, 10.0, 201)
 
 
@@ -42,19 +43,19 @@ def test_reference_initial_and_boundary_values(ours):
     assert np.all(ours[1] <= ours[0] + 1e-12)
 
 
-@pytest.mark.skipif(not REACTION_NPZ.exists(), reason="shared/reference-data/reaction.npz is not available")
 def test_reference_against_deepxde_data(ours):
     data = np.load(REACTION_NPZ)
     x, t = data["x"].ravel(), data["t"].ravel()
-    np.testing.assert_allclose(x, X, atol=1e-12)
-    np.testing.assert_allclose(t, T, atol=1e-12)
+    np.testing.assert_allclose(x, X[::10], atol=1e-12)
+    np.testing.assert_allclose(t, T[::10], atol=1e-12)
     # The file's arrays are (t, x): row 0 is the initial profile exp(-20 x).
     np.testing.assert_allclose(data["Ca"][0], np.exp(-20 * x), rtol=1e-6)
     theirs = np.stack([data["Ca"].T, data["Cb"].T])
-    # Measured: 5.81e-4 relative L2 (5.10e-4 for C_A, 6.48e-4 for C_B); our reference is converged
-    # to ~2e-7 (next test), so this is the accuracy of the file.
-    assert _rel_l2(ours, theirs) < 6.0e-4
-    assert _rel_l2(ours[0], theirs[0]) < 5.3e-4 and _rel_l2(ours[1], theirs[1]) < 6.7e-4
+    mine = ours[:, ::10, ::10]
+    # Measured on the excerpt: 4.30e-4 relative L2 (3.63e-4 for C_A, 4.90e-4 for C_B; 5.8e-4 over the
+    # full file); our reference is converged to ~2e-7 (next test), so this is the accuracy of the file.
+    assert _rel_l2(mine, theirs) < 5.0e-4
+    assert _rel_l2(mine[0], theirs[0]) < 4.2e-4 and _rel_l2(mine[1], theirs[1]) < 5.6e-4
 
 
 def test_reference_self_convergence(ours):

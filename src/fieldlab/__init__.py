@@ -12,7 +12,26 @@ Names are imported lazily, so that the command line starts fast.
 
 from importlib import import_module
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    """The installed distribution's version; in an uninstalled source tree, pyproject.toml's."""
+    from importlib import metadata
+    from pathlib import Path
+
+    try:
+        return metadata.version("fieldlab")
+    except metadata.PackageNotFoundError:
+        pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+        try:
+            import re
+
+            found = re.search(r'^version\s*=\s*"([^"]+)"', pyproject.read_text(), re.MULTILINE)
+            return found.group(1) if found else "0+unknown"
+        except OSError:
+            return "0+unknown"
+
+
+__version__ = _version()
 
 _EXPORTS = {
     "fieldlab.problem": ["Condition", "Data", "Dirichlet", "Fields", "Initial", "InitialRate", "Neumann",

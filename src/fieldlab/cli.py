@@ -23,6 +23,20 @@ err = Console(stderr=True)
 out = Console()
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        out.print(f"fieldlab {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="Show the version and exit.")):
+    """Learn physical fields and the laws behind them with physics-informed networks."""
+
+
 class DType(str, Enum):
     float32 = "float32"
     float64 = "float64"

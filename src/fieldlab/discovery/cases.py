@@ -18,7 +18,7 @@ truth is simulated by :func:`~fieldlab.discovery.solver.simulate1d` on ``NX_FINE
 (``rtol = 1e-8``) and observed on every ``FINE_PER_OBS = 4``-th node (``NX_OBS = 101`` nodes,
 spacing 0.01) at ``NT_OBS = 101`` equally spaced times (spacing 0.03): the observed nodes are
 solver nodes, nothing is interpolated. Doubling the solver resolution changes the observed field
-by less than ``1e-4`` (measured 4e-5), far below the 1 % noise level (about 2e-3).
+by less than ``1e-4``, far below the 1 % noise level (about 2e-3).
 
 **Training initial condition** (:func:`training_ic`): a background of 0.05 with two Gaussian bumps,
 heights 0.9 (at 0.25, width 0.07) and 0.5 (at 0.7, width 0.1), so the observed ``u`` spans about

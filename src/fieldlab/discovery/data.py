@@ -31,7 +31,7 @@ allowed: the weak-form methods integrate with trapezoid weights.
 
 Several runs are worth more than one longer one when two closures fit one trajectory equally well:
 a second initial condition visits the states in another order and another mix of diffusion and
-reaction (see docs/discovery-notes.md, "Ties").
+reaction (see docs/results/discovery-notes.md, "Ties").
 
 Files are written to a temporary name and renamed, so a crash never leaves a half-written file.
 """

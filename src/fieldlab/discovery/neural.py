@@ -10,8 +10,8 @@ with scales :math:`\bar D, \bar r` taken from the weak polynomial fit (mean abso
 :math:`D` and of :math:`R/u` over the observed range), so the networks work with O(1) numbers.
 :math:`R` is written as a per-capita rate times :math:`u`, so :math:`R(0) = 0` (no creation from
 nothing, as in population dynamics and mass-action chemistry; the symbolic families assume it
-too). Without it, :math:`R` at the low end of the range, which the data see only at early times
-where the time test functions are small, was off by 100 % on case_a at 1 % noise. The weak equations need
+too). The factor :math:`u` also anchors :math:`R` at the low end of the range, which the data
+see only at early times, where the time test functions are small. The weak equations need
 :math:`G(u) = \int_{u_{lo}}^{u} D`: both laws are evaluated on an equispaced grid of states
 over the observed range, :math:`G` by the cumulative trapezoid rule there, and both are linearly
 interpolated to the data (see :func:`fit_neural`). The loss is the relative weak-form residual
@@ -24,9 +24,9 @@ interpolated to the data (see :func:`fit_neural`). The loss is the relative weak
 the second term a small curvature penalty on a grid of the observed range (smoothness; the
 positivity of :math:`D` is built in). Its weight follows the noise: :math:`\lambda` is 0.03 times the
 relative weak residual that the polynomial fit leaves (:data:`SMOOTH_PER_RESIDUAL`), a
-discrepancy-principle choice: about 1e-6 at 1 % noise, where a fixed 1e-7 let the networks fit
-the noise (ErrD 8 % on case_b) and 1e-5 flattened them, and next to nothing on clean data, where a
-fixed 1e-6 biased D by 2.4 % on case_c (0.95 % adaptive). Training: Adam, then L-BFGS, in float64, with the compiled
+discrepancy-principle choice: the penalty grows with the part of the data the polynomial cannot
+explain (noise) and vanishes on clean data, where it would only bias the laws. Training: Adam,
+then L-BFGS, in float64, with the compiled
 optimiser chunks of :mod:`fieldlab.training.optimizers`.
 """
 

@@ -16,9 +16,8 @@ fitted by least squares (columns scaled to unit norm) and the subset with the lo
 and free of the threshold that sequential thresholding needs). In weak form the test functions
 overlap, so their equations are far from independent: :math:`n` is then the number of test
 functions with disjoint supports that fit in the domain (:attr:`WeakSystem.n_independent`, 33 for
-the 370 test functions of the built-in grid). Counting every row made BIC keep a spurious
-:math:`u^2` term in case_a's D at 1 % noise for two seeds of three (coefficient errors 17 %, with
-the earlier, wider test functions, against 1.3-3.2 % once corrected).
+the 370 test functions of the built-in grid). Counting every row as an independent observation
+would overstate the evidence for each extra term and let BIC keep spurious ones.
 """
 
 from __future__ import annotations
@@ -138,8 +137,7 @@ def noise_sigma(u: np.ndarray) -> float:
     The fourth differences of white noise of variance :math:`\sigma^2` have variance
     :math:`70 \sigma^2`, while those of a smooth field sampled finely are small; the median absolute
     fourth difference (a robust scale, divided by 0.6745) is taken along t and along x, and the smaller
-    of the two is returned (a coarse direction only adds the field's own differences). Measured on
-    the built-in noise1 data: 2.04e-3 and 1.98e-3 along x and t where the noise is 2.02e-3.
+    of the two is returned (a coarse direction only adds the field's own differences).
     """
     u = np.asarray(u, float)
     u = u.reshape((-1,) + u.shape[-2:])
@@ -158,17 +156,18 @@ def weak_gls(fit: PolyFit, x: np.ndarray, t: np.ndarray, u: np.ndarray, sigma: f
     :math:`L = W_t + W_{xx} \operatorname{diag} D(u) + W_0 \operatorname{diag} R'(u)` to first
     order, with ``fit``'s closures. The equations are whitened with :math:`C = L L^T` (per run: runs
     are independent). Because the noise sits in the regressors too (they are functions of the data),
-    least squares is biased, and whitening makes it worse: at 1 % noise on case_a, with these 1877
-    test functions, the D coefficients came out 2.3 % high on average over 20 seeds with whitening,
-    1.4 % without (``compensate=False``; measured by an experiment script with the true terms imposed; the
-    ``benchmarks/weak_widths.py`` rows compare the two with the selected terms). The bias is removed to first order in :math:`\sigma^2` by subtracting the noise's
+    least squares is biased (errors in variables), and whitening amplifies the bias
+    (``compensate=False`` gives the uncompensated estimate). The bias is removed to first order in :math:`\sigma^2` by subtracting the noise's
     expected contribution to the normal equations (errors-in-variables "bias-compensated least
     squares"): :math:`(X^T X - \sigma^2 T)\,a = X^T b - \sigma^2 \tau` with
     :math:`T_{jk} = \operatorname{tr}(J_j^T J_k)`, :math:`\tau_j = \operatorname{tr}(J_j^T B)`,
     :math:`J_j` the derivative of column :math:`j` with respect to the noise and :math:`B = -W_t` that
-    of the right-hand side, all whitened. One pass: a second, from the new coefficients, changed
-    nothing measurable. The term selection and its criteria (``rss``, ``bic``, ``aic``) stay ``fit``'s.
-    Measured over 20 seeds at 1 % noise (docs/discovery-weak-widths.md).
+    of the right-hand side, all whitened; one pass, with :math:`L` from ``fit``'s closures. The term
+    selection and its criteria (``rss``, ``bic``, ``aic``) stay ``fit``'s.
+
+    Returns ``fit`` with the new coefficients and ``weighting = "gls"``; where the noise's expected
+    share of the weak residual lies outside :data:`NOISE_SHARE` (clean data, or a noise estimate that
+    took up the field itself), ``fit``'s coefficients unchanged, with that share recorded.
     """
     from scipy.linalg import cholesky, solve_triangular
     from scipy.sparse import diags, vstack

@@ -178,13 +178,15 @@ def simulate1d(D: Closure, R: Closure, u0, x, t, bc: str = "neumann", bc_values=
     """Solve ``u_t = (D(u) u_x)_x + R(u)`` on the uniform grid ``x`` (both end points included).
 
     Args:
-        D, R: vectorised callables of ``u``.
+        D: the diffusivity, a vectorised callable of ``u``.
+        R: the reaction term, a vectorised callable of ``u``.
         u0: initial values on ``x``, shape ``(len(x),)``.
         x: uniform, increasing grid with both end points (periodic: the last node duplicates the first).
         t: strictly increasing output times; ``t[0]`` is the initial time.
         bc: ``"neumann"`` (zero flux), ``"dirichlet"`` (ends fixed to ``bc_values``) or ``"periodic"``.
         bc_values: ``(left, right)`` values for ``"dirichlet"``; ignored otherwise.
-        rtol, atol: integrator tolerances.
+        rtol: the integrator's relative tolerance.
+        atol: the integrator's absolute tolerance.
         method: ``"BDF"`` or ``"Radau"``.
 
     Returns:

@@ -355,15 +355,11 @@ def polish_pair(fd: SymbolicFit, fr: SymbolicFit, x, t, u, bc: str, grid: np.nda
     (default: the data's first snapshot, :func:`~.validate.simulation_start`); data of several runs
     (``u`` of shape ``(runs, nt, nx)``) are re-simulated run by run, each from its own start,
     and fitted together. The observed first
-    snapshot carries the same noise as any other, and a closure fitted from it absorbs that noise:
-    on case_exp at 1 % noise, seed 0, the true families fitted this way re-simulated unseen
-    initial conditions to 6.0e-4, from the clean snapshot to 9.2e-5 (one ad hoc run, 201 re-simulation
-    nodes; docs/discovery-notes.md). Two ways to estimate the
-    initial condition as well:
+    snapshot carries the same noise as any other, and a closure fitted from it absorbs that noise.
+    Two ways to estimate the initial condition as well:
 
     - ``modes > 0``: it is ``start`` plus ``modes`` smooth corrections
-      (:func:`~.validate.start_modes`) fitted together with the laws (8 modes: 2.7e-4 on that
-      example), per run; each Jacobian then costs ``modes`` more simulations of one run per run (a
+      (:func:`~.validate.start_modes`) fitted together with the laws, per run; each Jacobian then costs ``modes`` more simulations of one run per run (a
       run's corrections move only its own simulation). The result carries
       ``response``, an orthonormal basis :math:`Q` of the misfit's response to the corrections
       (the Jacobian's columns at the solution);
@@ -489,11 +485,9 @@ def refine(selection: Selection, system, lo: float, hi: float, x: np.ndarray, t:
 
     Observation noise is independent across the data, so this likelihood counts the evidence
     correctly, where the weak-form residual has overlapping rows; but only at each pair's best
-    misfit. At the weak-form coefficients, on case_c at 1 % noise, seed 0, an exp R was preferred
-    to the true Michaelis-Menten by 71 in BIC; polished, the true family won by 25. And only with
-    the initial condition estimated for each pair: on case_exp at 1 % noise, seed 1, the true
-    families lost by 5 in BIC to a rational R 1.3 % off when the initial condition was estimated
-    with the rational pair alone, and tied with it when estimated for each (ad hoc, 201 nodes). Pairs whose simulation
+    misfit (at the weak-form coefficients a wrong family can win), and only with the initial
+    condition estimated for each pair (an initial condition estimated with one pair favours
+    that pair). Pairs whose simulation
     fails are discarded. ``polish=0`` chooses on the weak-form coefficients' misfit from the first
     snapshot and keeps them.
     """

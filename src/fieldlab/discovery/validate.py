@@ -60,17 +60,11 @@ def simulation_start(x: np.ndarray, first: np.ndarray, bc: str = "neumann",
 
     The solver needs a uniform grid: the data grid itself when it is uniform with at least
     ``min_nodes`` nodes, else ``max(min_nodes, nx)`` uniform nodes over the same interval, with the
-    first snapshot interpolated by a cubic spline (zero end slopes for zero flux). On case_b's
-    26-position data (``sparse_x``) the true closure then re-simulates the data to 1.0e-4
-    relative, against 2.7e-3 with a linear interpolant of the first snapshot, an error that
-    otherwise decides which closure fits best. For the same reason the default ``min_nodes`` is
-    301: on the 101 data nodes themselves the discretisation error (1e-4 relative) made clean
-    case_exp choose a Michaelis-Menten D (ErrD 1.8e-2) over the true exponential saturation (ErrD
-    1.2e-4 with 201 nodes); the true closure re-simulates clean case_exp to 2.6e-5 relative on
-    201 nodes and 6.6e-6 on 301 (second order; 401 would be the built-in data's own solver grid,
-    which no user's data share), and an output-error fit to clean data inherits that misfit
-    (case_a, weak-poly-refit: rollouts 3.4e-5 with 201 nodes in an abandoned suite run, 8.8e-6
-    with 301 in docs/discovery.md). Periodic data repeat the first position at the end (as
+    first snapshot interpolated by a cubic spline (zero end slopes for zero flux): on coarse data
+    a linear interpolant of the first snapshot adds an error that can decide which closure fits
+    best. For the same reason the default ``min_nodes`` is 301: the solver's discretisation error
+    (second order in the spacing) must stay well below the misfits that choose between closures,
+    because an output-error fit inherits it. Periodic data repeat the first position at the end (as
     :func:`~.solver.simulate1d` wants); noise makes the two differ, so both get their mean.
     """
     from scipy.interpolate import CubicSpline

@@ -18,18 +18,12 @@ Test functions are separable bumps :math:`\varphi = \psi((x - x_c)/h_x)\,\psi((t
 with :math:`\psi(s) = (1 - s^2)^p` on :math:`|s| < 1` (``p = 4``: :math:`\psi, \psi', \psi''`
 vanish at the ends, so no boundary terms appear and the trapezoid rule on a smooth compactly
 supported integrand converges fast). Half-widths default to 0.15 of the domain in space and
-0.05 of it in time, at least five grid spacings. Narrower supports in space amplify noise through
-:math:`\varphi_{xx} \sim h_x^{-2}` (at 1% noise, :math:`h_x = 0.05` gave coefficient errors of
-several hundred percent); wider ones, in space or time, blur the fronts that carry the information
-on :math:`D`. Measured on case_a and case_b at 1% noise over 20 seeds each
-(``benchmarks/weak_widths.py``, docs/discovery-weak-widths.md; weak-poly, largest relative
-coefficient error, median and seeds within 2%): the default (0.15 L, 0.05 T) gives 1.05% (16/20)
-and 1.32% (14/20), the earlier default (0.2 L, 0.1 T) 1.83% (11/20) and 1.91% (10/20); medians
-over (0.12-0.18 L) x (0.033-0.067 T) all lie within 1.0-1.8%. The neural surrogates, with
-many more degrees of freedom, fit the extra noise of narrow supports: in one 3-seed suite run at
-1% noise with the narrow supports their ErrD was 7.2%, 12%, 3.3% and 5.7% on case_a, case_b,
-case_c and case_exp, against 4.2%, 9.7%, 1.5% and 2.0% with the wider :data:`WIDE_WIDTHS` that
-they keep (docs/discovery.md). Centres lie on a regular lattice at half a half-width apart, so
+0.05 of it in time, at least five grid spacings (:func:`default_widths`). Narrower supports in
+space amplify noise through :math:`\varphi_{xx} \sim h_x^{-2}`; wider ones, in space or time, blur
+the fronts that carry the information on :math:`D`. The neural surrogates, with many more degrees
+of freedom, would fit the extra noise of narrow supports, so they use the wider
+:data:`WIDE_WIDTHS`. (The measurements behind both choices: ``benchmarks/weak_widths.py`` and the
+weak-form widths results page.) Centres lie on a regular lattice at half a half-width apart, so
 neighbouring supports overlap. Quadrature: the data are interpolated piecewise linearly on their (possibly
 non-uniform) grid and integrated exactly against the test functions (:func:`interpolant_weights`).
 
