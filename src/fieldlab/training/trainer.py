@@ -161,7 +161,7 @@ class Trainer:
     def rel_l2(self, theta) -> float:
         if self.reference is None:
             return math.nan
-        pred = np.asarray(self._predict(theta, self._ref_points), np.float64)
+        pred = self.reference.select(np.asarray(self._predict(theta, self._ref_points), np.float64), self.problem.fields)
         ref = self.reference.flat
         return float(np.linalg.norm(pred - ref) / np.linalg.norm(ref))
 
