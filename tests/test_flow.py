@@ -114,7 +114,7 @@ def test_cavity_solution_matches_ghia_ghia_shin():
     ku, kv = np.rint(GHIA_U[:, 0] * n).astype(int), np.rint(GHIA_V[:, 0] * n).astype(int)
     du = u[n // 2, ku] - GHIA_U[:, 1]
     dv = v[kv, n // 2] - GHIA_V[:, 1]
-    # measured: max 4.3e-3 (u), 8.4e-3 (v, at the v minimum near x = 0.86); RMS 2.5e-3, 4.7e-3
+    # measured: max 4.2e-3 (u), 8.4e-3 (v, near its minimum at x = 0.86); RMS 2.0e-3, 4.3e-3
     assert np.abs(du).max() < 6e-3 and np.abs(dv).max() < 1.2e-2
     assert np.sqrt(np.mean(du**2)) < 4e-3 and np.sqrt(np.mean(dv**2)) < 7e-3
     # primary vortex (Ghia table III: psi = -0.103423 at (0.6172, 0.7344))

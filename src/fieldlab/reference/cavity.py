@@ -27,7 +27,7 @@ Check (Ghia, Ghia and Shin, J. Comput. Phys. 48, 387-411, 1982, Re = 100, 129 x 
 multigrid, tables I and II): :data:`GHIA_U` (``u`` on the vertical centre line ``x = 1/2``) and
 :data:`GHIA_V` (``v`` on the horizontal centre line ``y = 1/2``). Ghia's values are given to
 five digits from a 129-point second-order solution. Measured against them, the 128-cell solution
-here differs by at most 4.3e-3 in ``u`` and 8.4e-3 in ``v`` (at the minimum of ``v`` near
+here differs by at most 4.2e-3 in ``u`` and 8.4e-3 in ``v`` (at the minimum of ``v`` near
 ``x = 0.86``, which this solver puts lower than Ghia's table at every resolution from 64 to 256
 cells); see ``docs/benchmarks-flow.md``.
 """
