@@ -339,9 +339,9 @@ class Reference:
 
     ``axes`` holds one 1-D array per coordinate (problem order); ``values`` has shape
     ``(*[len(a) for a in axes], m)``. ``points`` and ``flat`` give the same data as ``(N, d)`` and
-    ``(N, m)``, in C order of the grid. ``fields`` names the fields the values hold when they are
-    not all of the problem's (in the problem's order otherwise); :meth:`select` picks the matching
-    columns of a prediction.
+    ``(N, m)``, in C order of the grid. ``fields`` names the fields the values hold, in column order;
+    ``None`` (the default) means all of the problem's fields in the problem's order. Metrics compare
+    only these: :meth:`select` picks the matching columns of a prediction.
     """
 
     axes: tuple[np.ndarray, ...]

@@ -94,7 +94,7 @@ DEFAULTS = {
         "sampling": {"interior": 2000, "boundary": 400},
         "stages": [
             {"optimizer": "adam", "steps": 2000, "lr": 2e-3, "decay_rate": 0.5, "decay_steps": 1000},
-            {"optimizer": "lbfgs", "steps": 8000},
+            {"optimizer": "lbfgs", "steps": 5000},
         ],
     },
 }
