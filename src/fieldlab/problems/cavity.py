@@ -47,7 +47,7 @@ DEFAULTS = {
         "weights": {"lid": 10.0, "walls_u": 10.0, "walls_v": 10.0},
         "stages": [
             {"optimizer": "adam", "steps": 1000, "lr": 2e-3, "decay_rate": 0.5, "decay_steps": 1000},
-            {"optimizer": "lbfgs", "steps": 9000},
+            {"optimizer": "lbfgs", "steps": 4500},
         ],
     },
 }
