@@ -353,12 +353,24 @@ class Reference:
 
     ``axes`` holds one 1-D array per coordinate (problem order); ``values`` has shape
     ``(*[len(a) for a in axes], m)``. ``points`` and ``flat`` give the same data as ``(N, d)`` and
-    ``(N, m)``, in C order of the grid.
+    ``(N, m)``, in C order of the grid. ``fields`` names the fields the values hold, in column order;
+    ``None`` (the default) means all of the problem's fields in the problem's order. Metrics compare
+    only these: :meth:`select` picks the matching columns of a prediction.
     """
 
     axes: tuple[np.ndarray, ...]
     values: np.ndarray
     method: str = ""
+    fields: tuple[str, ...] | None = None
+
+    def select(self, pred, fields: Sequence[str]):
+        """The columns of ``pred`` (``(..., len(fields))``, over the problem's ``fields``) this reference holds."""
+        if self.fields is None:
+            return pred
+        missing = [f for f in self.fields if f not in fields]
+        if missing:
+            raise FieldlabError(f"the reference holds field(s) {missing} that the problem {tuple(fields)} lacks.")
+        return pred[..., [list(fields).index(f) for f in self.fields]]
 
     @property
     def points(self) -> np.ndarray:

@@ -119,7 +119,8 @@ class Run:
         if self.problem.reference is None:
             return {}
         ref = self.problem.reference()
-        return _metrics.all_metrics(self.predict(ref.points, allow_outside=True), ref.flat, self.problem.fields)
+        pred = ref.select(self.predict(ref.points, allow_outside=True), self.problem.fields)
+        return _metrics.all_metrics(pred, ref.flat, ref.fields or self.problem.fields)
 
     def write_report(self) -> None:
         """Write ``metrics.json`` and figures into the run directory."""
@@ -129,8 +130,8 @@ class Run:
             return
         if self.problem.reference is not None:
             ref = self.problem.reference()
-            pred = self.predict(ref.points, allow_outside=True).reshape(ref.values.shape)
-            field_maps(self.dir, self.problem.coords, self.problem.fields, ref.axes, pred, ref.values)
+            pred = ref.select(self.predict(ref.points, allow_outside=True), self.problem.fields).reshape(ref.values.shape)
+            field_maps(self.dir, self.problem.coords, ref.fields or self.problem.fields, ref.axes, pred, ref.values)
         curves(self.dir, self.history)
         checkpoint.atomic_write_text(self.dir / "metrics.json", json.dumps(self.metrics, indent=2))
 

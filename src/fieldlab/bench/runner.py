@@ -119,7 +119,7 @@ def run_cell(spec: BenchSpec, cell: Cell, cells_dir: str) -> dict[str, Any]:
         atomic_write_text(Path(cells_dir) / f"{cell.key}.json", json.dumps(record, indent=1))
         return record
     ref = run.problem.reference()
-    pred = run.predict(ref.points, allow_outside=True).reshape(ref.values.shape)
+    pred = ref.select(run.predict(ref.points, allow_outside=True), run.problem.fields).reshape(ref.values.shape)
     hist = run.history
     times = [r["time"] for r in hist]
     errors = [r.get("rel_l2", math.nan) for r in hist]

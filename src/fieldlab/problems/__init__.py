@@ -46,6 +46,6 @@ def defaults(name: str) -> dict:
     return {"problem": name, **copy.deepcopy(_entry(name)[1])}
 
 
-from . import advection, allen_cahn, burgers, fisher_kpp, heat, helmholtz, klein_gordon, poisson, poisson1d, reaction_inverse, wave  # noqa: E402,F401 - register the built-ins
+from . import advection, allen_cahn, burgers, cavity, fisher_kpp, heat, helmholtz, klein_gordon, kovasznay, poisson, poisson1d, reaction_inverse, wave  # noqa: E402,F401 - register the built-ins
 
 __all__ = ["available", "defaults", "get", "register"]

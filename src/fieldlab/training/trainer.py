@@ -249,7 +249,8 @@ class Trainer:
     def rel_l2(self, theta) -> float:
         if self.reference is None:
             return math.nan
-        pred = np.asarray(self._predict(theta, jnp.asarray(self.reference.points, self.dtype)), np.float64)
+        pred = self.reference.select(np.asarray(self._predict(theta, jnp.asarray(self.reference.points, self.dtype)), np.float64),
+                                     self.problem.fields)
         ref = self.reference.flat
         return float(np.linalg.norm(pred - ref) / np.linalg.norm(ref))
 
