@@ -46,8 +46,8 @@ DEFAULTS = {
         "sampling": {"interior": 4000, "boundary": 400},
         "weights": {"lid": 10.0, "walls_u": 10.0, "walls_v": 10.0},
         "stages": [
-            {"optimizer": "adam", "steps": 1000, "lr": 2e-3, "decay_rate": 0.5, "decay_steps": 1000},
-            {"optimizer": "lbfgs", "steps": 4500},
+            {"optimizer": "adam", "steps": 3000, "lr": 2e-3, "decay_rate": 0.5, "decay_steps": 1000},
+            {"optimizer": "lbfgs", "steps": 3000},
         ],
     },
 }
