@@ -5,6 +5,6 @@ list (``kind = "gradnorm"`` and the strategy's options). See :mod:`.base` for th
 """
 
 from . import causal, collocation, continuation, gradnorm, ntk, rba, relobralo, residual_data, sa  # noqa: F401 - register
-from .base import STRATEGIES, Collocation, Context, Pool, Strategy, Terms
+from .base import STRATEGIES, Balance, Collocation, Context, PointWeights, Pool, Strategy, Terms, TermWeights
 
-__all__ = ["STRATEGIES", "Collocation", "Context", "Pool", "Strategy", "Terms"]
+__all__ = ["STRATEGIES", "Balance", "Collocation", "Context", "PointWeights", "Pool", "Strategy", "TermWeights", "Terms"]

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -137,6 +137,61 @@ class Strategy(Part):
     def scalars(self, state) -> dict[str, float]:
         """Values worth a column in ``history.csv`` (weights, epsilon)."""
         return {}
+
+
+class TermWeights(Strategy):
+    """Base of strategies that hold one weight per term (``state["w"]``, starting at 1)."""
+
+    def init(self, terms):
+        return {"w": {k: jnp.ones((), terms.dtype) for k in terms.names}}
+
+    def term_weights(self, state):
+        return state["w"]
+
+    def scalars(self, state):
+        return {f"weight_{k}": float(v) for k, v in state["w"].items()}
+
+
+class Balance(TermWeights):
+    r"""Balancing by a per-term measure :math:`m_k` (a gradient norm, an NTK trace):
+    :math:`\hat\lambda_k = \sum_j m_j / m_k`, :math:`\lambda_k \leftarrow \alpha \lambda_k + (1 - \alpha) \hat\lambda_k`;
+    a term whose measure is 0 (all its weights 0) keeps its weight."""
+
+    alpha: float = Field(0.9, ge=0, lt=1, description="running-average factor")
+
+    def measure(self, ctx: Context) -> dict[str, Array]:
+        raise NotImplementedError
+
+    def update(self, state, ctx):
+        m = self.measure(ctx)
+        total = sum(m.values())
+        tiny = jnp.finfo(total.dtype).tiny
+        return {"w": {k: jnp.where(m[k] > tiny, self.alpha * w + (1 - self.alpha) * total / jnp.maximum(m[k], tiny), w)
+                      for k, w in state["w"].items()}}
+
+
+class PointWeights(Strategy):
+    """Base of strategies that hold one weight per point of some terms (``state[k]``, shape ``(n_k,)``).
+
+    ``terms`` names the weighted terms; subclasses give the default (:attr:`default_terms`: ``"pde"``
+    for the PDE equations, ``"all"`` for every term) and the initial value :attr:`fill`.
+    """
+
+    terms: tuple[str, ...] | None = None
+    default_terms: ClassVar[str] = "all"
+    fill: ClassVar[float] = 1.0
+
+    def init(self, terms):
+        names = self.terms if self.terms is not None else (terms.pde if self.default_terms == "pde" else terms.names)
+        check_terms(names, terms)
+        return {k: jnp.full((terms.sizes[k],), self.fill, terms.dtype) for k in names}
+
+    def resize(self, state, sizes):
+        out = {}
+        for k, w in state.items():
+            n = sizes[k]
+            out[k] = w[:n] if w.shape[0] >= n else jnp.concatenate([w, jnp.full((n - w.shape[0],), self.fill, w.dtype)])
+        return out
 
 
 @dataclass

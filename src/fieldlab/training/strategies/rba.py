@@ -14,34 +14,21 @@ so :math:`\lambda_i` stays in :math:`[0, \eta / (1 - \gamma)]`. ``terms`` names 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import jax.numpy as jnp
 from pydantic import Field
 
-from .base import Strategy, check_terms, register
-
-
-def resize_points(state: dict, sizes, fill: float) -> dict:
-    """Per-point weights for new point counts: kept for the first points, ``fill`` for the new ones."""
-    out = {}
-    for k, w in state.items():
-        n = sizes[k]
-        out[k] = w[:n] if w.shape[0] >= n else jnp.concatenate([w, jnp.full((n - w.shape[0],), fill, w.dtype)])
-    return out
+from .base import PointWeights, register
 
 
 @register
-class RBA(Strategy):
+class RBA(PointWeights):
     kind: Literal["rba"] = "rba"
     gamma: float = Field(0.999, ge=0, lt=1, description="decay")
     eta: float = Field(0.01, gt=0, description="learning rate of the weights")
-    terms: tuple[str, ...] | None = None
-
-    def init(self, terms):
-        names = self.terms if self.terms is not None else terms.pde
-        check_terms(names, terms)
-        return {k: jnp.zeros((terms.sizes[k],), terms.dtype) for k in names}
+    default_terms: ClassVar[str] = "pde"
+    fill: ClassVar[float] = 0.0
 
     def update(self, state, ctx):
         out = {}
@@ -52,9 +39,6 @@ class RBA(Strategy):
 
     def point_weights(self, state, r2, batch, frozen):
         return {k: jnp.square(lam) for k, lam in state.items()}
-
-    def resize(self, state, sizes):
-        return resize_points(state, sizes, 0.0)
 
     def scalars(self, state):
         return {f"rba_mean_{k}": float(jnp.mean(v)) for k, v in state.items()}

@@ -22,11 +22,11 @@ import jax
 import jax.numpy as jnp
 from pydantic import Field
 
-from .base import Strategy, register
+from .base import TermWeights, register
 
 
 @register
-class ReLoBRaLo(Strategy):
+class ReLoBRaLo(TermWeights):
     kind: Literal["relobralo"] = "relobralo"
     every: int = Field(1, gt=0)
     alpha: float = Field(0.999, ge=0, le=1)
@@ -54,8 +54,3 @@ class ReLoBRaLo(Strategy):
         w = {k: self.alpha * (rho * state["w"][k] + (1 - rho) * b0[k]) + (1 - self.alpha) * b1[k] for k in L}
         return {"w": w, "first": first, "prev": dict(L), "key": key}
 
-    def term_weights(self, state):
-        return state["w"]
-
-    def scalars(self, state):
-        return {f"weight_{k}": float(v) for k, v in state["w"].items()}

@@ -20,11 +20,11 @@ from typing import Literal
 import jax.numpy as jnp
 from pydantic import Field
 
-from .base import Strategy, register
+from .base import TermWeights, register
 
 
 @register
-class ResidualData(Strategy):
+class ResidualData(TermWeights):
     kind: Literal["residual-data"] = "residual-data"
     every: int = Field(100, gt=0)
     alpha: float = Field(0.9, ge=0, lt=1)
@@ -32,7 +32,7 @@ class ResidualData(Strategy):
     min_weight: float = Field(1e-2, gt=0)
     max_weight: float = Field(1e3, gt=0)
 
-    def init(self, terms):
+    def init(self, terms):  # the PDE terms keep weight 1
         return {"w": {k: jnp.ones((), terms.dtype) for k in terms.names if k not in terms.pde}}
 
     def update(self, state, ctx):
@@ -44,8 +44,3 @@ class ResidualData(Strategy):
             w[k] = self.alpha * old + (1 - self.alpha) * target
         return {"w": w}
 
-    def term_weights(self, state):
-        return state["w"]
-
-    def scalars(self, state):
-        return {f"weight_{k}": float(v) for k, v in state["w"].items()}

@@ -19,21 +19,14 @@ from typing import Literal
 import jax.numpy as jnp
 from pydantic import Field
 
-from .base import Strategy, check_terms, register
-from .rba import resize_points
+from .base import PointWeights, register
 
 
 @register
-class SelfAdaptive(Strategy):
+class SelfAdaptive(PointWeights):
     kind: Literal["sa"] = "sa"
     eta: float = Field(0.01, gt=0, description="ascent step of the weights")
     max_weight: float = Field(100.0, gt=1)
-    terms: tuple[str, ...] | None = None
-
-    def init(self, terms):
-        names = self.terms if self.terms is not None else terms.names
-        check_terms(names, terms)
-        return {k: jnp.ones((terms.sizes[k],), terms.dtype) for k in names}
 
     def update(self, state, ctx):
         out = {}
@@ -44,9 +37,6 @@ class SelfAdaptive(Strategy):
 
     def point_weights(self, state, r2, batch, frozen):
         return dict(state)
-
-    def resize(self, state, sizes):
-        return resize_points(state, sizes, 1.0)
 
     def scalars(self, state):
         return {f"sa_mean_{k}": float(jnp.mean(v)) for k, v in state.items()}
