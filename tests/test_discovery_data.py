@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from fieldlab.cli import app
 from fieldlab.discovery import cases
 from fieldlab.discovery.cases import CASES, REGIMES, Closure, make_dataset, training_ic, validation_ics
-from fieldlab.discovery.data import Dataset, load, save
+from fieldlab.discovery.data import Dataset, load, save, validate
 from fieldlab.errors import FieldlabError
 
 
@@ -305,3 +305,12 @@ def test_cli_simulate_bad_input(tmp_path):
         assert result.exit_code == 2 and "Traceback" not in result.output
         assert fragment in result.output
     assert not list(tmp_path.iterdir())
+
+
+def test_data_in_tiny_units_are_not_called_constant():
+    x, t = np.linspace(0, 1, 12), np.linspace(0, 1, 9)
+    u = np.sin(np.pi * x)[None, :] * np.exp(-t)[:, None]
+    ds = validate(Dataset(x, t, 1e-30 * u))
+    assert ds.u.max() == pytest.approx(1e-30)
+    with pytest.raises(FieldlabError, match="'u' is constant"):
+        validate(Dataset(x, t, np.full((9, 12), 1e-30)))

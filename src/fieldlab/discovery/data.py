@@ -26,7 +26,7 @@ all values finite; ``u`` of shape ``(len(t), len(x))`` or ``(runs, len(t), len(x
 strictly increasing;
 at least ``MIN_X = 8`` positions and ``MIN_T = 5`` times (fewer cannot support the derivatives and
 test functions of the discovery methods); ``u`` not constant (standard deviation above ``1e-12``
-relative to ``max |u|``; a constant field holds no dynamics). Non-uniform ``x`` and ``t`` are
+times ``max |u|``, whatever the units; a constant field holds no dynamics). Non-uniform ``x`` and ``t`` are
 allowed: the weak-form methods integrate with trapezoid weights.
 
 Several runs are worth more than one longer one when two closures fit one trajectory equally well:
@@ -101,8 +101,8 @@ def validate(ds: Dataset, source: str = "the dataset") -> Dataset:
             raise FieldlabError(f"{source}: '{name}' has {a.size} points; discovery needs at least {least}.")
         if np.any(np.diff(a) <= 0):
             raise FieldlabError(f"{source}: '{name}' must be strictly increasing (sort it, with 'u' along).")
-    scale = max(1.0, float(np.max(np.abs(ds.u))))
-    if float(np.std(ds.u)) <= 1e-12 * scale:
+    scale = float(np.max(np.abs(ds.u)))  # relative: data in tiny units are not constant
+    if float(np.std(ds.u)) <= 1e-12 * scale or scale == 0.0:
         raise FieldlabError(f"{source}: 'u' is constant ({float(ds.u.flat[0]):.6g}); it holds no dynamics to "
                             "learn from.")
     return ds
