@@ -31,6 +31,7 @@ def test_heat1d_trains_below_stated_error(tmp_path, tiny_recipe):
     assert metrics["rel_l2"] == pytest.approx(run.metrics["rel_l2"])
     assert metrics["mse"] <= metrics["max_ae"] ** 2
     assert run.history[-1]["rel_l2"] == pytest.approx(run.metrics["rel_l2"], rel=1e-3)
+    assert run.metrics["diagnostics"] == []  # a good run raises no warning
 
 
 def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, tiny_recipe):

@@ -168,6 +168,10 @@ def _summary(run):
             return f"{k} = {v:.6g}" + (f" (true {true[k]:.6g}, relative error {error[k]:.2%})" if k in true else "")
 
         out.print("  parameters: " + ", ".join(show(k, v) for k, v in m["params"].items()))
+    from rich.markup import escape
+
+    for d in m.get("diagnostics", []):
+        out.print(f"  [yellow]warning:[/] {escape(d['message'])}; {escape(d['hint'])}.", highlight=False, soft_wrap=True)
     out.print(f"  run directory: {run.dir}")
 
 

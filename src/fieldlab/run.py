@@ -153,8 +153,18 @@ def _finish(trainer: Trainer, config: RunConfig, problem: Problem, out: Path | N
         "reference": getattr(problem.reference(), "method", "") if problem.reference else None,
         "finished": _dt.datetime.now().isoformat(timespec="seconds"),
     }
+    run.metrics["loss_terms"] = {k[5:]: v for k, v in last.items() if k.startswith("loss_")}
+    run.metrics["diagnostics"] = _diagnostics(run, trainer)
     run.write_report()
     return run
+
+
+def _diagnostics(run: Run, trainer: Trainer) -> list[dict[str, str]]:
+    """Warnings for trivial or collapsed solutions (see :mod:`fieldlab.diagnostics`)."""
+    from .diagnostics import diagnose
+
+    z = np.asarray(trainer._base_batch()["interior"]["z"], np.float64)
+    return diagnose(run.problem, run.metrics["loss_terms"], run.predict(z, allow_outside=True), z)
 
 
 def check_out(out: str | Path) -> Path:
