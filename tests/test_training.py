@@ -32,6 +32,8 @@ def test_heat1d_trains_below_stated_error(tmp_path, tiny_recipe):
     assert metrics["mse"] <= metrics["max_ae"] ** 2
     assert run.history[-1]["rel_l2"] == pytest.approx(run.metrics["rel_l2"], rel=1e-3)
     assert run.metrics["diagnostics"] == []  # a good run raises no warning
+    config = (tmp_path / "run" / "config.toml").read_text()
+    assert 'act = "tanh"' in config  # every network option written out, defaults included
 
 
 def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, tiny_recipe):

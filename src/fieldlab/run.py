@@ -232,6 +232,20 @@ def _write_start(out: Path, config: RunConfig, problem: Problem) -> None:
     checkpoint.atomic_write_text(out / checkpoint.PROBLEM, json.dumps({"fingerprint": fingerprint(problem)}, indent=2))
 
 
+def with_model_defaults(config: RunConfig) -> RunConfig:
+    """The config with every backbone option written out (defaults included), so that a run directory
+    rebuilds the same network even if a default changes later; with a parameter ``budget`` the width
+    is left to it."""
+    from .config import ModelConfig
+
+    defaults = models.options_of(config.model.name)
+    given = config.model.options
+    if "budget" in given:
+        defaults = {k: v for k, v in defaults.items() if k != "width"}
+    full = {**defaults, **given}
+    return config.model_copy(update={"model": ModelConfig(name=config.model.name, **full)})
+
+
 def solve(config: RunConfig, out: str | Path | None = None, *, problem: Problem | None = None,
           progress: bool = True, stop_after: int | None = None) -> Run:
     """Train according to a resolved :class:`RunConfig`; ``problem`` overrides the built-in of that name.
@@ -242,6 +256,7 @@ def solve(config: RunConfig, out: str | Path | None = None, *, problem: Problem 
     if out is not None:
         out = check_out(out)
     pb = check_run(config, problem)
+    config = with_model_defaults(config)
     set_dtype(config.recipe.dtype)
     model = _build_model(pb, config)
     if out is None:
