@@ -98,7 +98,8 @@ def models():
 @app.command()
 @_friendly
 def solve(
-    problem: str = typer.Argument(..., help="built-in problem name (see `fieldlab problems`)"),
+    problem: str = typer.Argument(..., help="built-in problem name (see `fieldlab problems`), or a problem file "
+                                  "path/to/file.py[:name] defining a Problem"),
     model: Optional[str] = typer.Option(None, help="backbone name (see `fieldlab models`)"),
     steps: Optional[int] = typer.Option(None, min=1, help="total optimiser steps, split over the stages in the recipe's proportions"),
     time: Optional[float] = typer.Option(None, min=0.1, help="wall-time budget in seconds (compilation included) instead of steps"),
@@ -108,7 +109,7 @@ def solve(
     out_dir: Optional[Path] = typer.Option(None, "--out", help="run directory (default runs/PROBLEM-MODEL-TIME)"),
     quiet: bool = typer.Option(False, help="no progress bar"),
 ):
-    """Train a physics-informed network on a built-in problem and write a run directory."""
+    """Train a physics-informed network on a problem and write a run directory."""
     from . import problems as registry
     from .config import read_toml, resolve
     from .errors import FieldlabError
@@ -117,13 +118,16 @@ def solve(
         raise FieldlabError("give either --steps or --time, not both.")
     if seed is not None:
         _check_seed(seed)
+    label = registry.label(problem)
+    if registry.is_file(problem):
+        problem = registry.file_spec(problem)  # absolute, so that the run directory finds it from anywhere
     base = registry.defaults(problem)
     updates = []
     if config is not None:
         file_cfg = read_toml(config)
-        if file_cfg.get("problem", problem) != problem:
+        if file_cfg.get("problem", problem) not in (problem, label):
             raise FieldlabError(f"{config} is for problem '{file_cfg['problem']}', not '{problem}'; drop its 'problem' key or match it.")
-        updates.append(file_cfg)
+        updates.append({k: v for k, v in file_cfg.items() if k != "problem"})
     cli: dict = {"recipe": {}}
     if model is not None:
         cli["model"] = {"name": model}
@@ -141,7 +145,7 @@ def solve(
     model_registry.options_of(cfg.model.name)  # unknown model: fail before any output is written
     if out_dir is None:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        out_dir = Path("runs") / f"{problem}-{cfg.model.name}-{stamp}"
+        out_dir = Path("runs") / f"{label}-{cfg.model.name}-{stamp}"
     from .run import check_out, check_run
     from .run import solve as run_solve
 
@@ -149,7 +153,7 @@ def solve(
     check_run(cfg)
 
     budget = f"{cfg.recipe.time:g} s" if cfg.recipe.time else f"{cfg.recipe.total_steps} steps"
-    err.print(f"solving [bold]{problem}[/] with [bold]{cfg.model.name}[/] ({budget}, {cfg.recipe.dtype}) -> {out_dir}")
+    err.print(f"solving [bold]{label}[/] with [bold]{cfg.model.name}[/] ({budget}, {cfg.recipe.dtype}) -> {out_dir}")
     run = run_solve(cfg, out_dir, progress=not quiet)
     _summary(run)
 
@@ -243,7 +247,7 @@ def resume(run_dir: Path = typer.Argument(..., help="run directory to continue")
 @app.command()
 @_friendly
 def bench(
-    problems_: str = typer.Option(..., "--problems", help="comma-separated built-in problems"),
+    problems_: str = typer.Option(..., "--problems", help="comma-separated built-in problems or problem files (file.py[:name])"),
     models_: str = typer.Option(..., "--models", help="comma-separated backbones"),
     seeds: int = typer.Option(1, min=1, help="seeds per cell (0, 1, ...)"),
     steps: Optional[int] = typer.Option(None, min=1, help="total steps per run (same for every model)"),
@@ -277,7 +281,8 @@ def bench(
     recipe_list = parse_list(recipes)
     for rc in recipe_list:
         presets.check(rc)
-    spec = BenchSpec(parse_list(problems_), parse_list(models_), seeds, steps, time, lr_list, budget, recipe_list)
+    problem_list = tuple(problem_registry.file_spec(p) if problem_registry.is_file(p) else p for p in parse_list(problems_))
+    spec = BenchSpec(problem_list, parse_list(models_), seeds, steps, time, lr_list, budget, recipe_list)
     if not spec.problems or not spec.models:
         raise FieldlabError("--problems and --models each need at least one name.")
     check_spec(spec)

@@ -28,6 +28,12 @@ def _stats(values):
     return float(ok.mean()), float(ok.std(ddof=1)) if ok.size > 1 else 0.0, int(ok.size)
 
 
+def _label(problem: str) -> str:
+    from ..problems import label
+
+    return label(problem)
+
+
 def recipe_of(r: dict) -> str:
     """The training recipe of a result: a preset's name, a recipe file's stem, or the default."""
     from ..training.presets import label
@@ -91,7 +97,7 @@ def markdown_table(rows: list[dict]) -> str:
             "spec high", "wall [s]", "steps/s"] + [f"t(≤{t:g}) [s]" for t in THRESHOLDS] + ["failed"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in sorted(rows, key=lambda r: (r["problem"], r["rel_l2"] if np.isfinite(r["rel_l2"]) else np.inf)):
-        cells = [r["problem"], r["model"], r.get("recipe", "default"), "-" if r["lr"] is None else f"{r['lr']:g}", str(r["n_params"] or "-")]
+        cells = [_label(r["problem"]), r["model"], r.get("recipe", "default"), "-" if r["lr"] is None else f"{r['lr']:g}", str(r["n_params"] or "-")]
         cells += [_fmt(r[m], r[f"{m}_std"]) for m in METRICS]
         cells.append(f"{r['failed']}/{r['seeds']}")
         lines.append("| " + " | ".join(cells) + " |")
@@ -143,11 +149,11 @@ def write_figures(out: Path, results: list[dict]) -> list[Path]:
                 ax.semilogy(c[:, 0], c[:, 1], label=f"{model} ({r['n_params']})")
         ax.set_xlabel("wall time [s]")
         ax.set_ylabel("relative L2 error")
-        ax.set_title(problem)
+        ax.set_title(_label(problem))
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
         fig.tight_layout()
-        paths.append(out / f"error_vs_time_{problem}.png")
+        paths.append(out / f"error_vs_time_{_label(problem)}.png")
         fig.savefig(paths[-1], dpi=110)
         plt.close(fig)
         # error maps and spectra
@@ -176,7 +182,7 @@ def write_figures(out: Path, results: list[dict]) -> list[Path]:
             ax.axis("off")
         if data and next(iter(data.values()))[0].ndim == 3:
             fig.colorbar(im, ax=axs.ravel().tolist(), shrink=0.8)
-        paths.append(out / f"error_maps_{problem}.png")
+        paths.append(out / f"error_maps_{_label(problem)}.png")
         fig.savefig(paths[-1], dpi=100)
         plt.close(fig)
         fig, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -186,11 +192,11 @@ def write_figures(out: Path, results: list[dict]) -> list[Path]:
             ax.semilogy(np.arange(spec.size), spec, label=model)
         ax.set_xlabel("wavenumber index (first coordinate)")
         ax.set_ylabel("error amplitude")
-        ax.set_title(f"{problem}: error spectra")
+        ax.set_title(f"{_label(problem)}: error spectra")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
         fig.tight_layout()
-        paths.append(out / f"spectra_{problem}.png")
+        paths.append(out / f"spectra_{_label(problem)}.png")
         fig.savefig(paths[-1], dpi=110)
         plt.close(fig)
     return paths

@@ -39,7 +39,9 @@ class Cell:
 
         lr = "" if self.lr is None else f"__lr{self.lr:g}"
         recipe = "" if self.recipe is None else f"__{label(self.recipe)}"
-        return f"{self.problem}__{self.model}{recipe}__s{self.seed}{lr}"
+        from ..problems import label as problem_label
+
+        return f"{problem_label(self.problem)}__{self.model}{recipe}__s{self.seed}{lr}"
 
 
 @dataclasses.dataclass(frozen=True)
