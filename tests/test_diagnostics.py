@@ -37,3 +37,23 @@ def test_a_trivial_fit_is_flagged_in_the_metrics():
     kinds = {d["kind"] for d in run.metrics["diagnostics"]}
     assert "dominant-condition" in kinds
     assert set(run.metrics["loss_terms"]) == {"pde", "boundary", "initial"}
+
+
+def test_figures_leave_the_matplotlib_backend_alone(tmp_path):
+    """Writing a run's figures must not switch a notebook's backend (issue 19)."""
+    import matplotlib
+
+    from fieldlab.report.figures import curves, field_maps
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")  # a non-Agg backend, as a notebook would have its own
+    try:
+        x, t = np.linspace(0, 1, 5), np.linspace(0, 1, 4)
+        grid = np.zeros((5, 4, 1))
+        paths = field_maps(tmp_path, ("x", "t"), ("u",), (x, t), grid + 1.0, grid)
+        curves(tmp_path, [{"step": 1, "time": 0.1, "loss": 1.0, "rel_l2": 0.5}, {"step": 2, "time": 0.2, "loss": 0.5, "rel_l2": 0.25}])
+        assert matplotlib.get_backend().lower() == "svg"
+        assert paths and all(p.stat().st_size > 0 for p in paths)
+        assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    finally:
+        matplotlib.use(before)

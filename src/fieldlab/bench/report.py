@@ -127,10 +127,7 @@ def write_tables(out: Path, results: list[dict]) -> list[dict]:
 
 
 def write_figures(out: Path, results: list[dict]) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..report.figures import Figures as plt  # Figure objects: the process's backend is left alone
 
     paths = []
     problems = sorted({r["problem"] for r in results})

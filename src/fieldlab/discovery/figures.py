@@ -10,10 +10,7 @@ import numpy as np
 
 def write_figures(out: Path, found: dict, ds, truth, checked) -> list[Path]:
     """``checked``: the :class:`~.pipeline.Validation` of ``found`` (rollouts and their references)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..report.figures import Figures as plt  # Figure objects: the process's backend is left alone
 
     paths = []
     lo, hi = float(ds.u.min()), float(ds.u.max())

@@ -8,13 +8,24 @@ from pathlib import Path
 import numpy as np
 
 
-def _plt():
-    import matplotlib
+class Figures:
+    """``subplots`` and ``close`` in the shape of pyplot's, on :class:`matplotlib.figure.Figure`
+    objects: no backend switch and no global figure state, so figures are safe in notebooks and threads."""
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    @staticmethod
+    def subplots(*args, figsize=None, layout=None, **kwargs):
+        from matplotlib.figure import Figure
 
-    return plt
+        fig = Figure(figsize=figsize, layout=layout)
+        return fig, fig.subplots(*args, **kwargs)
+
+    @staticmethod
+    def close(fig) -> None:
+        fig.clear()
+
+
+def _plt() -> type[Figures]:
+    return Figures
 
 
 def field_maps(out: Path, coords, fields, axes, pred: np.ndarray, ref: np.ndarray) -> list[Path]:
