@@ -2,7 +2,7 @@
 
 Runs ``fieldlab bench`` cells (problem x recipe x seed, the MLP backbone, a fixed wall-time budget per
 run) through :func:`fieldlab.bench.runner.run_grid`, so an interrupted ablation resumes where it
-stopped, and writes ``docs/results/ablation.md``: per problem, the relative L2 error of each recipe
+stopped, and writes ``docs/results/ablation.md`` (keeping its hand-written "## Reading" section): per problem, the relative L2 error of each recipe
 (mean and spread over seeds) and its ratio to ``plain`` (the same stages without strategies), with
 the machine and date. Usage:
 
@@ -76,8 +76,11 @@ def main():
             lines.append(f"| {name} | {med:.2e} [{e.min():.2e}, {e.max():.2e}] | {med / base_med:.2f} | "
                          f"{int(np.median([r['steps'] for r in ok]))} | {len(rs) - len(ok)}/{len(rs)} |")
         lines.append("")
-    Path(args.page).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.page).write_text("\n".join(lines))
+    page = Path(args.page)
+    page.parent.mkdir(parents=True, exist_ok=True)
+    old = page.read_text() if page.exists() else ""
+    reading = old[old.index("## Reading"):] if "## Reading" in old else ""  # the written reading is kept
+    page.write_text("\n".join(lines) + ("\n" + reading if reading else ""))
     print(f"wrote {args.page}")
 
 
