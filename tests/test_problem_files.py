@@ -67,6 +67,19 @@ def test_a_problem_file_goes_through_solve_eval_resume_and_bench(tmp_path, probl
     _ok(runner.invoke(app, ["eval", str(tmp_path / "run"), "--points", str(tmp_path / "pts.npy"), "--out", "pred.npy"]))
     pred = np.load(elsewhere / "pred.npy")
     np.testing.assert_allclose(pred, fieldlab.load_run(tmp_path / "run").predict(pts), rtol=1e-6)
+    for name in ("pred.csv", "pred.nc"):  # the same predictions, with their coordinates
+        _ok(runner.invoke(app, ["eval", str(tmp_path / "run"), "--points", str(tmp_path / "pts.npy"), "--out", name]))
+    table = np.genfromtxt(elsewhere / "pred.csv", delimiter=",", names=True)
+    np.testing.assert_array_equal(table["x"], pts[:, 0])
+    np.testing.assert_array_equal(table["u"], pred[:, 0])
+    import xarray as xr
+
+    with xr.open_dataset(elsewhere / "pred.nc", engine="scipy") as ds:
+        np.testing.assert_array_equal(ds["u"].values, pred[:, 0])
+        np.testing.assert_array_equal(ds["x"].values, pts[:, 0])
+        assert ds.attrs["problem"] == "poisson1d"
+    bad = runner.invoke(app, ["eval", str(tmp_path / "run"), "--points", str(tmp_path / "pts.npy"), "--out", "pred.txt"])
+    assert bad.exit_code == 2 and "must end in .npy, .csv, .nc" in bad.output
     # not the built-in poisson1d of the same name: its domain is [0, 1], so 1.5 and 3.0 would be refused
     assert fieldlab.load_run(tmp_path / "run").problem.domain.bounds()[1][0] == pytest.approx(np.pi)
     # resume a run cut short

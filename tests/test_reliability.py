@@ -388,7 +388,7 @@ BAD_EVAL = [
     (_raw(b""), [], "is empty"),
     (_raw(b"\x93NUMPY garbage"), [], "not a readable .npy array"),
     (_npz, [], "is an .npz archive"),
-    (_npy(np.array([[0.5, 0.5]])), ["--out", "RUN/config.toml"], "must be a .npy file name"),
+    (_npy(np.array([[0.5, 0.5]])), ["--out", "RUN/config.toml"], "must end in .npy, .csv, .nc"),
     (_npy(np.array([[0.5, 0.5]])), ["--out", "RUN/pred.npy"], "lies in the run directory"),
     (_npy(np.array([[0.5, 0.5]])), ["--out", "TMP"], "is a directory"),
 ]

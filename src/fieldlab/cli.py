@@ -185,25 +185,23 @@ def eval_(
     run_dir: Path = typer.Argument(..., help="run directory"),
     points: Path = typer.Option(..., help=".npy array (n, d) of real numbers, columns in the problem's coordinate order, "
                                 "inside the domain"),
-    out_file: Path = typer.Option(..., "--out", help=".npy file to write the predictions (n, number of fields); "
-                                  "not inside the run directory"),
+    out_file: Path = typer.Option(..., "--out", help="file for the predictions, not inside the run directory: .npy "
+                                  "(n, number of fields), .csv (coordinates and fields, with a header) or .nc (NetCDF)"),
     allow_outside: bool = typer.Option(False, "--allow-outside", help="also predict at points outside the domain's "
                                        "bounds (where the network was not trained)"),
 ):
     """Predict the fields of a trained run at given points."""
-    import io
-
     import numpy as np
     from rich.markup import escape
 
     from .errors import FieldlabError
     from .run import load_run
-    from .training.checkpoint import atomic_write_bytes
+
+    from .export import check_format, write_points
 
     if out_file.is_dir():
-        raise FieldlabError(f"--out {out_file} is a directory; give a .npy file name.")
-    if out_file.suffix != ".npy":
-        raise FieldlabError(f"--out {out_file} must be a .npy file name; for example predictions.npy.")
+        raise FieldlabError(f"--out {out_file} is a directory; give a .npy, .csv or .nc file name.")
+    check_format(out_file)
     if run_dir.is_dir() and out_file.resolve().parent == run_dir.resolve():
         raise FieldlabError(f"--out {out_file} lies in the run directory, whose files eval never writes; "
                             "choose a path outside it.")
@@ -227,9 +225,7 @@ def eval_(
     for w in caught:
         err.print(f"[yellow]warning:[/] {escape(str(w.message))}", highlight=False, soft_wrap=True)
     pred = run.predict(pts, allow_outside=allow_outside)
-    buf = io.BytesIO()
-    np.save(buf, pred)
-    atomic_write_bytes(out_file, buf.getvalue())
+    write_points(out_file, run.problem.coords, run.problem.fields, np.asarray(pts, np.float64), pred, run.problem.name)
     out.print(f"wrote {pred.shape[0]} x {pred.shape[1]} predictions ({', '.join(run.problem.fields)}) to {out_file}")
 
 
