@@ -173,6 +173,18 @@ def test_bench_refuses_bad_grids(tmp_path, args, fragment):
     assert not (tmp_path / "b").exists()
 
 
+def _refused_without_change(command, root, out, tmp_path, fragment):
+    """``eval`` or ``resume`` of the damaged run ``out`` is refused in one sentence and changes nothing."""
+    before = _hashes(out)
+    if command == "eval":
+        result = _invoke("eval", out, "--points", root / "good.npy", "--out", tmp_path / "pred.npy")
+    else:
+        result = _invoke("resume", out, "--quiet")
+    assert fragment in _one_sentence(result)
+    assert _hashes(out) == before
+
+
+
 # -- 1c: the manifest covers config.toml, problem.json and the checkpoint metadata -------------------
 @pytest.mark.parametrize("name, edit, fragment", [
     ("config.toml", lambda t: t.replace('problem = "heat1d"', 'problem = "burgers"'), "config.toml was changed"),
@@ -181,18 +193,13 @@ def test_bench_refuses_bad_grids(tmp_path, args, fragment):
     ("problem.json", lambda t: t.replace("heat1d", "heat2d"), "problem.json was changed"),
 ])
 @pytest.mark.parametrize("command", ["eval", "resume"])
+
 def test_edited_run_files_are_refused(copy_run, tmp_path, name, edit, fragment, command):
     root, out = copy_run
     text = (out / name).read_text()
     assert edit(text) != text
     (out / name).write_text(edit(text))
-    before = _hashes(out)
-    if command == "eval":
-        result = _invoke("eval", out, "--points", root / "good.npy", "--out", tmp_path / "pred.npy")
-    else:
-        result = _invoke("resume", out, "--quiet")
-    assert fragment in _one_sentence(result)
-    assert _hashes(out) == before
+    _refused_without_change(command, root, out, tmp_path, fragment)
 
 
 # -- 1d: checkpoint and history are committed together ----------------------------------------------
@@ -452,13 +459,7 @@ CORRUPT = [
 def test_fuzz_corrupt_run_files(copy_run, tmp_path, name, damage, fragment, command):
     root, out = copy_run
     damage(out / name)
-    before = _hashes(out)
-    if command == "eval":
-        result = _invoke("eval", out, "--points", root / "good.npy", "--out", tmp_path / "pred.npy")
-    else:
-        result = _invoke("resume", out, "--quiet")
-    assert fragment in _one_sentence(result)
-    assert _hashes(out) == before
+    _refused_without_change(command, root, out, tmp_path, fragment)
     assert not (tmp_path / "pred.npy").exists()
 
 
