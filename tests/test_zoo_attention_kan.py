@@ -9,7 +9,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.slow  # trains each backbone; run with pytest -m slow
 
 import fieldlab
 import fieldlab.models.kan as kan
@@ -67,6 +66,7 @@ def test_build_and_budget_sizing(name, options, width_of):
     assert _n_params(name, options, w // 2) < models.count_params(sized)
 
 
+@pytest.mark.slow  # one compile per backbone and dtype; tests/test_zoo.py's contract covers every backbone by default
 @pytest.mark.parametrize("name,options,width_of", CASES, ids=IDS)
 @pytest.mark.usefixtures("x64")
 def test_derivatives_match_finite_differences(name, options, width_of):
@@ -98,6 +98,7 @@ def test_derivatives_match_finite_differences(name, options, width_of):
     np.testing.assert_allclose(fast[(1, 1)], d2[1], rtol=1e-12)
 
 
+@pytest.mark.slow  # one compile per backbone and dtype; tests/test_zoo.py's contract covers every backbone by default
 @pytest.mark.parametrize("name,options,width_of", CASES, ids=IDS)
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
 @pytest.mark.usefixtures("x64")
@@ -151,6 +152,7 @@ TRAINING = [
 ]
 
 
+@pytest.mark.slow  # trains
 @pytest.mark.parametrize("model,adam,lbfgs", TRAINING, ids=[m["name"] for m, _, _ in TRAINING])
 def test_heat1d_trains_below_1e3(model, adam, lbfgs):
     cfg = resolve(problems.defaults("heat1d"), {"model": model, "recipe": {

@@ -13,7 +13,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.slow  # ~100 s of CPU (one compile per backbone); run with pytest -m slow
 
 from fieldlab import models
 from fieldlab.errors import FieldlabError
@@ -57,6 +56,7 @@ def test_build_count_and_budget(name):
     assert models.count_params(bigger) > 3000
 
 
+@pytest.mark.slow  # one compile per backbone and dtype; tests/test_zoo.py's contract covers every backbone by default
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.usefixtures("x64")
 def test_derivatives_match_finite_differences_and_taylor(name):
@@ -80,6 +80,7 @@ def test_derivatives_match_finite_differences_and_taylor(name):
     assert type(net).taylor is Backbone.taylor  # the generic nested-jvp path (no override)
 
 
+@pytest.mark.slow  # one compile per backbone and dtype; tests/test_zoo.py's contract covers every backbone by default
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
 @pytest.mark.usefixtures("x64")
@@ -190,6 +191,7 @@ HEAT = [
 ]
 
 
+@pytest.mark.slow  # trains
 @pytest.mark.parametrize("name,options,steps", HEAT, ids=[n for n, _, _ in HEAT])
 def test_heat1d_accuracy(name, options, steps):
     import fieldlab

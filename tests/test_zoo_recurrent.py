@@ -13,7 +13,6 @@ from fieldlab.models import lnn, lstm, plstm, xlstm  # noqa: F401 - registers th
 from fieldlab.models.base import Backbone
 from fieldlab.operators import partial
 
-pytestmark = pytest.mark.slow  # trains each backbone (one compile each); run with pytest -m slow
 
 NAMES = ["lstm", "plstm", "lnn", "xlstm"]
 
@@ -43,6 +42,7 @@ def test_build_count_and_budget(name):
     assert sizes == sorted(sizes) and len(set(sizes)) == 3
 
 
+@pytest.mark.slow  # one compile per backbone and dtype; tests/test_zoo.py's contract covers every backbone by default
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.usefixtures("x64")
 def test_exact_derivatives_match_finite_differences(name):
@@ -73,6 +73,7 @@ def test_exact_derivatives_match_finite_differences(name):
         np.testing.assert_allclose(fast[k], slow[k], rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.slow  # one compile per backbone and dtype; tests/test_zoo.py's contract covers every backbone by default
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.usefixtures("x64")
@@ -197,6 +198,7 @@ TRAINING = [
 ]
 
 
+@pytest.mark.slow  # trains
 @pytest.mark.parametrize("name,model,adam,lbfgs", TRAINING, ids=[t[0] for t in TRAINING])
 def test_heat1d_trains_below_1e_3(name, model, adam, lbfgs):
     cfg = resolve(problems.defaults("heat1d"), {
