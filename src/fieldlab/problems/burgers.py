@@ -42,7 +42,7 @@ DEFAULTS = {
         "sampling": {"interior": 8000, "method": "sobol", "resample_every": 0},
         "stages": [
             {"optimizer": "adam", "steps": 2000, "lr": 2e-3, "decay_rate": 0.5, "decay_steps": 1000},
-            {"optimizer": "lbfgs", "steps": 8000, "memory": 50},
+            {"optimizer": "lbfgs", "steps": 5000, "memory": 50},
         ],
     },
 }
