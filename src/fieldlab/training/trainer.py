@@ -187,7 +187,10 @@ class Trainer:
         batch = dict(self._base_batch())
         if self.colloc is not None:
             if s.colloc is None:
-                s.colloc = self.colloc.start(self._pool(np.asarray(batch["interior"]["z"]), s.step))
+                try:
+                    s.colloc = self.colloc.start(self._pool(np.asarray(batch["interior"]["z"]), s.step))
+                except ValueError as e:  # a strategy that does not fit the problem
+                    raise FieldlabError(f"{e}.") from None
             batch["interior"] = {"z": jnp.asarray(s.colloc, self.dtype)}
         return batch
 
@@ -198,9 +201,7 @@ class Trainer:
         if s.aux is None:
             s.aux = {"states": self.objective.bind(sizes), "step": jnp.int32(s.step)}
             self._sizes = sizes
-        elif getattr(self, "_sizes", None) != sizes:
-            if getattr(self, "_sizes", None) is None:
-                self.objective.bind(sizes)
+        elif self._sizes != sizes:
             s.aux = {"states": [st.resize(x, sizes) for st, x in zip(self.objective.strategies, s.aux["states"])],
                      "step": s.aux["step"]}
             self._sizes = sizes
