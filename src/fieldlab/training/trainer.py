@@ -50,14 +50,45 @@ def _cast(tree, dtype):
     return jax.tree_util.tree_map(lambda a: a.astype(dtype) if jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating) else a, tree)
 
 
+def condition_counts(problem: Problem, sampling) -> dict[str, int]:
+    """Points drawn for each trained condition (see :class:`~fieldlab.training.recipe.Sampling`).
+
+    A condition's own ``count`` wins. Otherwise, with ``split = "measure"`` (the default), a boundary
+    condition gets ``max(floor, round(boundary * f))`` points, where ``f`` is the share of the whole
+    boundary it covers (:meth:`~fieldlab.problem.Condition.fraction`) and
+    ``floor = min(boundary, max(16, ceil(boundary / 10)))``: conditions that cover the boundary
+    between them share ``boundary`` points at one density, and a small part still gets a few.
+    With ``split = "each"`` every boundary condition gets ``boundary`` points. Initial conditions
+    get ``initial`` points, data conditions ``data`` (0: all observations), point conditions all their points.
+    """
+    s = sampling
+    floor = min(s.boundary, max(16, math.ceil(s.boundary / 10)))
+    out = {}
+    for name, cond in problem.trained_conditions.items():
+        try:
+            if cond.count is not None:
+                n = int(cond.count)
+            elif cond.kind == "boundary":
+                n = s.boundary if s.split == "each" else max(floor, round(s.boundary * cond.fraction(problem)))
+            else:
+                n = {"initial": s.initial, "data": s.data}.get(cond.kind, 0)
+        except FieldlabError as e:
+            raise FieldlabError(f"condition '{name}': {e}".rstrip(".") + ".") from None
+        out[name] = n
+    return out
+
+
 def sample_batch(problem: Problem, recipe: Recipe, index: int, dtype) -> dict[str, dict[str, jax.Array]]:
     """Collocation points for the ``index``-th draw (deterministic in ``recipe.seed`` and ``index``)."""
     s = recipe.sampling
     seed = int(recipe.seed) * 1_000_003 + 7_919 * index
     batch = {"interior": {"z": problem.domain.sample_interior(s.interior, seed=seed, method=s.method)}}
-    counts = {"boundary": s.boundary, "initial": s.initial, "data": s.data}
+    counts = condition_counts(problem, s)
     for k, (name, cond) in enumerate(problem.trained_conditions.items()):
-        batch[name] = cond.sample(problem, counts[cond.kind], seed + 104_729 * (k + 1), s.method)
+        try:
+            batch[name] = cond.sample(problem, counts[name], seed + 104_729 * (k + 1), s.method)
+        except FieldlabError as e:
+            raise FieldlabError(f"condition '{name}': {e}".rstrip(".") + ".") from None
     return jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype), batch)
 
 
