@@ -632,7 +632,7 @@ class Reference:
                 raise FieldlabError("a Reference needs grid axes or scattered points; use Reference(axes, values) "
                                     "or Reference.at_points(points, values).")
             pts = np.asarray(self.scattered, dtype=np.float64)
-            if vals.ndim == pts.ndim == 1 or (self.times is not None and vals.ndim == 2):
+            if vals.ndim == (1 if self.times is None else 2):  # one field: values without a field axis
                 vals = vals[..., None]
             if pts.ndim == 1:
                 pts = pts[:, None]
