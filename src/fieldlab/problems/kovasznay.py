@@ -63,7 +63,7 @@ def continuity(F, p):
 
 
 def _boundary(k):
-    return lambda x, y: exact(x, y, jnp)[k]
+    return lambda x, y: exact(x, y, jnp)[..., k]
 
 
 def _coons(x, y):
