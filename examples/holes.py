@@ -10,7 +10,7 @@ whose exact solution is u = cos(pi x) cos(pi y). The reference is that exact sol
 scattered points of the domain, written to a CSV file and read back, as data from a mesh-based
 solver or from measurements would be.
 
-    python examples/holes.py                               # a few minutes on 2 CPU cores
+    python examples/holes.py                               # about two minutes on 2 CPU cores
     FIELDLAB_EXAMPLE_STEPS=60 python examples/holes.py     # a smoke test
 
 Writes ``examples-out/holes/reference.csv`` and the run directory ``examples-out/holes/run/``
