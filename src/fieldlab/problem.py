@@ -264,9 +264,9 @@ class _OnBoundary(Condition):
     field: str | tuple[str, ...] | None = None
     value: Value = 0.0
     where: Where = None
-    fields: tuple[str, ...] | None = dataclasses.field(default=None, metadata=_NEW)
-    on: Any = dataclasses.field(default=None, metadata=_NEW)
-    count: int | None = dataclasses.field(default=None, metadata=_NEW)
+    fields: tuple[str, ...] | None = dataclasses.field(default=None, metadata=_NEW, kw_only=True)
+    on: Any = dataclasses.field(default=None, metadata=_NEW, kw_only=True)
+    count: int | None = dataclasses.field(default=None, metadata=_NEW, kw_only=True)
 
     def __post_init__(self):
         object.__setattr__(self, "_names", _names(self.field, self.fields, type(self).__name__))
@@ -307,11 +307,14 @@ class _OnBoundary(Condition):
 
     def sample(self, problem, n, seed, method):
         frac = self.fraction(problem)
+        selective = self._on is not None or self.where is not None
         parts, have, k = [], 0, 0
         while have < n:
-            m = n if frac == 1.0 else max(int(np.ceil(1.5 * n / frac)) + 64, 2 * n)
+            # candidates per round: 4n (as before this rule existed, so the same seeds give the same points),
+            # more for a part under 5 % of the boundary
+            m = (max(4 * n, 64) if frac >= 0.05 else int(np.ceil(1.5 * n / frac)) + 64) if selective else n
             z, normal = problem.domain.sample_boundary(m, seed=seed + 7919 * k, method=method)
-            keep = self._selected(problem, z) if frac < 1.0 else slice(None)
+            keep = self._selected(problem, z) if selective else slice(None)
             parts.append((z[keep], normal[keep]))
             have += len(parts[-1][0])
             k += 1
@@ -416,8 +419,8 @@ class Initial(Condition):
 
     field: str | tuple[str, ...] | None = None
     value: Value = 0.0
-    fields: tuple[str, ...] | None = dataclasses.field(default=None, metadata=_NEW)
-    count: int | None = dataclasses.field(default=None, metadata=_NEW)
+    fields: tuple[str, ...] | None = dataclasses.field(default=None, metadata=_NEW, kw_only=True)
+    count: int | None = dataclasses.field(default=None, metadata=_NEW, kw_only=True)
     kind = "initial"
 
     def __post_init__(self):
