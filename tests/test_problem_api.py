@@ -94,6 +94,34 @@ def test_reference_from_csv_and_netcdf(tmp_path):
     assert np.allclose(ref.flat[:, 0], 10 * ref.points[:, 0] + ref.points[:, 1])
 
 
+def test_predictions_exported_to_netcdf_load_back_as_a_reference(tmp_path):
+    from fieldlab.export import write_points
+
+    pts = np.random.default_rng(2).uniform(0, 1, (30, 2))
+    write_points(tmp_path / "u.nc", ("x", "y"), ("u", "v"), pts, np.column_stack([pts[:, 0], -pts[:, 1]]), "p")
+    ref = Reference.from_netcdf(tmp_path / "u.nc", coords=("x", "y"))
+    assert ref.fields == ("u", "v") and np.allclose(ref.points, pts) and np.allclose(ref.flat[:, 1], -pts[:, 1])
+
+
+def test_figures_of_scattered_time_slices(tmp_path):
+    from fieldlab.run import _scattered_figures
+
+    space = _holed()
+    pb = _problem(space * TimeInterval(0.0, 1.0), ("x", "y", "t"), {})
+    pts = space.sample_interior(200, seed=1)
+    times = np.array([0.0, 1.0])
+    vals = np.stack([np.sin(pts[:, :1]) * (1 + t) for t in times])
+    ref = Reference.at_points(pts, vals, times=times)
+    _scattered_figures(tmp_path, pb, ref, vals + 0.01, ("u",))
+    assert all((tmp_path / f"{n}.png").stat().st_size > 5000 for n in ("prediction", "reference", "error"))
+    line = _problem(Interval(0, 1) * TimeInterval(0.0, 1.0), ("x", "t"), {})
+    xs = np.linspace(0, 1, 30)[:, None]
+    ref1 = Reference.at_points(xs, np.stack([xs * t for t in (0.0, 0.5, 1.0)]), times=[0.0, 0.5, 1.0])
+    (tmp_path / "1d").mkdir()
+    _scattered_figures(tmp_path / "1d", line, ref1, ref1.values, ("u",))  # (x, t) drawn together
+    assert (tmp_path / "1d" / "error.png").exists()
+
+
 def test_run_evaluate_and_figures_with_a_scattered_reference(tmp_path):
     from fieldlab import metrics
     from fieldlab.config import resolve
