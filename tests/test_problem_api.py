@@ -307,16 +307,20 @@ def test_the_cost_line_reports_points_parameters_and_time_per_1000_steps():
 
     batch = trainer._batch()
     stage = config.recipe.stages[0]
-    trainer.state.stage_step = 50
     trainer._cost_line(Bar(), stage, batch, 50, 3.0)  # the first chunk: compilation
     assert notes == []
-    trainer.state.stage_step = 100
+    trainer.state.stage_step = 50
     trainer._cost_line(Bar(), stage, batch, 50, 0.1)
     trainer._cost_line(Bar(), stage, batch, 50, 0.1)  # once only
     n_par = sum(x.size for x in jax.tree_util.tree_leaves(trainer.state.theta["net"]))
     assert len(notes) == 1
     assert notes[0] == (f"cost: 100 interior + 41 condition points, {n_par:,} parameters; first chunk with compilation "
                         "3.0 s, then 2.00 s per 1000 adam steps; the recipe's 200 steps at this rate: about 0 s")
+    # a stage of one chunk: the line comes at once, with the compilation in the time
+    short = Trainer(pb, _build_model(pb, config), config, None, progress=False)
+    short.state.stage_step = 150
+    short._cost_line(Bar(), stage, batch, 50, 2.0)
+    assert notes[1].endswith("40.00 s per 1000 adam steps (compilation included); the recipe's 200 steps at this rate: about 8 s")
 
 
 @pytest.mark.slow

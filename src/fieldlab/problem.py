@@ -12,6 +12,19 @@ conditions. Residuals are plain JAX functions of a :class:`Fields` view at one p
 ``F.d("u", "x", "x")``); ``F.x`` is the coordinate value, ``F.u`` the field value. Derivatives are
 computed once per multi-index, for all fields together, in forward mode (see :mod:`fieldlab.operators`).
 A residual returns a scalar or a vector; its mean square is one loss term.
+
+Conditions (:class:`Dirichlet`, :class:`Neumann`, :class:`Robin`, :class:`Periodic`,
+:class:`Initial`, :class:`InitialRate`, :class:`Point`, :class:`Data`) follow one convention for the
+functions they take, values and ``where=`` tests alike: they receive the coordinate columns as
+arrays, one argument per coordinate in the problem's order, and return an array of the same length
+(or a number). They are called with NumPy float64 arrays when points are drawn, never inside a JAX
+trace, so NumPy and ``jax.numpy`` both work::
+
+    Dirichlet("u", lambda x, y: np.sin(np.pi * x), where=lambda x, y: np.isclose(y, 0.0))
+    Dirichlet(fields=("u", "v"), value=(1.0, 0.0), on=lid)       # several fields, one part of the domain
+    Point((0.0, 0.0), 0.0, fields="p")                           # a pressure pin
+
+Residuals and hard-constraint transforms, which are differentiated, are JAX functions of one point.
 """
 
 from __future__ import annotations

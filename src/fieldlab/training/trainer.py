@@ -400,7 +400,7 @@ class Trainer:
         seen = getattr(self, "_cost", None)
         if seen == "shown" or not done:
             return
-        last_chunk = self.state.stage_step >= stage.steps
+        last_chunk = self.state.stage_step + done >= stage.steps  # called before the counters move on
         if seen is None and not last_chunk:
             self._cost = (seconds, self.state.stage)
             return
