@@ -330,3 +330,16 @@ def test_train_shows_the_cost_line_and_uses_the_scaled_defaults(capsys):
     err = capsys.readouterr().err
     assert "cost: 2000 interior + 200 condition points" in err and "per 1000 adam steps" in err
     assert run.config.recipe.sampling.interior == 2000
+
+
+@pytest.mark.slow
+def test_training_through_an_adf_transform_keeps_the_condition_exact():
+    domain = SQUARE - Disk((0.5, 0.5), 0.2)
+    pb = Problem("adf", ("x", "y"), ("u",), domain, {"pde": lambda F, p: F.d("u", "x", "x") + F.d("u", "y", "y") + 1.0},
+                 {"walls": Dirichlet("u", lambda x, y: x)}, transform=lambda z, raw: z[0] + domain.adf(z) * raw[0:1],
+                 exact=("walls",))
+    run = fieldlab.train(pb, "mlp", {"stages": [{"optimizer": "adam", "steps": 100}], "sampling": {"interior": 300}},
+                         width=16, depth=2, progress=False)
+    assert run.history[-1]["loss"] < 0.8 * run.history[0]["loss"]
+    zb, _ = domain.sample_boundary(200, seed=1)
+    assert np.abs(run.predict(zb)[:, 0] - zb[:, 0]).max() < 1e-6

@@ -21,7 +21,7 @@ arrays, one argument per coordinate in the problem's order, and return an array 
 trace, so NumPy and ``jax.numpy`` both work::
 
     Dirichlet("u", lambda x, y: np.sin(np.pi * x), where=lambda x, y: np.isclose(y, 0.0))
-    Dirichlet(fields=("u", "v"), value=(1.0, 0.0), on=lid)       # several fields, one part of the domain
+    Dirichlet(fields=("u", "v"), value=(0.0, 0.0), on=hole)      # several fields, one shape of Box(...) - hole
     Point((0.0, 0.0), 0.0, fields="p")                           # a pressure pin
 
 Residuals and hard-constraint transforms, which are differentiated, are JAX functions of one point.
