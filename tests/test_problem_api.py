@@ -343,3 +343,16 @@ def test_training_through_an_adf_transform_keeps_the_condition_exact():
     assert run.history[-1]["loss"] < 0.8 * run.history[0]["loss"]
     zb, _ = domain.sample_boundary(200, seed=1)
     assert np.abs(run.predict(zb)[:, 0] - zb[:, 0]).max() < 1e-6
+
+
+def test_a_run_directory_from_before_the_split_keeps_its_boundary_counts(tmp_path):
+    from fieldlab.config import resolve
+    from fieldlab.run import _load_config
+
+    config = resolve({"problem": "cavity"})
+    text = config.to_toml()
+    assert 'split = "measure"' in text  # written out: the resolved recipe names its rule
+    (tmp_path / "config.toml").write_text(text.replace('split = "measure"\n', ""))
+    assert _load_config(tmp_path).recipe.sampling.split == "each"
+    (tmp_path / "config.toml").write_text(text)
+    assert _load_config(tmp_path).recipe.sampling.split == "measure"

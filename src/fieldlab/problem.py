@@ -468,7 +468,8 @@ def _observed(fields: Any, problem: Problem, cond: Condition, kind: str) -> None
     if fields is None and len(problem.fields) != 1:
         name = next((k for k, c in problem.conditions.items() if c is cond), f"a {kind} condition")
         raise FieldlabError(
-            f"{kind.lower()} condition '{name}' does not say which field it observes and the problem has fields "
+            f"{kind.lower()} condition '{name}' does not say which field it {'observes' if kind == 'Data' else 'fixes'} "
+            f"and the problem has fields "
             f"{problem.fields}; pass fields=(...) to {kind}."
         )
 

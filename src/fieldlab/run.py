@@ -328,7 +328,11 @@ def _load_config(directory: Path) -> RunConfig:
     if (directory / checkpoint.META).exists():
         checkpoint.read_meta(directory)
     path = directory / checkpoint.CONFIG
-    return resolve(parse_toml(checkpoint.read_text(path), path), source=str(path))
+    data = parse_toml(checkpoint.read_text(path), path)
+    sampling = data.get("recipe", {}).get("sampling")
+    if isinstance(sampling, dict) and "split" not in sampling:
+        sampling["split"] = "each"  # written before boundary counts were split by measure: keep its points
+    return resolve(data, source=str(path))
 
 
 def _check_problem(directory: Path, config: RunConfig, problem: Problem, given: bool) -> None:
