@@ -172,6 +172,8 @@ def _targets(value: Value, z: np.ndarray, names: tuple[str, ...], what: str) -> 
     numbers or callables (one per field).
     """
     n, k = len(z), len(names)
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        value = list(value)  # one number per field
     if isinstance(value, (tuple, list)) and not callable(value):
         if len(value) != k:
             raise FieldlabError(f"{what} gives {len(value)} values for the {k} field(s) {names}; give one per field")
@@ -542,7 +544,8 @@ class Point(Condition):
 
     Args:
         points: ``(n, d)`` coordinates in the problem's order, or one point ``(d,)``.
-        values: the targets: a number (every field and point), an ``(n, k)`` array, or a callable of the
+        values: the targets: a number (every field and point), one number per field ``(k,)`` (at every
+            point), one number per point ``(n,)`` (one field), an ``(n, k)`` array, or a callable of the
             coordinate columns (the convention of :class:`Dirichlet`).
         fields: the ``k`` constrained fields (a name or a tuple); may be left out in a one-field problem.
 
@@ -572,8 +575,13 @@ class Point(Condition):
         return self.fields
 
     def _target(self, names: tuple[str, ...]) -> np.ndarray:
-        if not callable(self.values) and np.ndim(self.values) == 2:
+        n, k = len(self.points), len(names)
+        if not callable(self.values) and np.ndim(self.values) >= 1:
             vals = np.asarray(self.values, np.float64)
+            if vals.ndim == 1 and vals.shape == (n,) and k == 1:
+                vals = vals[:, None]  # one value per point of the one field
+            elif vals.ndim == 1 and vals.shape == (k,):
+                vals = np.broadcast_to(vals, (n, k))  # one value per field, at every point
             if vals.shape != (len(self.points), len(names)):
                 raise FieldlabError(f"Point values have shape {vals.shape}; expected ({len(self.points)}, {len(names)}) "
                                     f"for {len(self.points)} point(s) and fields {names}.")
