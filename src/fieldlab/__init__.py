@@ -35,7 +35,7 @@ __version__ = _version()
 
 _EXPORTS = {
     "fieldlab.problem": ["Condition", "Data", "Dirichlet", "Fields", "Initial", "InitialRate", "Neumann",
-                         "Periodic", "Problem", "Reference", "Robin"],
+                         "Periodic", "Point", "Problem", "Reference", "Robin"],
     "fieldlab.errors": ["FieldlabError"],
     "fieldlab.config": ["RunConfig"],
     "fieldlab.run": ["Run", "load_run", "resume", "solve", "train"],

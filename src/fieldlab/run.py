@@ -132,9 +132,32 @@ class Run:
         if self.problem.reference is not None:
             ref = self.problem.reference()
             pred = ref.select(self.predict(ref.points, allow_outside=True), self.problem.fields).reshape(ref.values.shape)
-            field_maps(self.dir, self.problem.coords, ref.fields or self.problem.fields, ref.axes, pred, ref.values)
+            names = ref.fields or self.problem.fields
+            if ref.grid:
+                field_maps(self.dir, self.problem.coords, names, ref.axes, pred, ref.values)
+            else:
+                _scattered_figures(self.dir, self.problem, ref, pred, names)
         curves(self.dir, self.history)
         checkpoint.atomic_write_text(self.dir / "metrics.json", json.dumps(self.metrics, indent=2))
+
+
+def _scattered_figures(out: Path, problem: Problem, ref, pred: np.ndarray, names) -> None:
+    """Maps of a scattered reference: the points themselves (steady, or space-time in one space
+    dimension), or the last time slice of a reference at scattered points x time slices."""
+    from .report.figures import scattered_maps
+
+    domain = problem.domain
+    if ref.times is None:
+        scattered_maps(out, problem.coords, names, ref.points, pred, ref.values,
+                       inside=domain.inside if ref.points.shape[1] == 2 else None)
+        return
+    space = ref.scattered
+    if space.shape[1] == 1:  # (x, t) together
+        scattered_maps(out, problem.coords, names, ref.points, pred.reshape(-1, pred.shape[-1]), ref.flat)
+        return
+    geometry = getattr(domain, "geometry", domain)
+    scattered_maps(out, problem.coords, names, space, pred[-1], ref.values[-1], inside=geometry.inside,
+                   title=f" at {problem.coords[-1]} = {ref.times[-1]:g}")
 
 
 def _finish(trainer: Trainer, config: RunConfig, problem: Problem, out: Path | None) -> Run:
@@ -197,11 +220,13 @@ def check_out(out: str | Path) -> Path:
 def memory_estimate(config: RunConfig, problem: Problem) -> float:
     """A rough upper estimate (bytes) of the memory one training step needs: the collocation points
     times the network's activations and their derivatives."""
+    from .training.trainer import condition_counts
+
     s = config.recipe.sampling
-    counts = {"boundary": s.boundary, "initial": s.initial, "data": s.data}
+    counts = condition_counts(problem, s)
     points = s.interior + sum(
-        (len(c.points) if c.kind == "data" and (s.data == 0 or s.data > len(c.points)) else counts[c.kind])
-        for c in problem.trained_conditions.values())
+        (len(c.points) if c.kind in ("data", "point") and (counts[k] == 0 or counts[k] > len(c.points)) else counts[k])
+        for k, c in problem.trained_conditions.items())
     opts = {**models.options_of(config.model.name), **config.model.options}
     width, depth = int(opts.get("width", 32) or 32), int(opts.get("depth", 3) or 3)
     plan = problem.derivative_plan({k: jnp.asarray(v, jnp.float32) for k, v in problem.params.items()})
@@ -278,11 +303,16 @@ def train(problem: Problem | str, model: str = "mlp", recipe: Recipe | dict | No
           **model_options) -> Run:
     """Train ``model`` on ``problem`` with ``recipe`` (the problem's defaults where built in).
 
+    A problem of your own starts from counts and steps scaled with its dimension and domain
+    (:func:`fieldlab.problems.scaled_recipe`); ``recipe`` overrides them key by key (a list of
+    ``stages`` replaces the stages). With ``progress``, a line gives the expected cost once the
+    first compiled chunk has run: points, parameters and the time per 1000 steps.
+
     >>> run = fieldlab.train("heat1d", "mlp", {"stages": [{"optimizer": "adam", "steps": 500}]}, width=16)
     >>> run.metrics["rel_l2"]
     """
     name = problem if isinstance(problem, str) else problem.name
-    base = problems.defaults(name) if isinstance(problem, str) else {"problem": name}
+    base = problems.defaults(name) if isinstance(problem, str) else {"problem": name, **problems.user_defaults(problem)}
     update: dict[str, Any] = {"hard_constraints": hard_constraints, "model": {"name": model, **model_options}}
     if recipe is not None:
         update["recipe"] = recipe.model_dump() if isinstance(recipe, Recipe) else recipe
@@ -298,7 +328,11 @@ def _load_config(directory: Path) -> RunConfig:
     if (directory / checkpoint.META).exists():
         checkpoint.read_meta(directory)
     path = directory / checkpoint.CONFIG
-    return resolve(parse_toml(checkpoint.read_text(path), path), source=str(path))
+    data = parse_toml(checkpoint.read_text(path), path)
+    sampling = data.get("recipe", {}).get("sampling")
+    if isinstance(sampling, dict) and "split" not in sampling:
+        sampling["split"] = "each"  # written before boundary counts were split by measure: keep its points
+    return resolve(data, source=str(path))
 
 
 def _check_problem(directory: Path, config: RunConfig, problem: Problem, given: bool) -> None:

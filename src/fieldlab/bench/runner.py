@@ -128,7 +128,7 @@ def run_cell(spec: BenchSpec, cell: Cell, cells_dir: str) -> dict[str, Any]:
     rates = [r["steps_per_s"] for r in hist[1:]] or [hist[0]["steps_per_s"]]
     record.update(
         {k: run.metrics[k] for k in ("mse", "rmse", "mae", "max_ae", "rel_l2", "wall_time_s", "steps", "n_params", "stops")},
-        **metrics.spectral_error(pred, ref.values, axis=0),
+        **(metrics.spectral_error(pred, ref.values, axis=0) if ref.grid else {}),
         **metrics.time_to_threshold(times, errors, THRESHOLDS),
         steps_per_s=float(np.median(rates)),
         first_loss=hist[0]["loss"], final_loss=hist[-1]["loss"],
@@ -136,7 +136,8 @@ def run_cell(spec: BenchSpec, cell: Cell, cells_dir: str) -> dict[str, Any]:
         model_options=cfg.model.options,
     )
     buf = io.BytesIO()
-    np.savez(buf, pred=pred, ref=ref.values, **{f"axis{i}": a for i, a in enumerate(ref.axes)})
+    where = {f"axis{i}": a for i, a in enumerate(ref.axes)} if ref.grid else {"points": ref.points}
+    np.savez(buf, pred=pred, ref=ref.values, **where)
     atomic_write_bytes(Path(cells_dir) / f"{cell.key}.npz", buf.getvalue())
     atomic_write_text(Path(cells_dir) / f"{cell.key}.json", json.dumps(record, indent=1))
     return record

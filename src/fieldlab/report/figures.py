@@ -85,3 +85,50 @@ def curves(out: Path, history: list[dict]) -> Path | None:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def scattered_maps(out: Path, coords, fields, points: np.ndarray, pred: np.ndarray, ref: np.ndarray,
+                   inside=None, title: str = "") -> list[Path]:
+    """Filled contours of prediction, reference and absolute error at scattered 2-D ``points`` (n, 2).
+
+    ``pred`` and ``ref`` are ``(n, m)``. The values are drawn on the Delaunay triangulation of the
+    points; ``inside`` (``(k, 2) -> bool (k,)``, optional) masks the triangles whose centroid lies
+    outside the domain, so that holes and concave parts stay empty. In one dimension (``points``
+    ``(n, 1)``) the three panels are curves along the coordinate instead.
+    """
+    from matplotlib.tri import Triangulation
+
+    points = np.asarray(points, np.float64)
+    if points.ndim != 2 or points.shape[1] not in (1, 2) or len(points) < 3:
+        return []
+    plt = _plt()
+    err = np.abs(pred - ref)
+    tri = None
+    if points.shape[1] == 2:
+        tri = Triangulation(points[:, 0], points[:, 1])
+        if inside is not None:
+            centroids = points[tri.triangles].mean(axis=1)
+            tri.set_mask(~np.asarray(inside(centroids), dtype=bool))
+    order = np.argsort(points[:, 0])
+    paths = []
+    for name, data, cmap in (("prediction", pred, "RdBu_r"), ("reference", ref, "RdBu_r"), ("error", err, "magma")):
+        fig, axs = plt.subplots(1, len(fields), figsize=(5.2 * len(fields), 4), squeeze=False)
+        for k, field in enumerate(fields):
+            ax = axs[0, k]
+            if tri is not None:
+                im = ax.tricontourf(tri, data[:, k], levels=40, cmap=cmap)
+                ax.set_aspect("equal")
+                ax.set_ylabel(coords[1])
+                fig.colorbar(im, ax=ax)
+            else:
+                ax.plot(points[order, 0], data[order, k], ".-", ms=3)
+            ax.set_xlabel(coords[0])
+            label = {"prediction": f"{field}, predicted", "reference": f"{field}, reference",
+                     "error": f"|{field} - reference|, max {err[:, k].max():.2e}"}[name]
+            ax.set_title(f"{label}{title}", fontsize=9)
+        fig.tight_layout()
+        path = out / f"{name}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        paths.append(path)
+    return paths
