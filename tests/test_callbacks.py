@@ -1,0 +1,132 @@
+"""Callbacks between compiled chunks, a stop request, and the TensorBoard and MLflow loggers (issue 19)."""
+
+import math
+
+import numpy as np
+import pytest
+
+import fieldlab
+from fieldlab.errors import FieldlabError
+
+RECIPE = {"sampling": {"interior": 100, "boundary": 16, "initial": 16}, "chunk": 10, "eval_every": 10,
+          "stages": [{"optimizer": "adam", "steps": 40, "lr": 5e-3}]}
+
+
+class Recorder(fieldlab.Callback):
+    """Records what it sees and asks to stop at step 20 of 40."""
+
+    def __init__(self):
+        self.starts, self.chunks, self.ends = [], [], []
+
+    def on_start(self, info):
+        self.starts.append(info.step)
+
+    def on_chunk(self, info):
+        self.chunks.append((info.step, info.optimizer, dict(info.losses), dict(info.metrics)))
+        if info.step >= 20:
+            info.request_stop("enough for a test")
+
+    def on_end(self, info):
+        self.ends.append((info.step, info.reason))
+
+
+@pytest.fixture(scope="module")
+def stopped(tmp_path_factory):
+    """One short training in memory with a recorder, a TensorBoard and an MLflow logger."""
+    from fieldlab.loggers import MLflowLogger, TensorBoardLogger
+
+    pytest.importorskip("tensorboardX")
+    pytest.importorskip("mlflow")
+    root = tmp_path_factory.mktemp("callbacks")
+    rec = Recorder()
+    tb = TensorBoardLogger(root / "tb")
+    ml = MLflowLogger(root / "mlruns", experiment="tests", run_name="heat")
+    run = fieldlab.train("heat1d", "mlp", RECIPE, width=8, depth=2, progress=False, callbacks=[rec, tb, ml])
+    return root, run, rec, ml
+
+
+def test_a_callback_sees_every_chunk_and_its_stop_ends_the_run_cleanly(stopped):
+    root, run, rec, _ = stopped
+    assert rec.starts == [0]
+    assert [c[0] for c in rec.chunks] == [10, 20]  # called between chunks; stopped after the chunk at 20 of 40
+    step, optimizer, losses, metrics = rec.chunks[-1]
+    assert optimizer == "adam" and set(losses) >= {"loss", "pde"} and math.isfinite(losses["loss"])
+    assert losses["loss"] == pytest.approx(run.history[-1]["loss"])
+    assert 0 < metrics["rel_l2"] < 10  # eval_every = 10: evaluated at each chunk
+    assert rec.ends == [(20, "stopped")]
+    assert run.metrics["steps"] == 20
+    assert run.stops == ["stopped by Recorder: enough for a test"]
+
+
+def test_a_stopped_run_saves_and_resumes_to_the_end(stopped, tmp_path):
+    _, run, _, _ = stopped
+    out = run.save(tmp_path / "saved")
+    assert run.dir == out and (out / "metrics.json").is_file() and (out / "snapshots.png").is_file()
+    loaded = fieldlab.load_run(out)
+    pts = np.array([[0.25, 0.5], [0.75, 0.1]])
+    np.testing.assert_array_equal(loaded.predict(pts), run.predict(pts))
+    assert len(loaded.history) == len(run.history) == 2
+    with pytest.raises(FieldlabError, match="already lives in"):
+        run.save(tmp_path / "again")
+    resumed = fieldlab.resume(out, progress=False)
+    assert resumed.metrics["steps"] == 40  # the stage the callback interrupted is continued
+
+
+def test_tensorboard_event_files_hold_the_losses(stopped):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    root, run, rec, _ = stopped
+    acc = EventAccumulator(str(root / "tb"))
+    acc.Reload()
+    assert {"loss", "loss_pde", "rel_l2"} <= set(acc.Tags()["scalars"])
+    events = acc.Scalars("loss")
+    assert [e.step for e in events] == [10, 20]
+    assert [e.value for e in events] == pytest.approx([c[2]["loss"] for c in rec.chunks], rel=1e-6)
+
+
+def test_mlflow_file_store_holds_params_and_metrics(stopped):
+    from mlflow.tracking import MlflowClient
+
+    root, run, rec, ml = stopped
+    client = MlflowClient(tracking_uri=ml.tracking_uri)
+    got = client.get_run(ml.run_id)
+    assert got.info.status == "FINISHED" and got.info.run_name == "heat"
+    assert got.data.params["problem"] == "heat1d" and got.data.params["model.width"] == "8"
+    history = client.get_metric_history(ml.run_id, "loss")
+    assert sorted(m.step for m in history) == [10, 20]
+    assert sorted(history, key=lambda m: m.step)[-1].value == pytest.approx(rec.chunks[-1][2]["loss"], rel=1e-6)
+
+
+def test_stop_when_and_bad_callbacks():
+    from fieldlab.training.callbacks import ChunkInfo, StopWhen, check_callbacks
+
+    info = ChunkInfo(10, 1, 1, "adam", 1.0, {"loss": 1e-5}, {"rel_l2": math.nan})
+    StopWhen(loss_below=1e-4).on_chunk(info)
+    assert info.stop_reason and "loss" in info.stop_reason
+    info = ChunkInfo(10, 1, 1, "adam", 1.0, {"loss": 1.0}, {"rel_l2": math.nan})
+    StopWhen(loss_below=1e-4, rel_l2_below=0.1).on_chunk(info)
+    assert info.stop_reason is None  # rel_l2 not evaluated in this chunk
+    with pytest.raises(FieldlabError, match="needs loss_below or rel_l2_below"):
+        StopWhen()
+    with pytest.raises(FieldlabError, match="is not a callback"):
+        check_callbacks([object()])
+    with pytest.raises(FieldlabError, match="must be a list"):
+        check_callbacks(StopWhen(loss_below=1.0))
+
+
+def test_logger_specs_and_missing_extras(monkeypatch):
+    import sys
+
+    from fieldlab.loggers import MLflowLogger, TensorBoardLogger, from_spec
+
+    with pytest.raises(FieldlabError, match="is not a logger"):
+        from_spec("wandb:runs")
+    with pytest.raises(FieldlabError, match="is not a logger"):
+        from_spec("tensorboard")
+    monkeypatch.setitem(sys.modules, "tensorboardX", None)  # as if the extra were not installed
+    with pytest.raises(FieldlabError, match=r"fieldlab\[tensorboard\]"):
+        TensorBoardLogger("tb")
+    monkeypatch.setitem(sys.modules, "mlflow", None)
+    monkeypatch.setitem(sys.modules, "mlflow.tracking", None)
+    with pytest.raises(FieldlabError, match=r"fieldlab\[mlflow\]"):
+        MLflowLogger("mlruns")
