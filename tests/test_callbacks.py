@@ -149,3 +149,26 @@ def test_logger_specs_and_missing_extras(monkeypatch):
     monkeypatch.setitem(sys.modules, "mlflow.tracking", None)
     with pytest.raises(FieldlabError, match=r"fieldlab\[mlflow\]"):
         MLflowLogger("mlruns")
+
+
+def test_solve_log_writes_tensorboard_events_and_bad_specs_are_one_sentence(tmp_path):
+    from typer.testing import CliRunner
+
+    from fieldlab.cli import app
+
+    pytest.importorskip("tensorboardX")
+    (tmp_path / "tiny.toml").write_text(
+        '[model]\nname = "mlp"\nwidth = 8\ndepth = 2\n[recipe]\nchunk = 10\neval_every = 10\n'
+        '[recipe.sampling]\ninterior = 100\nboundary = 16\ninitial = 16\n'
+        '[[recipe.stages]]\noptimizer = "adam"\nsteps = 20\nlr = 0.005\n')
+
+    def invoke(*args):
+        return CliRunner().invoke(app, [str(a) for a in args])
+
+    result = invoke("solve", "heat1d", "--config", tmp_path / "tiny.toml", "--out", tmp_path / "run", "--quiet",
+                    "--log", f"tensorboard:{tmp_path / 'tb'}")
+    assert result.exit_code == 0, result.output
+    assert [step for step, _ in _scalar_events(tmp_path / "tb")["loss"]] == [10, 20]
+    result = invoke("solve", "heat1d", "--out", tmp_path / "other", "--log", "wandb:x")
+    assert result.exit_code == 2 and "is not a logger" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "other").exists()

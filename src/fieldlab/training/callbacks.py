@@ -14,7 +14,8 @@ Contract:
   saves a checkpoint and returns a normal :class:`~fieldlab.run.Run` whose ``stops`` list ends with
   ``"stopped by <callback>: <why>"``. A stopped run with a directory can be continued with
   ``fieldlab resume``.
-- Callbacks must not change ``info``'s arrays; the numbers are plain Python floats.
+- The numbers in ``info`` are plain Python floats. An exception raised by a callback ends the run
+  at once (``on_end`` sees ``"failed"``); the last checkpoint stays, and ``fieldlab resume`` continues.
 
 A callback is usually a small class::
 
