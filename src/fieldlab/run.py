@@ -189,7 +189,8 @@ class Run:
         if points is not None and grid is not None:
             raise FieldlabError("give either a grid or points to export at, not both.")
         if points is not None:
-            pts = check_points(points, pb, np.float64, allow_outside=allow_outside)
+            dtype = np.dtype(jax.tree_util.tree_leaves(self.theta)[0].dtype)
+            pts = check_points(points, pb, dtype, allow_outside=allow_outside)
             ex.write_points(path, pb.coords, pb.fields, pts, self.predict(pts, allow_outside=allow_outside), pb.name,
                             units=units)
         else:
