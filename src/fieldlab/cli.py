@@ -407,7 +407,7 @@ DISCOVERY_METHODS = "strong-poly,weak-poly,weak-poly-refit,neural,neural-symboli
 @_friendly
 def discover(
     data: Path | None = typer.Argument(None, help="data file (.npz with x (nx,), t (nt,), u (nt, nx) or (runs, nt, nx); "
-                                       "or NetCDF .nc)"),
+                                       "or NetCDF .nc, NetCDF 3 or 4)"),
     case: str | None = typer.Option(None, help="built-in case instead of a file: case_a, case_b, case_c, case_exp"),
     regime: str = typer.Option("noise1", help="regime of the built-in case: clean, noise1, noise5, sparse_x, sparse_t, sparse_xt"),
     structure: str = typer.Option("reaction-diffusion", help="PDE structure: u_t = (D(u) u_x)_x + R(u)"),
