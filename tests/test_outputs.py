@@ -288,3 +288,45 @@ def test_discovery_reads_netcdf4_through_h5netcdf(tmp_path):
     arr.to_dataset().drop_vars("u").assign(v=arr).to_netcdf(tmp_path / "nou.nc", engine="h5netcdf")
     with pytest.raises(FieldlabError, match="has no variable 'u'"):
         data.load(tmp_path / "nou.nc")
+
+
+def _untrained(problem):
+    """A Run of an untrained network on ``problem`` (no compilation of training): for output checks."""
+    from fieldlab.config import resolve
+    from fieldlab.run import Run, _build_model, with_model_defaults
+    from fieldlab.training.trainer import Trainer
+
+    cfg = with_model_defaults(resolve({"problem": problem.name}, {"model": {"name": "mlp", "width": 4, "depth": 1}}))
+    trainer = Trainer(problem, _build_model(problem, cfg), cfg, None, progress=False)
+    return Run(None, cfg, problem, trainer.state.theta, trainer.static, [], [])
+
+
+def test_a_disk_exports_nan_outside_and_a_box_draws_slices_and_hexahedra(tmp_path):
+    import meshio
+    import xarray as xr
+
+    from fieldlab.geometry import Box, Disk
+
+    def lap(F, p):
+        return F.d("u", "x", "x") + F.d("u", "y", "y")
+
+    disk = fieldlab.Problem(name="disk", coords=("x", "y"), fields=("u",), domain=Disk((0.0, 0.0), 1.0),
+                            equations={"pde": lap}, conditions={"rim": fieldlab.Dirichlet("u", 0.0)})
+    run = _untrained(disk)
+    axes, values = run.predict_grid((11, 11))
+    assert np.isnan(values[0, 0, 0]) and np.isfinite(values[5, 5, 0])  # the box's corner lies outside the disk
+    with xr.open_dataset(run.export(tmp_path / "d.nc", grid=(11, 11))) as ds:
+        np.testing.assert_array_equal(ds["u"].values, values[..., 0])  # NaN where NaN
+    assert set(run.plot()) == {"prediction"}  # no reference: the prediction alone
+    _, inside = run.predict_grid((11, 11), allow_outside=True)
+    assert np.isfinite(inside).all()
+
+    def lap3(F, p):
+        return F.d("u", "x", "x") + F.d("u", "y", "y") + F.d("u", "z", "z")
+
+    box = fieldlab.Problem(name="box", coords=("x", "y", "z"), fields=("u",), domain=Box((0, 0, 0), (1, 2, 3)),
+                           equations={"pde": lap3}, conditions={"walls": fieldlab.Dirichlet("u", 0.0)})
+    run = _untrained(box)
+    assert set(run.plot()) == {"slices"}
+    mesh = meshio.read(run.export(tmp_path / "b.vtu", grid=(3, 4, 5)))
+    assert len(mesh.cells_dict["hexahedron"]) == 2 * 3 * 4 and mesh.points[:, 2].max() == 3.0
