@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 import fieldlab
+import fieldlab.problems
 from fieldlab.cli import app
 from fieldlab.errors import FieldlabError
 
@@ -41,6 +42,17 @@ class Net(eqx.Module):
         return self.mlp(z)
 
 
+def _untrained(problem):
+    """A Run of an untrained network on ``problem`` (no compilation of training): for output checks."""
+    from fieldlab.config import resolve
+    from fieldlab.run import Run, _build_model, with_model_defaults
+    from fieldlab.training.trainer import Trainer, _meta
+
+    cfg = with_model_defaults(resolve({"problem": problem.name}, {"model": {"name": "mlp", "width": 4, "depth": 1}}))
+    trainer = Trainer(problem, _build_model(problem, cfg), cfg, None, progress=False)
+    return Run(None, cfg, problem, trainer.state.theta, trainer.static, [], [], state=_meta(trainer.state))
+
+
 @pytest.fixture(scope="module")
 def user_run(tmp_path_factory):
     """heat1d trained with the user's own module, into a run directory."""
@@ -51,9 +63,10 @@ def user_run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def mlp_run(tmp_path_factory):
-    """heat1d trained with a built-in backbone, into a run directory (the command line can load it)."""
+    """heat1d with an (untrained) built-in backbone, saved as a run directory the command line can load."""
     out = tmp_path_factory.mktemp("outputs") / "mlp"
-    run = fieldlab.train("heat1d", "mlp", RECIPE, out=out, progress=False, width=8, depth=2)
+    run = _untrained(fieldlab.problems.get("heat1d"))
+    run.save(out)
     return out, run
 
 
@@ -202,6 +215,8 @@ def test_export_command_writes_every_format_and_refuses_bad_input(mlp_run, tmp_p
     for args, name, fragment in bad:
         assert fragment in _error_line(_invoke("export", out, "--out", tmp_path / name, *args)), args
     assert "give --points FILE or --grid" in _error_line(_invoke("eval", out, "--out", tmp_path / "e.nc"))
+    assert _invoke("eval", out, "--grid", "8x6", "--out", tmp_path / "e.npy").exit_code == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "e.npy"), values)
     assert not (tmp_path / "g.nc").exists() and not (tmp_path / "g.txt").exists()
 
 
@@ -288,17 +303,6 @@ def test_discovery_reads_netcdf4_through_h5netcdf(tmp_path):
     arr.to_dataset().drop_vars("u").assign(v=arr).to_netcdf(tmp_path / "nou.nc", engine="h5netcdf")
     with pytest.raises(FieldlabError, match="has no variable 'u'"):
         data.load(tmp_path / "nou.nc")
-
-
-def _untrained(problem):
-    """A Run of an untrained network on ``problem`` (no compilation of training): for output checks."""
-    from fieldlab.config import resolve
-    from fieldlab.run import Run, _build_model, with_model_defaults
-    from fieldlab.training.trainer import Trainer
-
-    cfg = with_model_defaults(resolve({"problem": problem.name}, {"model": {"name": "mlp", "width": 4, "depth": 1}}))
-    trainer = Trainer(problem, _build_model(problem, cfg), cfg, None, progress=False)
-    return Run(None, cfg, problem, trainer.state.theta, trainer.static, [], [])
 
 
 def test_a_disk_exports_nan_outside_and_a_box_draws_slices_and_hexahedra(tmp_path):
