@@ -243,7 +243,7 @@ def test_each_optimiser_reaches_the_least_squares_solution(spec, steps, tol):
         opt, run = make_chunk(stage, loss, 100, vector_fn=vector)
         theta = {"x": jnp.zeros(3)}
         state = opt.init(theta)
-        done, counters, last = 0, jnp.zeros(2, jnp.int32), jnp.asarray(jnp.inf)
+        done, counters, last = 0, jnp.zeros(len(stage.rules()), jnp.int32), jnp.asarray(jnp.inf)
         while done < steps:
             theta, state, _, n, reason, counters, last, _ = run(theta, state, None, min(100, steps - done), counters, last, None)
             done += int(n)
@@ -313,3 +313,60 @@ def test_interrupted_then_resumed_equals_uninterrupted_with_strategies(tmp_path,
     for x, y in zip(jax.tree_util.tree_leaves(full.theta), jax.tree_util.tree_leaves(resumed.theta)):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
     assert [r["loss"] for r in resumed.history] == pytest.approx([r["loss"] for r in full.history], rel=1e-6)
+
+
+# -- stopping rules ------------------------------------------------------------------------------
+
+
+def _progress(loss, last, gnorm=1.0, failed=False):
+    from fieldlab.training.stopping import Progress
+
+    return Progress(jnp.float32(loss), jnp.float32(last), jnp.float32(gnorm), jnp.bool_(failed))
+
+
+def test_stopping_rules_fire_as_their_formulas_say():
+    from fieldlab.training.stopping import GradientTolerance, LineSearch, Stalled, Tolerance
+
+    rule, count = Tolerance(tol=1e-3, patience=3), jnp.int32(0)
+    fired = []
+    for loss, last in [(1.0, 1.0005), (1.0, 1.0005), (1.0, 1.1), (1.0, 1.0001), (1.0, 1.0001), (1.0, 1.0001)]:
+        stop, count = rule.check(count, _progress(loss, last))
+        fired.append(bool(stop))
+    assert fired == [False, False, False, False, False, True]  # a large change resets the count
+    stop, _ = Stalled(patience=1).check(jnp.int32(0), _progress(2.0, 2.0))
+    assert bool(stop)
+    stop, _ = Stalled(patience=1).check(jnp.int32(0), _progress(2.0, 2.0000002))
+    assert not bool(stop)
+    stop, count = LineSearch(patience=2).check(jnp.int32(1), _progress(1.0, 2.0, failed=True))
+    assert bool(stop) and int(count) == 2
+    assert bool(GradientTolerance(gtol=1e-3).check(jnp.int32(0), _progress(1.0, 2.0, gnorm=1e-4))[0])
+    assert not bool(GradientTolerance(gtol=1e-3).check(jnp.int32(0), _progress(1.0, 2.0, gnorm=1e-2))[0])
+
+
+def test_a_stage_names_the_rule_that_stopped_it():
+    from fieldlab.training.optimizers import reason_of
+
+    stage = stages.validate({"optimizer": "adam", "lr": 0.05, "steps": 5000,
+                             "stop": [{"rule": "tolerance", "tol": 1e-7, "patience": 5}, {"rule": "gtol", "gtol": 1e-30}]})
+    assert [r.rule for r in stage.rules()] == ["tolerance", "gtol"]
+    vector = lambda th, batch, aux: jnp.asarray(A) @ th["x"] - jnp.asarray(B)  # noqa: E731
+    loss = lambda th, batch, aux: jnp.sum(vector(th, batch, aux) ** 2)  # noqa: E731
+    opt, run = make_chunk(stage, loss, 5000)
+    theta = {"x": jnp.zeros(3)}
+    theta, _, _, n, reason, counters, _, _ = run(theta, opt.init(theta), None, 5000, jnp.zeros(2, jnp.int32), jnp.asarray(jnp.inf), None)
+    assert 0 < int(n) < 5000 and reason_of(stage, int(reason)) == "tolerance"
+    assert int(counters[0]) == 5
+    # without stop, an Adam stage has no rules and an L-BFGS stage the ones tol implies
+    assert stages.validate({"optimizer": "adam"}).rules() == []
+    assert [r.rule for r in stages.validate({"optimizer": "lbfgs"}).rules()] == ["stalled", "linesearch"]
+    assert [r.rule for r in stages.validate({"optimizer": "lbfgs", "tol": 1e-9, "gtol": 1e-6}).rules()] == ["tolerance", "linesearch", "gtol"]
+
+
+def test_unknown_stopping_rules_are_named_with_their_place_in_the_recipe():
+    def config(rule):
+        return resolve(problems.defaults("poisson1d"), {"recipe": {"stages": [{"optimizer": "lbfgs", "stop": [rule]}]}})
+
+    with pytest.raises(FieldlabError, match=r"recipe\.stages\.0\.stop\.0\.rule 'patience' is not a known stopping rule"):
+        config({"rule": "patience"})
+    with pytest.raises(FieldlabError, match=r"recipe\.stages\.0\.stop\.0\.tol: "):
+        config({"rule": "tolerance", "tol": -1})

@@ -4,11 +4,8 @@ A chunk runs up to ``chunk`` steps of one stage (see :mod:`.stages`) inside one 
 compiled call), skipping steps once the requested count is reached, the loss is non-finite, or the
 stage has converged. Before each step of a first-order stage the strategies are refreshed
 (:meth:`fieldlab.training.losses.Objective.update`), so their state evolves inside the compiled loop.
-The stage's stopping rule is explicit and reported: ``steps``, ``time``, ``tolerance`` (relative loss
-change under ``tol`` for ``PATIENCE`` consecutive iterations), ``stalled`` (no change at all, or the
-line search failed (no sufficient decrease, or all its evaluations used) ``PATIENCE`` times in a row,
-which in float32 near convergence means hundreds of wasted evaluations for no progress), or ``gtol``
-(gradient norm under ``gtol``).
+The stage's stopping rules are objects (:mod:`.stopping`), each with one counter carried across
+chunks; a chunk reports which one ended the stage.
 """
 
 from __future__ import annotations
@@ -17,11 +14,18 @@ import jax
 import jax.numpy as jnp
 
 from .stages import MAX_LINESEARCH, Stage
+from .stopping import Progress
 
-PATIENCE = 10
-REASONS = {1: "tolerance", 2: "gtol", 3: "non-finite", 4: "stalled (line search finds no decrease)"}
+#: the reason code of a non-finite loss; codes ``FIRST_RULE + k`` name ``stage.rules()[k]``
+NON_FINITE = 1
+FIRST_RULE = 2
 
-__all__ = ["MAX_LINESEARCH", "PATIENCE", "REASONS", "make_chunk"]
+__all__ = ["FIRST_RULE", "MAX_LINESEARCH", "NON_FINITE", "make_chunk", "reason_of"]
+
+
+def reason_of(stage: Stage, code: int) -> str:
+    """The phrase for a chunk's nonzero reason ``code``."""
+    return "non-finite" if code == NON_FINITE else stage.rules()[code - FIRST_RULE].reason
 
 
 def make_chunk(stage: Stage, loss_fn, chunk: int, *, update=None, vector_fn=None):
@@ -29,42 +33,45 @@ def make_chunk(stage: Stage, loss_fn, chunk: int, *, update=None, vector_fn=None
 
     ``loss_fn(theta, batch, aux) -> scalar``; ``update(aux, theta, batch) -> aux`` refreshes the
     strategies (first-order stages only; ``aux["step"]`` counts the steps); ``vector_fn`` gives the
-    residual vector for least-squares stages. ``counters`` (consecutive small-change iterations,
-    consecutive failed line searches) and ``last`` (the previous loss) carry the convergence tests
-    across chunks. ``reason`` is 0 while the stage may continue, else a key of :data:`REASONS`.
+    residual vector for least-squares stages. ``counters`` (one int32 per stopping rule of
+    ``stage.rules()``) and ``last`` (the previous loss) carry the convergence tests across chunks.
+    ``reason`` is 0 while the stage may continue, else :data:`NON_FINITE` or ``FIRST_RULE + k`` for
+    the ``k``-th rule (see :func:`reason_of`).
     Returns ``(transformation, run)``.
     """
     opt = stage.transform()
     step = stage.make_step(opt, loss_fn, vector_fn)
-    use_stall = stage.linesearch
+    rules = stage.rules()
     refresh = update is not None and not stage.frozen
 
     @jax.jit
     def run(theta, state, batch, n, counters, last, aux):
         def body(carry, i):
             def do(c):
-                theta, state, stall, fail, reason, last, aux = c
+                theta, state, counters, reason, last, aux = c
                 if refresh:
                     aux = update(aux, theta, batch)
                 new_theta, new_state, loss, gnorm, failed_ls = step(theta, state, batch, aux)
                 if refresh:
                     aux = {**aux, "step": aux["step"] + 1}
                 finite = jnp.isfinite(loss) & jnp.isfinite(gnorm)
-                change = jnp.abs(loss - last) / jnp.maximum(jnp.abs(loss), jnp.finfo(loss.dtype).tiny)
-                small = use_stall & (change <= stage.tol)
-                stall = jnp.where(small, stall + 1, 0).astype(jnp.int32)
-                failed = jnp.where(failed_ls, fail + 1, 0).astype(jnp.int32)
-                reason = jnp.where(~finite, 3, jnp.where(gnorm < stage.gtol, 2, jnp.where(
-                    stall >= PATIENCE, jnp.where(stage.tol > 0, 1, 4), jnp.where(failed >= PATIENCE, 4, 0)))).astype(jnp.int32)
-                return new_theta, new_state, stall, failed, reason, loss.astype(last.dtype), aux
+                progress = Progress(loss, last, gnorm, failed_ls)
+                reason, counts = jnp.int32(0), []
+                for k in reversed(range(len(rules))):  # the first rule that fires names the stop
+                    fired, count = rules[k].check(counters[k], progress)
+                    counts.insert(0, count)
+                    reason = jnp.where(fired, FIRST_RULE + k, reason)
+                reason = jnp.where(finite, reason, NON_FINITE).astype(jnp.int32)
+                counters = jnp.stack(counts) if counts else counters
+                return new_theta, new_state, counters, reason, loss.astype(last.dtype), aux
 
-            active = (i < n) & (carry[4] == 0)
+            active = (i < n) & (carry[3] == 0)
             carry = jax.lax.cond(active, do, lambda c: c, carry)
-            return carry, (carry[5], active)
+            return carry, (carry[4], active)
 
-        counters = jnp.asarray(counters, jnp.int32)
-        init = (theta, state, counters[0], counters[1], jnp.int32(0), last, aux)
-        (theta, state, stall, fail, reason, last, aux), (losses, active) = jax.lax.scan(body, init, jnp.arange(chunk))
-        return theta, state, losses, jnp.sum(active), reason, jnp.stack([stall, fail]), last, aux
+        counters = jnp.asarray(counters, jnp.int32).reshape(len(rules))
+        init = (theta, state, counters, jnp.int32(0), last, aux)
+        (theta, state, counters, reason, last, aux), (losses, active) = jax.lax.scan(body, init, jnp.arange(chunk))
+        return theta, state, losses, jnp.sum(active), reason, counters, last, aux
 
     return opt, run

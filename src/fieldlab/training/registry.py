@@ -50,6 +50,10 @@ class Registry:
         except ValidationError as e:
             parts = []
             for err in e.errors():
+                nested = str(err.get("ctx", {}).get("error", ""))
+                if err["type"] == "value_error" and err["loc"] and nested.startswith(f"{err['loc'][0]}."):
+                    parts.append(prefix + nested)  # a nested part's message already names its keys
+                    continue
                 loc = prefix + ".".join(str(x) for x in err["loc"])
                 parts.append(f"{loc}: " + ("unknown key" if err["type"] == "extra_forbidden" else err["msg"]))
             raise ValueError("; ".join(parts)) from None

@@ -1,7 +1,7 @@
 r"""Optimiser stages as objects: each one builds its Optax transformation and its compiled step.
 
 A recipe runs its stages in order; every stage ends at its step count or time share, or earlier by
-its stopping rules (``tol``, ``gtol``, a stalled line search: see :mod:`fieldlab.training.optimizers`).
+its stopping rules (objects, see :mod:`fieldlab.training.stopping`).
 A stage may switch the precision (``dtype = "float64"``): the network and every strategy state are
 cast when the stage starts, so a float32 Adam stage followed by a float64 quasi-Newton stage is one
 recipe. A new optimiser is one class here with ``@STAGES.register``.
@@ -33,9 +33,10 @@ import jax
 import jax.numpy as jnp
 import optax
 from jax.flatten_util import ravel_pytree
-from pydantic import Field
+from pydantic import Field, field_serializer, field_validator
 
 from .registry import Part, Registry
+from .stopping import STOPS, StopRule, default_rules
 
 STAGES = Registry("optimizer", "optimiser stage")
 MAX_LINESEARCH = 20
@@ -45,8 +46,11 @@ class Stage(Part):
     """Options common to every stage.
 
     ``steps``: iterations (or, under a time budget, the stage's share of it, proportional to its
-    steps). ``tol``: stop when the relative loss change stays under ``tol`` for 10 consecutive
-    iterations (quasi-Newton stages). ``gtol``: stop when the gradient norm falls under it.
+    steps). ``stop``: the stopping rules (:mod:`fieldlab.training.stopping`), such as
+    ``[{rule = "tolerance", tol = 1e-9, patience = 20}]``; without it, the rules that ``tol`` and
+    ``gtol`` imply: ``tol`` stops a quasi-Newton stage when the relative loss change stays under it
+    for 10 consecutive iterations (with ``tol = 0``, when the loss stops changing at all or the line
+    search keeps failing), ``gtol`` any stage when the gradient norm falls under it.
     ``dtype``: precision from this stage on (default: the recipe's, or the previous stage's switch).
     """
 
@@ -55,6 +59,24 @@ class Stage(Part):
     tol: float = Field(0.0, ge=0)
     gtol: float = Field(0.0, ge=0)
     dtype: Literal["float32", "float64"] | None = None
+    stop: list[Any] | None = None
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _stop(cls, v):
+        if v is None:
+            return None
+        if not isinstance(v, list):
+            raise ValueError("stop must be a list of stopping rules, such as [{rule = 'gtol', gtol = 1e-8}]")
+        return [STOPS.validate(item, where=f"stop.{i}") for i, item in enumerate(v)]
+
+    @field_serializer("stop")
+    def _dump_stop(self, v):
+        return None if v is None else [r.model_dump() for r in v]
+
+    def rules(self) -> list[StopRule]:
+        """The stopping rules of this stage: ``stop`` if given, else those ``tol`` and ``gtol`` imply."""
+        return list(self.stop) if self.stop is not None else default_rules(self.tol, self.gtol, self.linesearch)
 
     #: quasi-Newton and least-squares stages see a loss with frozen strategy weights (a line search
     #: needs one fixed function); first-order stages update the strategies as they go

@@ -27,7 +27,7 @@ from ..problem import Problem
 from . import checkpoint
 from .callbacks import Hooks, check_callbacks
 from .losses import Objective, solution
-from .optimizers import REASONS, make_chunk
+from .optimizers import NON_FINITE, make_chunk, reason_of
 from .progress import TrainingProgress
 from .recipe import Recipe
 from .strategies import Collocation, Pool
@@ -78,7 +78,7 @@ class TrainState:
     step: int = 0
     elapsed: float = 0.0
     stage_elapsed: float = 0.0
-    stall: list[int] = field(default_factory=lambda: [0, 0])
+    stall: list[int] = field(default_factory=list)  # one counter per stopping rule of the stage
     last: float = math.inf
     draw: int = 0
     stops: list[str] = field(default_factory=list)
@@ -309,6 +309,8 @@ class Trainer:
                                                 vector_fn=self.objective.vector_fn(stage.frozen))
                     if s.opt_state is None:
                         s.opt_state = opt.init(s.theta)
+                    if len(s.stall) != len(stage.rules()):  # a new stage (or a checkpoint from before rules were objects)
+                        s.stall = [0] * len(stage.rules())
                     stage_t0 = time.perf_counter() - s.stage_elapsed
                     reason = None
                     while reason is None:
@@ -331,7 +333,7 @@ class Trainer:
                         theta, opt_state, losses, done, code, stall, last, aux = run_chunk(
                             s.theta, s.opt_state, batch, n, jnp.asarray(s.stall, jnp.int32), jnp.asarray(s.last, self.dtype), aux)
                         done, code = int(done), int(code)
-                        if code == 3:
+                        if code == NON_FINITE:
                             raise NonFiniteLossError(
                                 f"the loss became non-finite near step {s.step + done} ({stage.optimizer} stage); "
                                 "lower the learning rate, or try --dtype float64. The last finite state is saved."
@@ -344,7 +346,7 @@ class Trainer:
                         s.elapsed = time.perf_counter() - t0
                         s.stage_elapsed = time.perf_counter() - stage_t0
                         if code:
-                            reason = REASONS[code]
+                            reason = reason_of(stage, code)
                         self._record(stage.optimizer, batch, done, rate, force=reason is not None)
                         row = s.history[-1]
                         bar.update(s.elapsed if budget_time else s.step, f"{stage.optimizer} {s.stage + 1}/{len(r.stages)}",
@@ -358,7 +360,7 @@ class Trainer:
                     if reason is not None:
                         s.stops.append(f"{stage.optimizer}: {reason} after {s.stage_step} steps")
                         s.stage += 1
-                        s.stage_step, s.stage_elapsed, s.stall, s.last, s.opt_state = 0, 0.0, [0, 0], math.inf, None
+                        s.stage_step, s.stage_elapsed, s.stall, s.last, s.opt_state = 0, 0.0, [], math.inf, None
                     if self.hooks.stop:  # a callback ended the run; the stage is kept, so resume continues it
                         s.stops.append(self.hooks.stop)
                         self.save()
