@@ -172,3 +172,14 @@ def test_solve_log_writes_tensorboard_events_and_bad_specs_are_one_sentence(tmp_
     result = invoke("solve", "heat1d", "--out", tmp_path / "other", "--log", "wandb:x")
     assert result.exit_code == 2 and "is not a logger" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "other").exists()
+
+
+def test_the_core_never_imports_the_loggers_libraries():
+    import subprocess
+    import sys
+
+    code = ("import sys, fieldlab.loggers, fieldlab.run, fieldlab.export, fieldlab.cli\n"
+            "print(sorted(m for m in ('tensorboardX', 'mlflow', 'meshio', 'h5netcdf') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
