@@ -40,6 +40,7 @@ _EXPORTS = {
     "fieldlab.config": ["RunConfig"],
     "fieldlab.run": ["Run", "load_run", "resume", "solve", "train"],
     "fieldlab.training.recipe": ["Recipe", "Sampling", "Stage"],
+    "fieldlab.training.callbacks": ["Callback", "ChunkInfo", "StopWhen"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_WHERE)

@@ -25,6 +25,7 @@ from ..config import RunConfig
 from ..errors import FieldlabError, NonFiniteLossError
 from ..problem import Problem
 from . import checkpoint
+from .callbacks import Hooks, check_callbacks
 from .losses import Objective, solution
 from .optimizers import NON_FINITE, make_chunk, reason_of
 from .progress import TrainingProgress
@@ -154,8 +155,9 @@ class Trainer:
     """
 
     def __init__(self, problem: Problem, model: eqx.Module, config: RunConfig, out: Path | None,
-                 progress: bool = True, stop_after: int | None = None):
+                 progress: bool = True, stop_after: int | None = None, callbacks=()):
         self.problem, self.config, self.recipe = problem, config, config.recipe
+        self.hooks = Hooks(check_callbacks(callbacks), len(config.recipe.stages), out, config.model_dump(exclude_none=True))
         self.out = Path(out) if out is not None else None
         self.dtype = set_dtype(self.recipe.dtype, enable=self.recipe.uses_float64)
         self.progress = progress
@@ -302,9 +304,18 @@ class Trainer:
         if threading.current_thread() is threading.main_thread():
             stop = checkpoint.interrupt_handler(lambda: setattr(self, "_stop_requested", True))
             previous = signal.signal(signal.SIGINT, stop)
+        last = lambda: self.state.history[-1] if self.state.history else None  # noqa: E731
+        self.hooks.start(last(), self.state.step)
+        reason = "failed"
         try:
-            return self._run()
+            state = self._run()
+            reason = "stopped" if self.hooks.stop else "finished"
+            return state
+        except Interrupted:
+            reason = "interrupted"
+            raise
         finally:
+            self.hooks.end(last(), self.state.step, reason)
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
 
@@ -381,10 +392,17 @@ class Trainer:
                         if time.perf_counter() - last_save > CHECKPOINT_SECONDS:
                             self.save()
                             last_save = time.perf_counter()
+                        if self.hooks.callbacks and self.hooks.chunk(row):
+                            break
                     s.elapsed = time.perf_counter() - t0  # the stop check itself may come after the last chunk
-                    s.stops.append(f"{stage.optimizer}: {reason} after {s.stage_step} steps")
-                    s.stage += 1
-                    s.stage_step, s.stage_elapsed, s.stall, s.last, s.opt_state = 0, 0.0, [], math.inf, None
+                    if reason is not None:
+                        s.stops.append(f"{stage.optimizer}: {reason} after {s.stage_step} steps")
+                        s.stage += 1
+                        s.stage_step, s.stage_elapsed, s.stall, s.last, s.opt_state = 0, 0.0, [], math.inf, None
+                    if self.hooks.stop:  # a callback ended the run; the stage is kept, so resume continues it
+                        s.stops.append(self.hooks.stop)
+                        self.save()
+                        break
                     self.save()
             except KeyboardInterrupt:
                 self.save()
