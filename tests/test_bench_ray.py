@@ -1,0 +1,90 @@
+"""The bench on Ray: the same cells, files and results as the local pool; failed workers retried and reported.
+
+One small local Ray instance (2 CPUs) serves the whole module.
+"""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from fieldlab.bench.executors import Resources, cell_env, gpu_slots, parse_memory, run_ray
+from fieldlab.bench.report import aggregate
+from fieldlab.bench.runner import BenchSpec, run_grid, write_cell
+from fieldlab.errors import FieldlabError
+
+ray = pytest.importorskip("ray")
+
+SPEC = BenchSpec(problems=("heat1d",), models=("mlp",), steps=30)
+SAME = ("rel_l2", "mse", "max_ae", "first_loss", "final_loss", "steps", "n_params", "spec_low", "spec_high")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def test_ray_cells_match_the_local_pool(tmp_path, cluster):
+    # two CPUs per task: XLA keeps its default threads, as in this process (workers=1 runs here)
+    local = run_grid(SPEC, tmp_path / "local", workers=1)
+    seen = []
+    remote = run_grid(SPEC, tmp_path / "ray", executor="ray", resources=Resources(cpus=2),
+                      on_done=lambda rec, k, n: seen.append((rec["key"], rec["attempts"], k, n)))
+    assert seen == [("heat1d__mlp__s0", 1, 1, 1)]
+    assert [r["status"] for r in local] == [r["status"] for r in remote] == ["ok"]
+    for k in SAME:
+        assert remote[0][k] == local[0][k], k
+    with np.load(tmp_path / "local" / "cells" / "heat1d__mlp__s0.npz") as a, \
+            np.load(tmp_path / "ray" / "cells" / "heat1d__mlp__s0.npz") as b:
+        assert np.array_equal(a["pred"], b["pred"]) and np.array_equal(a["ref"], b["ref"])
+    # resumption: a finished bench runs nothing again
+    assert run_grid(SPEC, tmp_path / "ray", executor="ray", on_done=lambda *a: seen.append(a)) == remote and len(seen) == 1
+
+
+def test_failed_workers_are_retried_then_reported(tmp_path, cluster):
+    cell = SPEC.cells()[0]
+    marker = tmp_path / "crashed-once"
+
+    def crash_once(spec, c):  # the worker process dies on the first attempt, as on a preempted node
+        if not marker.exists():
+            marker.write_text("x")
+            os._exit(1)
+        return {"key": c.key, "status": "ok", "pid": os.getpid(), "xla": os.environ.get("XLA_FLAGS")}, None
+
+    def always_fails(spec, c):
+        raise RuntimeError("out of luck")
+
+    [(_, (rec, npz))] = list(run_ray(SPEC, [cell], crash_once, retries=2))
+    assert rec["status"] == "ok" and rec["attempts"] == 2 and npz is None
+    assert rec["xla"] == "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"  # one CPU: one thread
+    [(_, (rec, npz))] = list(run_ray(SPEC, [cell], always_fails, retries=1))
+    assert rec["status"] == "lost" and rec["attempts"] == 2
+    assert "RuntimeError" in rec["message"] and "out of luck" in rec["message"] and "2 time(s)" in rec["message"]
+    # a lost cell is in the table as failed, never missing, and the next run trains it again
+    (tmp_path / "cells").mkdir()
+    write_cell(tmp_path / "cells", rec, None)
+    partial = run_grid(SPEC, tmp_path, run=False)
+    assert [r["status"] for r in partial] == ["lost"]
+    assert aggregate(partial)[0]["failed"] == 1
+    again = run_grid(SPEC, tmp_path, workers=1)
+    assert [r["status"] for r in again] == ["ok"]
+    assert json.loads((tmp_path / "cells" / f"{cell.key}.json").read_text())["status"] == "ok"
+
+
+def test_worker_environments():
+    assert cell_env(1, 0, {})["XLA_FLAGS"].startswith("--xla_cpu_multi_thread_eigen=false")
+    assert cell_env(4, 0, {}) == {}
+    assert cell_env(1, 0, {"XLA_FLAGS": "--mine"}) == {"XLA_FLAGS": "--mine"}  # a user's flags are kept
+    half = cell_env(1, 0.5, {})
+    assert half == {"XLA_PYTHON_CLIENT_PREALLOCATE": "false", "XLA_PYTHON_CLIENT_MEM_FRACTION": "0.45"}
+    assert cell_env(1, 1, {}) == {}  # a whole GPU: JAX's defaults
+    slots = gpu_slots(5, ["0", "1"])  # 3 workers on GPU 0, 2 on GPU 1
+    assert [s["CUDA_VISIBLE_DEVICES"] for s in slots] == ["0", "1", "0", "1", "0"]
+    assert [s["XLA_PYTHON_CLIENT_MEM_FRACTION"] for s in slots] == ["0.3", "0.45", "0.3", "0.45", "0.3"]
+    assert "XLA_PYTHON_CLIENT_MEM_FRACTION" not in gpu_slots(2, ["0", "1"])[0]
+    assert parse_memory("4G") == 4 * 2**30 and parse_memory("512M") == 2**29 and parse_memory("2") == 2 * 2**30
+    with pytest.raises(FieldlabError, match="--memory-per-cell"):
+        parse_memory("lots")
