@@ -16,8 +16,20 @@ from fieldlab.errors import FieldlabError
 
 ray = pytest.importorskip("ray")
 
-SPEC = BenchSpec(problems=("heat1d",), models=("mlp",), steps=30)
+TINY = """[recipe]
+stages = [{optimizer = "adam", steps = 20, lr = 5e-3}]
+sampling = {interior = 200, boundary = 32, initial = 32}
+chunk = 10
+"""
 SAME = ("rel_l2", "mse", "max_ae", "first_loss", "final_loss", "steps", "n_params", "spec_low", "spec_high")
+
+
+@pytest.fixture(scope="module")
+def spec(tmp_path_factory):
+    """One cell, one short Adam stage: one compilation."""
+    path = tmp_path_factory.mktemp("recipe") / "tiny.toml"
+    path.write_text(TINY)
+    return BenchSpec(problems=("heat1d",), models=("mlp",), recipes=(str(path),))
 
 
 @pytest.fixture(scope="module")
@@ -27,25 +39,25 @@ def cluster():
     ray.shutdown()
 
 
-def test_ray_cells_match_the_local_pool(tmp_path, cluster):
+def test_ray_cells_match_the_local_pool(tmp_path, spec, cluster):
     # two CPUs per task: XLA keeps its default threads, as in this process (workers=1 runs here)
-    local = run_grid(SPEC, tmp_path / "local", workers=1)
+    local = run_grid(spec, tmp_path / "local", workers=1)
     seen = []
-    remote = run_grid(SPEC, tmp_path / "ray", executor="ray", resources=Resources(cpus=2),
+    remote = run_grid(spec, tmp_path / "ray", executor="ray", resources=Resources(cpus=2),
                       on_done=lambda rec, k, n: seen.append((rec["key"], rec["attempts"], k, n)))
-    assert seen == [("heat1d__mlp__s0", 1, 1, 1)]
+    assert seen == [("heat1d__mlp__tiny__s0", 1, 1, 1)]
     assert [r["status"] for r in local] == [r["status"] for r in remote] == ["ok"]
     for k in SAME:
         assert remote[0][k] == local[0][k], k
-    with np.load(tmp_path / "local" / "cells" / "heat1d__mlp__s0.npz") as a, \
-            np.load(tmp_path / "ray" / "cells" / "heat1d__mlp__s0.npz") as b:
+    with np.load(tmp_path / "local" / "cells" / "heat1d__mlp__tiny__s0.npz") as a, \
+            np.load(tmp_path / "ray" / "cells" / "heat1d__mlp__tiny__s0.npz") as b:
         assert np.array_equal(a["pred"], b["pred"]) and np.array_equal(a["ref"], b["ref"])
     # resumption: a finished bench runs nothing again
-    assert run_grid(SPEC, tmp_path / "ray", executor="ray", on_done=lambda *a: seen.append(a)) == remote and len(seen) == 1
+    assert run_grid(spec, tmp_path / "ray", executor="ray", on_done=lambda *a: seen.append(a)) == remote and len(seen) == 1
 
 
-def test_failed_workers_are_retried_then_reported(tmp_path, cluster):
-    cell = SPEC.cells()[0]
+def test_failed_workers_are_retried_then_reported(tmp_path, spec, cluster):
+    cell = spec.cells()[0]
     marker = tmp_path / "crashed-once"
 
     def crash_once(spec, c):  # the worker process dies on the first attempt, as on a preempted node
@@ -57,19 +69,19 @@ def test_failed_workers_are_retried_then_reported(tmp_path, cluster):
     def always_fails(spec, c):
         raise RuntimeError("out of luck")
 
-    [(_, (rec, npz))] = list(run_ray(SPEC, [cell], crash_once, retries=2))
+    [(_, (rec, npz))] = list(run_ray(spec, [cell], crash_once, retries=2))
     assert rec["status"] == "ok" and rec["attempts"] == 2 and npz is None
     assert rec["xla"] == "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"  # one CPU: one thread
-    [(_, (rec, npz))] = list(run_ray(SPEC, [cell], always_fails, retries=1))
+    [(_, (rec, npz))] = list(run_ray(spec, [cell], always_fails, retries=1))
     assert rec["status"] == "lost" and rec["attempts"] == 2
     assert "RuntimeError" in rec["message"] and "out of luck" in rec["message"] and "2 time(s)" in rec["message"]
     # a lost cell is in the table as failed, never missing, and the next run trains it again
     (tmp_path / "cells").mkdir()
     write_cell(tmp_path / "cells", rec, None)
-    partial = run_grid(SPEC, tmp_path, run=False)
+    partial = run_grid(spec, tmp_path, run=False)
     assert [r["status"] for r in partial] == ["lost"]
     assert aggregate(partial)[0]["failed"] == 1
-    again = run_grid(SPEC, tmp_path, workers=1)
+    again = run_grid(spec, tmp_path, workers=1)
     assert [r["status"] for r in again] == ["ok"]
     assert json.loads((tmp_path / "cells" / f"{cell.key}.json").read_text())["status"] == "ok"
 

@@ -248,8 +248,11 @@ def with_model_defaults(config: RunConfig) -> RunConfig:
 
 
 def solve(config: RunConfig, out: str | Path | None = None, *, problem: Problem | None = None,
-          progress: bool = True, stop_after: int | None = None) -> Run:
+          progress: bool = True, stop_after: int | None = None, devices: int | None = None) -> Run:
     """Train according to a resolved :class:`RunConfig`; ``problem`` overrides the built-in of that name.
+
+    ``devices``: how many of JAX's devices share the collocation points (default: all of them; see
+    :mod:`fieldlab.training.sharding`). The result is the same up to round-off for any number.
 
     With ``out``, the directory is checked first (see :func:`check_out`), locked for the whole run,
     and holds a checkpoint from step 0 on, so that a run stopped at any moment can be resumed.
@@ -261,13 +264,13 @@ def solve(config: RunConfig, out: str | Path | None = None, *, problem: Problem 
     set_dtype(config.recipe.dtype)
     model = _build_model(pb, config)
     if out is None:
-        trainer = Trainer(pb, model, config, None, progress=progress, stop_after=stop_after)
+        trainer = Trainer(pb, model, config, None, progress=progress, stop_after=stop_after, devices=devices)
         trainer.run()
         return _finish(trainer, config, pb, None)
     with checkpoint.RunLock(out):
         check_out(out)  # again under the lock: another process may have started a run here meanwhile
         _write_start(out, config, pb)
-        trainer = Trainer(pb, model, config, out, progress=progress, stop_after=stop_after)
+        trainer = Trainer(pb, model, config, out, progress=progress, stop_after=stop_after, devices=devices)
         trainer.save()  # step 0: resumable from here on
         trainer.run()
         return _finish(trainer, config, pb, out)
@@ -275,8 +278,10 @@ def solve(config: RunConfig, out: str | Path | None = None, *, problem: Problem 
 
 def train(problem: Problem | str, model: str = "mlp", recipe: Recipe | dict | None = None, *,
           out: str | Path | None = None, progress: bool = True, hard_constraints: bool = True,
-          **model_options) -> Run:
+          devices: int | None = None, **model_options) -> Run:
     """Train ``model`` on ``problem`` with ``recipe`` (the problem's defaults where built in).
+
+    ``devices``: how many of JAX's devices share the collocation points (default: all).
 
     >>> run = fieldlab.train("heat1d", "mlp", {"stages": [{"optimizer": "adam", "steps": 500}]}, width=16)
     >>> run.metrics["rel_l2"]
@@ -287,7 +292,7 @@ def train(problem: Problem | str, model: str = "mlp", recipe: Recipe | dict | No
     if recipe is not None:
         update["recipe"] = recipe.model_dump() if isinstance(recipe, Recipe) else recipe
     config = resolve(base, update)
-    return solve(config, out, problem=None if isinstance(problem, str) else problem, progress=progress)
+    return solve(config, out, problem=None if isinstance(problem, str) else problem, progress=progress, devices=devices)
 
 
 def _load_config(directory: Path) -> RunConfig:
@@ -329,7 +334,7 @@ def _prepare(directory: Path, problem: Problem | None) -> tuple[RunConfig, Probl
 
 
 def resume(directory: str | Path, *, problem: Problem | None = None, progress: bool = True,
-           stop_after: int | None = None) -> Run:
+           stop_after: int | None = None, devices: int | None = None) -> Run:
     """Continue an interrupted run from its last checkpoint, to the end of its recipe.
 
     A directory that holds a config but no checkpoint yet (stopped while starting) trains from the
@@ -340,7 +345,8 @@ def resume(directory: str | Path, *, problem: Problem | None = None, progress: b
     with checkpoint.RunLock(directory):
         config, pb = _prepare(directory, problem)
         set_dtype(config.recipe.dtype)
-        trainer = Trainer(pb, _build_model(pb, config), config, directory, progress=progress, stop_after=stop_after)
+        trainer = Trainer(pb, _build_model(pb, config), config, directory, progress=progress, stop_after=stop_after,
+                          devices=devices)
         if (directory / checkpoint.META).exists():
             trainer.restore()
         elif any(directory.glob("checkpoint-*.npz")):
