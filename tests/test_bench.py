@@ -103,6 +103,9 @@ def test_spectral_error_and_time_to_threshold():
     (["--models", "nosuch"], "unknown model 'nosuch'"),
     (["--models", "mlp", "--lrs", "a,b"], "--lrs must be"),
     (["--models", "mlp", "--steps", "5", "--time", "3"], "either --steps or --time"),
+    (["--models", "mlp", "--address", "auto"], "add --executor ray"),
+    (["--models", "mlp", "--executor", "slurm"], "unknown --executor 'slurm'"),
+    (["--models", "mlp", "--executor", "ray", "--memory-per-cell", "lots"], "--memory-per-cell must be"),
 ])
 def test_bench_bad_input(args, fragment, tmp_path):
     result = CliRunner().invoke(app, ["bench", "--problems", "heat1d", *args, "--out", str(tmp_path / "b")])
