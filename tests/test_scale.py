@@ -35,7 +35,7 @@ sharding.Placement.split = spy
 
 out = {"devices": len(jax.devices())}
 for batch, stages in json.loads(sys.argv[1]):
-    recipe = {"sampling": {"interior": 256, "boundary": 32, "initial": 32, "batch": batch}, "stages": stages,
+    recipe = {"sampling": {"interior": 256, "boundary": 32, "initial": 33, "batch": batch}, "stages": stages,
               "chunk": 10, "eval_every": 10}
     for d in (1, 2):
         split.clear()
@@ -64,6 +64,7 @@ def test_two_devices_match_one_to_round_off():
         assert not any("points" in p for p in one["split"])  # one device: nothing split
         assert "('points',)" in two["split"]  # two: the points are split across the devices
         assert "(None, 'points')" in two["split"]  # a chunk's stacked slices, along the points
+        assert "()" in two["split"]  # 33 initial points: not a multiple of 2, evaluated whole on each device
         a, b = np.array(one["loss"]), np.array(two["loss"])
         assert a.shape == b.shape and a[-1] < 0.5 * a[0]  # it trains
         np.testing.assert_allclose(b, a, rtol=1e-5)  # the same history, up to float32 round-off (1e-7 measured)

@@ -162,6 +162,7 @@ class Trainer:
         self.place = Placement(devices)  # several devices: the points are split across them
         loss_strategies = [c for c in self.recipe.strategies if not isinstance(c, Collocation)]
         self.objective = Objective(problem, self.static, self.recipe.weights, loss_strategies, self.dtype, self.recipe.seed)
+        self.objective.residuals = self.place.pointwise(self.objective.residuals, tuple(problem.equations))
         self.loss_terms = jax.jit(lambda th, b, aux: self.objective.terms(th, b, aux))
         self.reference = problem.reference() if problem.reference is not None else None
         if self.reference is not None:
