@@ -87,9 +87,10 @@ def test_failed_workers_are_retried_then_reported(tmp_path, spec, cluster):
 
 
 def test_worker_environments():
-    assert cell_env(1, 0, {})["XLA_FLAGS"].startswith("--xla_cpu_multi_thread_eigen=false")
+    one = cell_env(1, 0, {})
+    assert one["XLA_FLAGS"].startswith("--xla_cpu_multi_thread_eigen=false") and one["OMP_NUM_THREADS"] == "1"
     assert cell_env(4, 0, {}) == {}
-    assert cell_env(1, 0, {"XLA_FLAGS": "--mine"}) == {"XLA_FLAGS": "--mine"}  # a user's flags are kept
+    assert cell_env(1, 0, {"XLA_FLAGS": "--mine"})["XLA_FLAGS"] == "--mine"  # a user's flags are kept
     half = cell_env(1, 0.5, {})
     assert half == {"XLA_PYTHON_CLIENT_PREALLOCATE": "false", "XLA_PYTHON_CLIENT_MEM_FRACTION": "0.45"}
     assert cell_env(1, 1, {}) == {}  # a whole GPU: JAX's defaults

@@ -7,8 +7,9 @@ tables and figures do not depend on the executor, and a Ray cluster needs no sha
 **The environment of a cell** (:func:`cell_env`) is set in its worker before JAX starts:
 
 - a cell that owns one CPU core runs XLA on one thread (``--xla_cpu_multi_thread_eigen=false
-  intra_op_parallelism_threads=1``), so that the cells do not fight over the cores; the local pool's
-  workers and Ray tasks of one CPU get the same flags, hence the same floating-point results;
+  intra_op_parallelism_threads=1``) and NumPy's BLAS on one thread (``OMP_NUM_THREADS=1``), so that
+  the cells do not fight over the cores; the local pool's workers and Ray tasks of one CPU get the
+  same settings, hence the same floating-point results;
 - a cell that gets a fraction ``g < 1`` of a GPU allocates on demand
   (``XLA_PYTHON_CLIENT_PREALLOCATE=false``) up to ``XLA_PYTHON_CLIENT_MEM_FRACTION = 0.9 g`` of the
   GPU's memory, so that ``1 / g`` cells share one GPU without running out of memory (each process
@@ -23,7 +24,9 @@ table as failed, never silently missing; a resumed bench runs a ``lost`` cell ag
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import logging
 import math
 import os
 import shutil
@@ -98,6 +101,7 @@ def cell_env(cpus: float, gpus: float, base: dict[str, str] | None = None) -> di
     env: dict[str, str] = {}
     if cpus <= 1 and not gpus:
         env["XLA_FLAGS"] = base.get("XLA_FLAGS", ONE_THREAD)
+        env["OMP_NUM_THREADS"] = base.get("OMP_NUM_THREADS", "1")  # NumPy's BLAS, as Ray sets it for one CPU
     if 0 < gpus < 1:
         env["XLA_PYTHON_CLIENT_PREALLOCATE"] = base.get("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
         env["XLA_PYTHON_CLIENT_MEM_FRACTION"] = base.get("XLA_PYTHON_CLIENT_MEM_FRACTION", f"{GPU_MEMORY_SHARE * gpus:.3g}")
@@ -124,10 +128,24 @@ def lost(cell, attempts: int, error: BaseException) -> dict[str, Any]:
 
 
 # -- the local process pool ------------------------------------------------------------------------
-def _pool_init(slots, env: dict[str, str]) -> None:
-    os.environ.update(env)
-    if slots is not None:
+def _pool_init(slots) -> None:
+    if slots is not None:  # read by JAX when it starts its backend, after this
         os.environ.update(slots.get())
+
+
+@contextlib.contextmanager
+def _environ(env: dict[str, str]):
+    """``env`` set in this process (so that spawned workers start with it, before they import NumPy), then restored."""
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def run_local(spec, todo: list, workers: int, compute: Callable, retries: int = 1) -> Iterator[tuple[Any, Result]]:
@@ -154,7 +172,7 @@ def run_local(spec, todo: list, workers: int, compute: Callable, retries: int = 
                 slots.put(s)
         env = {} if gpus else cell_env(1, 0)
         broken: BaseException | None = None
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_pool_init, initargs=(slots, env)) as pool:
+        with _environ(env), ProcessPoolExecutor(workers, mp_context=ctx, initializer=_pool_init, initargs=(slots,)) as pool:
             futures = {pool.submit(compute, spec, c): c for c in left}
             for c in left:
                 attempts[c.key] += 1
@@ -215,7 +233,8 @@ def run_ray(spec, todo: list, compute: Callable, *, address: str | None = None, 
             if address:
                 ray.init(address=address, log_to_driver=False)
             else:
-                ray.init(num_cpus=workers or default_workers([]), include_dashboard=False, log_to_driver=False)
+                ray.init(num_cpus=workers or default_workers([]), include_dashboard=False, log_to_driver=False,
+                         logging_level=logging.WARNING)
         except (ConnectionError, RuntimeError, ValueError) as e:
             raise FieldlabError(f"could not connect to the Ray cluster at {address or 'a new local instance'}: "
                                 f"{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}") from None
