@@ -3,6 +3,7 @@
 One small local Ray instance (2 CPUs) serves the whole module.
 """
 
+import dataclasses
 import json
 import os
 
@@ -40,20 +41,25 @@ def cluster():
 
 
 def test_ray_cells_match_the_local_pool(tmp_path, spec, cluster):
-    # two CPUs per task: XLA keeps its default threads, as in this process (workers=1 runs here)
-    local = run_grid(spec, tmp_path / "local", workers=1)
+    # the defaults: a pool of one-core workers, and Ray tasks of one CPU; two seeds, two cells
+    spec = dataclasses.replace(spec, seeds=2)
+    local = run_grid(spec, tmp_path / "local", workers=2)
     seen = []
-    remote = run_grid(spec, tmp_path / "ray", executor="ray", resources=Resources(cpus=2),
-                      on_done=lambda rec, k, n: seen.append((rec["key"], rec["attempts"], k, n)))
-    assert seen == [("heat1d__mlp__tiny__s0", 1, 1, 1)]
-    assert [r["status"] for r in local] == [r["status"] for r in remote] == ["ok"]
-    for k in SAME:
-        assert remote[0][k] == local[0][k], k
-    with np.load(tmp_path / "local" / "cells" / "heat1d__mlp__tiny__s0.npz") as a, \
-            np.load(tmp_path / "ray" / "cells" / "heat1d__mlp__tiny__s0.npz") as b:
-        assert np.array_equal(a["pred"], b["pred"]) and np.array_equal(a["ref"], b["ref"])
+    remote = run_grid(spec, tmp_path / "ray", executor="ray",
+                      on_done=lambda rec, k, n: seen.append((rec["key"], rec["attempts"], n)))
+    keys = ["heat1d__mlp__tiny__s0", "heat1d__mlp__tiny__s1"]
+    assert sorted(seen) == [(k, 1, 2) for k in keys]
+    assert [r["key"] for r in local] == [r["key"] for r in remote] == keys
+    assert [r["status"] for r in local] == [r["status"] for r in remote] == ["ok", "ok"]
+    assert local[0]["final_loss"] != local[1]["final_loss"]  # two seeds, two different runs
+    for a, b in zip(local, remote):
+        for k in SAME:
+            assert b[k] == a[k], k  # bit for bit
+        with np.load(tmp_path / "local" / "cells" / f"{a['key']}.npz") as x, \
+                np.load(tmp_path / "ray" / "cells" / f"{a['key']}.npz") as y:
+            assert np.array_equal(x["pred"], y["pred"]) and np.array_equal(x["ref"], y["ref"])
     # resumption: a finished bench runs nothing again
-    assert run_grid(spec, tmp_path / "ray", executor="ray", on_done=lambda *a: seen.append(a)) == remote and len(seen) == 1
+    assert run_grid(spec, tmp_path / "ray", executor="ray", on_done=lambda *a: seen.append(a)) == remote and len(seen) == 2
 
 
 def test_failed_workers_are_retried_then_reported(tmp_path, spec, cluster):
