@@ -5,7 +5,7 @@ this machine, reads the run's metrics.json, and records the relative L2 error ag
 converged reference, the wall time and the steps, beside the target and the best published figure.
 Rows accumulate in ``docs/results/accuracy-records.json`` (each with its machine and date), so rows
 can be measured one at a time; the page ``docs/results/accuracy-records.md`` is rewritten from all
-recorded rows. Usage:
+recorded rows, keeping its hand-written "## What was tried" section. Usage:
 
     python benchmarks/accuracy_records.py [--rows burgers,poisson2d] [--list]
 """
@@ -96,7 +96,9 @@ def write_page(rows: dict[str, dict]) -> None:
         if r.get("status") == "ok":
             lines.append(f"- {name}: " + "; ".join(r["stops"]))
     PAGE.parent.mkdir(parents=True, exist_ok=True)
-    PAGE.write_text("\n".join(lines) + "\n")
+    old = PAGE.read_text() if PAGE.exists() else ""
+    tried = old[old.index("## What was tried"):] if "## What was tried" in old else ""  # written by hand, kept
+    PAGE.write_text("\n".join(lines) + "\n" + ("\n" + tried if tried else ""))
 
 
 def main():

@@ -106,3 +106,21 @@ def test_discover_closure(tmp_path):
     assert weak["metrics"]["rollout_mean"] < 0.05
     for figure in ("closures.png", "rollout.png", "error_map.png"):
         assert (out / "discover" / figure).exists()
+
+
+def test_holes(tmp_path):
+    out, stdout = run_example("holes", tmp_path, 60)
+    run = out / "holes" / "run"
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["steps"] == 60 and math.isfinite(metrics["rel_l2"])
+    table = np.loadtxt(out / "holes" / "reference.csv", delimiter=",", skiprows=1)
+    assert table.shape == (2000, 3)
+    assert np.allclose(table[:, 2], np.cos(np.pi * table[:, 0]) * np.cos(np.pi * table[:, 1]))
+    centres = [(0.3, 0.3), (0.7, 0.3), (0.3, 0.7), (0.7, 0.7)]
+    assert all(np.hypot(table[:, 0] - a, table[:, 1] - b).min() >= 0.1 for a, b in centres)  # no point in a hole
+    terms = set(metrics["loss_terms"])
+    assert {"pde", "sides", "hole0", "hole3", "pin"} <= terms
+    assert float(history(run)[-1]["loss"]) < float(history(run)[0]["loss"])
+    for figure in ("prediction.png", "reference.png", "error.png"):
+        assert (run / figure).stat().st_size > 5000
+    assert f"{metrics['rel_l2']:.3e}" in stdout

@@ -35,11 +35,12 @@ __version__ = _version()
 
 _EXPORTS = {
     "fieldlab.problem": ["Condition", "Data", "Dirichlet", "Fields", "Initial", "InitialRate", "Neumann",
-                         "Periodic", "Problem", "Reference", "Robin"],
+                         "Periodic", "Point", "Problem", "Reference", "Robin"],
     "fieldlab.errors": ["FieldlabError"],
     "fieldlab.config": ["RunConfig"],
     "fieldlab.run": ["Run", "load_run", "resume", "solve", "train"],
     "fieldlab.training.recipe": ["Recipe", "Sampling", "Stage"],
+    "fieldlab.training.callbacks": ["Callback", "ChunkInfo", "StopWhen"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_WHERE)

@@ -108,6 +108,8 @@ def solve(
     config: Optional[Path] = typer.Option(None, help="TOML file with problem/model/recipe settings"),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="run directory (default runs/PROBLEM-MODEL-TIME)"),
     quiet: bool = typer.Option(False, help="no progress bar"),
+    log: Optional[list[str]] = typer.Option(None, help="also log to tensorboard:DIR or mlflow:DIR (or mlflow:URI); "
+                                            "repeat for both; needs the extra fieldlab[tensorboard] or fieldlab[mlflow]"),
 ):
     """Train a physics-informed network on a problem and write a run directory."""
     from . import problems as registry
@@ -151,10 +153,15 @@ def solve(
 
     check_out(out_dir)
     check_run(cfg)
+    callbacks = []
+    if log:
+        from .loggers import from_spec
+
+        callbacks = [from_spec(spec) for spec in log]
 
     budget = f"{cfg.recipe.time:g} s" if cfg.recipe.time else f"{cfg.recipe.total_steps} steps"
     err.print(f"solving [bold]{label}[/] with [bold]{cfg.model.name}[/] ({budget}, {cfg.recipe.dtype}) -> {out_dir}")
-    run = run_solve(cfg, out_dir, progress=not quiet)
+    run = run_solve(cfg, out_dir, progress=not quiet, callbacks=callbacks)
     _summary(run)
 
 
@@ -179,54 +186,91 @@ def _summary(run):
     out.print(f"  run directory: {run.dir}")
 
 
-@app.command(name="eval")
-@_friendly
-def eval_(
-    run_dir: Path = typer.Argument(..., help="run directory"),
-    points: Path = typer.Option(..., help=".npy array (n, d) of real numbers, columns in the problem's coordinate order, "
-                                "inside the domain"),
-    out_file: Path = typer.Option(..., "--out", help="file for the predictions, not inside the run directory: .npy "
-                                  "(n, number of fields), .csv (coordinates and fields, with a header) or .nc (NetCDF)"),
-    allow_outside: bool = typer.Option(False, "--allow-outside", help="also predict at points outside the domain's "
-                                       "bounds (where the network was not trained)"),
-):
-    """Predict the fields of a trained run at given points."""
-    import numpy as np
+_FORMATS_HELP = (".npy (values), .csv (coordinates and fields, with a header), .nc (NetCDF, with coordinates and "
+                 "units), .vtu or .vtk (VTK, for ParaView)")
+
+
+def _write_predictions(run_dir: Path, out_file: Path, points: Optional[Path], grid: Optional[str],
+                       allow_outside: bool, units: Optional[str]) -> None:
+    """Shared by eval and export: predict at the points file or on the grid, write out_file."""
+    import warnings
+
     from rich.markup import escape
 
     from .errors import FieldlabError
+    from .export import check_format, parse_grid, parse_units, read_points
     from .run import load_run
 
-    from .export import check_format, write_points
-
     if out_file.is_dir():
-        raise FieldlabError(f"--out {out_file} is a directory; give a .npy, .csv or .nc file name.")
+        raise FieldlabError(f"--out {out_file} is a directory; give a file name ending in .npy, .csv, .nc, .vtu or .vtk.")
     check_format(out_file)
+    if points is not None and grid is not None:
+        raise FieldlabError("give either --points or --grid, not both.")
     if run_dir.is_dir() and out_file.resolve().parent == run_dir.resolve():
-        raise FieldlabError(f"--out {out_file} lies in the run directory, whose files eval never writes; "
+        raise FieldlabError(f"--out {out_file} lies in the run directory, whose files fieldlab manages; "
                             "choose a path outside it.")
-    if not points.is_file():
-        raise FieldlabError(f"points file {points} does not exist.")
-    if points.stat().st_size == 0:
-        raise FieldlabError(f"points file {points} is empty; save an (n, d) array into it with numpy.save.")
-    try:
-        pts = np.load(points, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:
-        why = f" ({e})" if str(e) else " (it is empty)"
-        raise FieldlabError(f"{points} is not a readable .npy array{why}; save it with numpy.save.") from None
-    if not isinstance(pts, np.ndarray):  # an .npz archive
-        pts.close()
-        raise FieldlabError(f"{points} is an .npz archive, not a single .npy array; save the points with numpy.save.")
-    import warnings
-
+    unit_map = parse_units(units)
+    pts = read_points(points) if points is not None else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         run = load_run(run_dir)
     for w in caught:
         err.print(f"[yellow]warning:[/] {escape(str(w.message))}", highlight=False, soft_wrap=True)
-    pred = run.predict(pts, allow_outside=allow_outside)
-    write_points(out_file, run.problem.coords, run.problem.fields, np.asarray(pts, np.float64), pred, run.problem.name)
-    out.print(f"wrote {pred.shape[0]} x {pred.shape[1]} predictions ({', '.join(run.problem.fields)}) to {out_file}")
+    pb = run.problem
+    unknown = sorted(set(unit_map) - {*pb.coords, *pb.fields})
+    if unknown:
+        raise FieldlabError(f"--units names {', '.join(unknown)}, which are not coordinates or fields of the problem "
+                            f"({', '.join((*pb.coords, *pb.fields))}).")
+    counts = parse_grid(grid, pb.coords) if grid is not None else None
+    run.export(out_file, grid=counts, points=pts, allow_outside=allow_outside, units=unit_map)
+    fields = ", ".join(pb.fields)
+    if pts is not None:
+        out.print(f"wrote {len(pts)} x {len(pb.fields)} predictions ({fields}) to {out_file}")
+    else:
+        from .export import default_counts
+
+        shape = "x".join(map(str, counts or default_counts(len(pb.coords))))
+        out.print(f"wrote {fields} on a {shape} grid over {', '.join(pb.coords)} to {out_file}")
+
+
+@app.command(name="eval")
+@_friendly
+def eval_(
+    run_dir: Path = typer.Argument(..., help="run directory"),
+    out_file: Path = typer.Option(..., "--out", help="file for the predictions, not inside the run directory: "
+                                  + _FORMATS_HELP),
+    points: Optional[Path] = typer.Option(None, help=".npy array or .csv file (n, d) of real numbers, columns in the "
+                                          "problem's coordinate order, inside the domain"),
+    grid: Optional[str] = typer.Option(None, help="a grid over the domain's bounds instead of points: one count per "
+                                       "coordinate, such as 256x101"),
+    allow_outside: bool = typer.Option(False, "--allow-outside", help="also predict at points outside the domain "
+                                       "(where the network was not trained)"),
+    units: Optional[str] = typer.Option(None, help="units of coordinates and fields for the file, such as x=m,t=s,u=K "
+                                        "(default 1, nondimensional)"),
+):
+    """Predict the fields of a trained run at given points or on a grid."""
+    from .errors import FieldlabError
+
+    if points is None and grid is None:
+        raise FieldlabError("give --points FILE or --grid COUNTS (such as 256x101) to predict at.")
+    _write_predictions(run_dir, out_file, points, grid, allow_outside, units)
+
+
+@app.command()
+@_friendly
+def export(
+    run_dir: Path = typer.Argument(..., help="run directory"),
+    out_file: Path = typer.Option(..., "--out", help="file to write, not inside the run directory: " + _FORMATS_HELP),
+    grid: Optional[str] = typer.Option(None, help="one count per coordinate over the domain's bounds, such as 256x101 "
+                                       "[default: 1001 points for one coordinate, 201x201, 65x65x65, 25 per "
+                                       "coordinate for four]"),
+    points: Optional[Path] = typer.Option(None, help="predict at these points instead (.npy or .csv, (n, d))"),
+    allow_outside: bool = typer.Option(False, "--allow-outside", help="predict on grid points outside the domain too "
+                                       "(by default they are NaN)"),
+    units: Optional[str] = typer.Option(None, help="units of coordinates and fields, such as x=m,t=s,u=K (default 1)"),
+):
+    """Export a trained run's fields on a grid (or at points): NumPy, CSV, NetCDF or VTK for ParaView."""
+    _write_predictions(run_dir, out_file, points, grid, allow_outside, units)
 
 
 @app.command()
@@ -388,7 +432,7 @@ DISCOVERY_METHODS = "strong-poly,weak-poly,weak-poly-refit,neural,neural-symboli
 @_friendly
 def discover(
     data: Path | None = typer.Argument(None, help="data file (.npz with x (nx,), t (nt,), u (nt, nx) or (runs, nt, nx); "
-                                       "or NetCDF .nc)"),
+                                       "or NetCDF .nc, NetCDF 3 or 4)"),
     case: str | None = typer.Option(None, help="built-in case instead of a file: case_a, case_b, case_c, case_exp"),
     regime: str = typer.Option("noise1", help="regime of the built-in case: clean, noise1, noise5, sparse_x, sparse_t, sparse_xt"),
     structure: str = typer.Option("reaction-diffusion", help="PDE structure: u_t = (D(u) u_x)_x + R(u)"),

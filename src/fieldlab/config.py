@@ -126,7 +126,8 @@ def check(config: RunConfig, source: str = "the config") -> None:
     for k, w in r.weights.items():
         if not (math.isfinite(w) and w >= 0):
             raise FieldlabError(f"{source}: 'recipe.weights.{k}' must be a finite number >= 0; got {w}.")
-    check_model_options(config.model.name, config.model.options, source)
+    if not config.model.name.startswith("user:"):  # the user's own module (fieldlab.models.user) has no options
+        check_model_options(config.model.name, config.model.options, source)
 
 
 # Integer options of the backbones that count something (at least 1); ``degree`` may be 0.

@@ -159,6 +159,8 @@ def write_figures(out: Path, results: list[dict]) -> list[Path]:
             npz = out / "cells" / f"{r['key']}.npz"
             if npz.exists():
                 with np.load(npz) as z:
+                    if "axis0" not in z:  # a scattered reference: no map or spectrum on a grid
+                        continue
                     data[model] = (z["pred"], z["ref"], [z[f"axis{i}"] for i in range(z["ref"].ndim - 1)])
         if not data:
             continue

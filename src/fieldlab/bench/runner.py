@@ -126,7 +126,7 @@ def compute_cell(spec: BenchSpec, cell: Cell) -> tuple[dict[str, Any], bytes | N
     rates = [r["steps_per_s"] for r in hist[1:]] or [hist[0]["steps_per_s"]]
     record.update(
         {k: run.metrics[k] for k in ("mse", "rmse", "mae", "max_ae", "rel_l2", "wall_time_s", "steps", "n_params", "stops")},
-        **metrics.spectral_error(pred, ref.values, axis=0),
+        **(metrics.spectral_error(pred, ref.values, axis=0) if ref.grid else {}),
         **metrics.time_to_threshold(times, errors, THRESHOLDS),
         steps_per_s=float(np.median(rates)),
         first_loss=hist[0]["loss"], final_loss=hist[-1]["loss"],
@@ -134,7 +134,8 @@ def compute_cell(spec: BenchSpec, cell: Cell) -> tuple[dict[str, Any], bytes | N
         model_options=cfg.model.options,
     )
     buf = io.BytesIO()
-    np.savez(buf, pred=pred, ref=ref.values, **{f"axis{i}": a for i, a in enumerate(ref.axes)})
+    where = {f"axis{i}": a for i, a in enumerate(ref.axes)} if ref.grid else {"points": ref.points}
+    np.savez(buf, pred=pred, ref=ref.values, **where)
     return record, buf.getvalue()
 
 

@@ -15,7 +15,9 @@ name          shape / type                         meaning
 
 - ``.npz``: arrays ``x``, ``t``, ``u`` and ``meta``, a 0-d string array holding the JSON text
   (``meta`` may be absent on reading). No pickle.
-- ``.nc`` (NetCDF 3, written with xarray's ``scipy`` engine so no C library is needed): a variable
+- ``.nc``: NetCDF, written as NetCDF 3 (xarray's ``scipy`` engine, so no C library is needed); read as
+  NetCDF 3 or as NetCDF 4 / HDF5 (xarray's ``h5netcdf`` engine, through h5py), told apart by the
+  file's first bytes. A variable
   ``u`` with dimensions ``("t", "x")``, or ``("run", "t", "x")`` for several runs, coordinates ``x``
   and ``t``, and the JSON text in the global attribute ``meta``. Dimensions stored in another order
   are transposed on reading (the names make it unambiguous).
@@ -197,16 +199,39 @@ def _load_npz(path: Path) -> Dataset:
     return Dataset(x, t, u, meta)
 
 
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def netcdf_engine(path: Path) -> str:
+    """xarray's engine for a NetCDF file: ``"h5netcdf"`` for NetCDF 4 (HDF5), else ``"scipy"`` (NetCDF 3)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError as e:
+        raise FieldlabError(f"cannot read {path} ({e.strerror or e}).") from None
+    if head != _HDF5_SIGNATURE:
+        return "scipy"
+    try:
+        import h5netcdf  # noqa: F401
+        import h5py  # noqa: F401
+    except ImportError:
+        raise FieldlabError(f"{path} is NetCDF 4 (HDF5), which needs h5netcdf and h5py; install them with "
+                            "pip install h5netcdf h5py, or write the file as NetCDF 3.") from None
+    return "h5netcdf"
+
+
 def _load_nc(path: Path) -> Dataset:
     import xarray as xr
 
+    engine = netcdf_engine(path)
     try:
-        with xr.open_dataset(path, engine="scipy") as f:
+        with xr.open_dataset(path, engine=engine) as f:
             f.load()
             nc = f
     except Exception as e:  # xarray and its back ends raise many kinds for a bad file
-        raise FieldlabError(f"{path} is not a readable NetCDF 3 file ({type(e).__name__}); write it with "
-                            "xarray's to_netcdf(engine='scipy') or use .npz.") from None
+        kind = "NetCDF 4 (HDF5)" if engine == "h5netcdf" else "NetCDF"
+        raise FieldlabError(f"{path} is not a readable {kind} file ({type(e).__name__}); write it with "
+                            "xarray's to_netcdf or use .npz.") from None
     if "u" not in nc.data_vars:
         raise FieldlabError(f"{path} has no variable 'u' (found: {', '.join(map(str, nc.data_vars)) or 'none'}).")
     u = nc["u"]

@@ -156,6 +156,39 @@ def _grow(m: int, n: int, k: int) -> int:
     return int(min(max(want, 2 * m), 64 * m))
 
 
+# ----------------------------------------------------------------------------- R-functions
+def _jnp():
+    import jax.numpy as jnp  # only approximate distance functions need JAX; sampling stays NumPy
+
+    return jnp
+
+
+def r_and(a, b):
+    """R-conjunction (Rvachev's R0 system): ``a + b - sqrt(a^2 + b^2)``.
+
+    Positive where both ``a`` and ``b`` are, zero where one is zero and the other non-negative,
+    negative elsewhere; where ``a = 0 < b`` its derivative along ``a`` is 1, so a normalised
+    distance stays normalised away from corners (Sukumar and Srivastava 2022, section 3.2).
+    """
+    jnp = _jnp()
+    return a + b - jnp.sqrt(a * a + b * b)
+
+
+def r_or(a, b):
+    """R-disjunction (R0 system): ``a + b + sqrt(a^2 + b^2)``; positive where ``a`` or ``b`` is."""
+    jnp = _jnp()
+    return a + b + jnp.sqrt(a * a + b * b)
+
+
+def r_equivalence(a, b):
+    """Distance to the union of two boundary pieces from their distances ``a, b >= 0``:
+    ``a b / (a + b)`` (the R-equivalence with ``m = 1``, Sukumar and Srivastava 2022, eq. 17);
+    zero on either piece, first-order normalised there."""
+    jnp = _jnp()
+    s = a + b
+    return jnp.where(s > 0, a * b / jnp.where(s > 0, s, 1.0), 0.0)
+
+
 # ----------------------------------------------------------------------------- Geometry
 class Geometry(ABC):
     """Closed spatial domain in ``dim`` dimensions."""
@@ -185,6 +218,20 @@ class Geometry(ABC):
     @abstractmethod
     def boundary_measure(self) -> float:
         """Size of the boundary (length / area; number of end points in 1-D)."""
+
+    def adf(self, x):
+        r"""Approximate distance function, JAX-traceable: positive inside, zero on the boundary, negative outside.
+
+        ``x`` has shape ``(..., dim)`` (one point ``(dim,)`` gives a scalar); the result has shape
+        ``(...)``, in ``x``'s dtype. It is exactly zero on the boundary (up to round-off) and
+        normalised to first order there (its gradient is the inward unit normal, away from corners),
+        but it is not the Euclidean distance away from the boundary. Built-in shapes use the
+        constructions of Sukumar and Srivastava (2022), "Exact imposition of boundary conditions with
+        distance functions in physics-informed deep neural networks", CMAME 389:114333; boolean
+        combinations use R-functions (:func:`r_and`, :func:`r_or`). Use it in a hard-constraint
+        transform, ``u = g + adf(x) * N(x)``, which satisfies ``u = g`` on the whole boundary exactly.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no approximate distance function.")
 
     # -- generic ------------------------------------------------------------
     @property
@@ -329,6 +376,9 @@ class Union(_Boolean):
     def signed_distance(self, x):
         return np.minimum(self.a.signed_distance(x), self.b.signed_distance(x))
 
+    def adf(self, x):
+        return r_or(self.a.adf(x), self.b.adf(x))
+
     def normal(self, x):
         x = as_points(x, self.dim)
         use_a = self.a.signed_distance(x) <= self.b.signed_distance(x)
@@ -349,6 +399,9 @@ class Intersection(_Boolean):
     def signed_distance(self, x):
         return np.maximum(self.a.signed_distance(x), self.b.signed_distance(x))
 
+    def adf(self, x):
+        return r_and(self.a.adf(x), self.b.adf(x))
+
     def normal(self, x):
         x = as_points(x, self.dim)
         use_a = self.a.signed_distance(x) >= self.b.signed_distance(x)
@@ -365,6 +418,9 @@ class Difference(_Boolean):
 
     def signed_distance(self, x):
         return np.maximum(self.a.signed_distance(x), -self.b.signed_distance(x))
+
+    def adf(self, x):
+        return r_and(self.a.adf(x), -self.b.adf(x))
 
     def normal(self, x):
         x = as_points(x, self.dim)

@@ -6,6 +6,9 @@ import numpy as np
 
 from .base import (
     Geometry,
+    _jnp,
+    r_and,
+    r_equivalence,
     Seed,
     as_points,
     as_rng,
@@ -65,6 +68,17 @@ class Box(Geometry):
         outside = np.linalg.norm(np.maximum(q, 0.0), axis=1)
         inner = np.minimum(q.max(axis=1), 0.0)
         return outside + inner
+
+    def adf(self, x):
+        """Slabs ``(x_i - lo_i)(hi_i - x_i) / (hi_i - lo_i)`` joined by R-conjunction (see :meth:`Geometry.adf`)."""
+        jnp = _jnp()
+        x = jnp.asarray(x)
+        out = None
+        for i in range(self.dim):
+            lo, hi = float(self.lo[i]), float(self.hi[i])
+            slab = (x[..., i] - lo) * (hi - x[..., i]) / (hi - lo)
+            out = slab if out is None else r_and(out, slab)
+        return out
 
     def normal(self, x):
         x = as_points(x, self.dim)
@@ -168,6 +182,13 @@ class Disk(Geometry):
         x = as_points(x, 2)
         return np.linalg.norm(x - self.center, axis=1) - self.radius
 
+    def adf(self, x):
+        """``(r^2 - |x - c|^2) / (2 r)`` (see :meth:`Geometry.adf`)."""
+        jnp = _jnp()
+        x = jnp.asarray(x)
+        dx, dy = x[..., 0] - float(self.center[0]), x[..., 1] - float(self.center[1])
+        return (self.radius**2 - dx * dx - dy * dy) / (2.0 * self.radius)
+
     def normal(self, x):
         x = as_points(x, 2)
         v = x - self.center
@@ -243,6 +264,37 @@ class Polygon(Geometry):
         x = as_points(x, 2)
         d = self._edge_distances(x).min(axis=1)
         return np.where(self._contains_even_odd(x), -d, d)
+
+    def adf(self, x):
+        r"""Signed R-equivalence of the edges' trimmed distances (see :meth:`Geometry.adf`).
+
+        For an edge from :math:`a` to :math:`b` of length :math:`L` and centre :math:`c`, Sukumar and
+        Srivastava (2022, eqs. 12-14) take the normalised distance to its line
+        :math:`f = ((x - a) \times (b - a)) / L`, the trimming disk :math:`t = ((L/2)^2 - |x - c|^2) / L`,
+        :math:`\varrho = \sqrt{t^2 + f^4}` and :math:`\phi = \sqrt{f^2 + ((\varrho - t)/2)^2}`, which
+        vanishes on the edge only. The edges are joined by :func:`r_equivalence`; the sign comes from
+        an even-odd test (constant inside, so derivatives are unaffected).
+        """
+        jnp = _jnp()
+        x = jnp.asarray(x)
+        px, py = x[..., 0], x[..., 1]
+        out = None
+        inside = jnp.zeros(px.shape, dtype=bool)
+        a = self._a
+        b = np.roll(a, -1, axis=0)
+        for (ax_, ay), (bx, by), length in zip(a, b, self._len):
+            ax_, ay, bx, by, length = float(ax_), float(ay), float(bx), float(by), float(length)
+            f = ((px - ax_) * (by - ay) - (py - ay) * (bx - ax_)) / length
+            cx, cy = (ax_ + bx) / 2, (ay + by) / 2
+            t = ((length / 2) ** 2 - (px - cx) ** 2 - (py - cy) ** 2) / length
+            rho = jnp.sqrt(t * t + f**4)
+            phi = jnp.sqrt(f * f + ((rho - t) / 2) ** 2)
+            out = phi if out is None else r_equivalence(out, phi)
+            if ay != by:  # even-odd crossing test
+                crosses = (ay > py) != (by > py)
+                xint = ax_ + (py - ay) * (bx - ax_) / (by - ay)
+                inside = inside ^ (crosses & (px < xint))
+        return jnp.where(inside, out, -out)
 
     def normal(self, x):
         x = as_points(x, 2)

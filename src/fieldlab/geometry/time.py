@@ -71,6 +71,11 @@ class TimeDomain:
         lo, hi = self.geometry.bounds()
         return np.append(lo, self.time.t0), np.append(hi, self.time.t1)
 
+    def adf(self, x):
+        """The spatial geometry's approximate distance (:meth:`Geometry.adf`) at ``x[..., :-1]``: zero on
+        the lateral boundary, whatever the time. For an initial condition too, multiply by ``t - t0``."""
+        return self.geometry.adf(x[..., :-1])
+
     def inside(self, x) -> np.ndarray:
         """Bool (n,): x (n, dim) in the closed space-time domain."""
         x = as_points(x, self.dim)

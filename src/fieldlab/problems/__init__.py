@@ -9,7 +9,8 @@ A name of the form ``path/to/file.py`` or ``path/to/file.py:name`` is a problem 
 that defines a :class:`~fieldlab.problem.Problem` (a module-level object, or a function without
 arguments that returns one). ``name`` picks one when the file defines several; without it the file
 must define exactly one Problem object, or a function called ``problem``. An optional module-level
-dict ``DEFAULTS`` (``{"model": {...}, "recipe": {...}}``) gives its default configuration. Run
+dict ``DEFAULTS`` (``{"model": {...}, "recipe": {...}}``) gives its default configuration, over
+counts and steps scaled with the problem's dimension and domain (:func:`scaled_recipe`). Run
 directories record the file's absolute path, so ``eval``, ``resume`` and ``bench`` find it again.
 """
 
@@ -120,7 +121,7 @@ def _load_file(name: str):
     extra = getattr(module, "DEFAULTS", {})
     if not isinstance(extra, dict):
         raise FieldlabError(f"problem file {path}: DEFAULTS must be a dict with 'model' and 'recipe' tables.")
-    return pb, extra
+    return pb, user_defaults(pb, extra)
 
 
 def _entry(name: str):
@@ -147,3 +148,58 @@ def defaults(name: str) -> dict:
 from . import advection, allen_cahn, burgers, cavity, fisher_kpp, heat, helmholtz, klein_gordon, kovasznay, poisson, poisson1d, reaction_inverse, wave  # noqa: E402,F401 - register the built-ins
 
 __all__ = ["available", "defaults", "file_spec", "get", "is_file", "label", "register"]
+
+
+def scaled_recipe(problem: Problem) -> dict:
+    """Default sampling counts and steps for a problem without its own, scaled with its dimension and domain.
+
+    With ``d`` coordinates (time included) and ``c`` the domain's boundary measure over that of its
+    bounding box (1 for a box; more for holes and ragged shapes; at most 4):
+
+    - ``interior = 1000 * 2^(d-1) * c`` collocation points (2000 for a square),
+    - ``boundary = 100 * 2^(d-1) * c`` points on the whole boundary (200 for a square),
+    - ``initial = 100 * 2^(d-1)`` points at the initial time,
+    - ``1000 d`` Adam steps (learning rate 1e-3) then ``1000 d`` L-BFGS steps.
+
+    Counts are rounded to multiples of 100 (of 50 for the boundary). Returns a ``recipe`` table
+    (a dict in the shape of :class:`~fieldlab.training.recipe.Recipe`).
+    """
+    import numpy as np
+
+    from ..geometry import Box
+
+    d = len(problem.coords)
+    geometry = getattr(problem.domain, "geometry", problem.domain)
+    complexity = 1.0
+    if geometry.dim >= 2:
+        lo, hi = geometry.bounds()
+        try:
+            complexity = float(np.clip(geometry.boundary_measure() / Box(lo, hi).boundary_measure(), 1.0, 4.0))
+        except (ValueError, RuntimeError):  # a degenerate estimate: keep the plain counts
+            complexity = 1.0
+
+    def nice(x: float, step: int) -> int:
+        return int(max(step, step * round(x / step)))
+
+    steps = 1000 * d
+    return {
+        "sampling": {"interior": nice(1000 * 2 ** (d - 1) * complexity, 100),
+                     "boundary": nice(100 * 2 ** (d - 1) * complexity, 50),
+                     "initial": nice(100 * 2 ** (d - 1), 50)},
+        "stages": [{"optimizer": "adam", "steps": steps, "lr": 1e-3}, {"optimizer": "lbfgs", "steps": steps}],
+    }
+
+
+def user_defaults(problem: Problem, extra: dict | None = None) -> dict:
+    """The default config of a user's problem: :func:`scaled_recipe`, under the problem's own ``extra``
+    (a problem file's ``DEFAULTS``), which wins key by key."""
+    def merge(base: dict, update: dict) -> dict:
+        out = dict(base)
+        for k, v in update.items():
+            out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        return out
+
+    return merge({"recipe": scaled_recipe(problem)}, extra or {})
+
+
+__all__ += ["scaled_recipe", "user_defaults"]

@@ -39,7 +39,7 @@ def _transform(z, out):
 DEFAULTS = {
     "model": {"name": "mlp", "width": 32, "depth": 4},
     "recipe": {
-        "sampling": {"interior": 8000, "method": "sobol", "resample_every": 0},
+        "sampling": {"interior": 8000, "method": "sobol", "resample_every": 0, "split": "each"},
         "stages": [
             {"optimizer": "adam", "steps": 2000, "lr": 2e-3, "decay_rate": 0.5, "decay_steps": 1000},
             {"optimizer": "lbfgs", "steps": 5000, "memory": 50},

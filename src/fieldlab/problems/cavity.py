@@ -43,7 +43,7 @@ def _reference() -> Reference:
 DEFAULTS = {
     "model": {"name": "mlp", "width": 50, "depth": 4},
     "recipe": {
-        "sampling": {"interior": 4000, "boundary": 400},
+        "sampling": {"interior": 4000, "boundary": 400, "split": "each"},
         "weights": {"lid": 10.0, "walls_u": 10.0, "walls_v": 10.0},
         "stages": [
             {"optimizer": "adam", "steps": 3000, "lr": 2e-3, "decay_rate": 0.5, "decay_steps": 1000},

@@ -63,7 +63,7 @@ def continuity(F, p):
 
 
 def _boundary(k):
-    return lambda x, y: exact(x, y, jnp)[k]
+    return lambda x, y: exact(x, y, jnp)[..., k]
 
 
 def _coons(x, y):
@@ -91,7 +91,7 @@ def _reference() -> Reference:
 DEFAULTS = {
     "model": {"name": "mlp", "width": 50, "depth": 4},
     "recipe": {
-        "sampling": {"interior": 2000, "boundary": 400},
+        "sampling": {"interior": 2000, "boundary": 400, "split": "each"},
         "stages": [
             {"optimizer": "adam", "steps": 2000, "lr": 2e-3, "decay_rate": 0.5, "decay_steps": 1000},
             {"optimizer": "lbfgs", "steps": 5000},

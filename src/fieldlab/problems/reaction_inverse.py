@@ -125,7 +125,7 @@ def observations(n_obs: int = N_OBS, noise: float = 0.0, seed: int = 0) -> tuple
 DEFAULTS = {
     "model": {"name": "mlp", "width": 48, "depth": 3},
     "recipe": {
-        "sampling": {"interior": 2000, "boundary": 100, "initial": 100, "data": 0},
+        "sampling": {"interior": 2000, "boundary": 100, "initial": 100, "data": 0, "split": "each"},
         "weights": {"data": 10.0},
         "stages": [
             {"optimizer": "adam", "steps": 300, "lr": 5e-3},

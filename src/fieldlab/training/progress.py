@@ -36,6 +36,11 @@ class TrainingProgress:
         if self._progress is not None:
             self._progress.__exit__(*exc)
 
+    def note(self, text: str) -> None:
+        """Print one line above the bar (nothing when the bar is off)."""
+        if self._progress is not None:
+            self._progress.console.print(text, highlight=False, soft_wrap=True)
+
     def update(self, done: float, stage: str, loss: float, steps_per_s: float, rel_l2: float | None):
         if self._progress is None:
             return

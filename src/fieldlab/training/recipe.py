@@ -24,9 +24,14 @@ class _Strict(BaseModel):
 class Sampling(_Strict):
     """Collocation counts and how points are drawn; ``resample_every = 0`` keeps points fixed.
 
-    Each boundary, initial and data condition gets its own ``boundary``, ``initial`` or ``data``
-    points (``data = 0`` uses every observation). An adaptive collocation strategy in the recipe
-    (``rar-g``, ``rad``, ``r3``, ``time-marching``) owns the interior points instead.
+    ``boundary`` is the number of points on the whole boundary: with ``split = "measure"`` each
+    boundary condition gets the share of it that its part of the boundary measures, at least
+    ``min(boundary, max(16, ceil(boundary / 10)))`` (four small holes get a few points each, the outer
+    square most); with ``split = "each"`` every boundary condition gets ``boundary`` points. A
+    condition's own ``count=`` overrides both. Each initial and data condition gets ``initial`` or
+    ``data`` points (``data = 0`` uses every observation); a ``Point`` condition uses all its points.
+    An adaptive collocation strategy in the recipe (``rar-g``, ``rad``, ``r3``, ``time-marching``)
+    owns the interior points instead.
 
     ``batch``: interior points per step (0: all of them), for point sets too large for one step.
     The ``interior`` points are shuffled once per epoch (a permutation seeded by the seed, the
@@ -44,6 +49,7 @@ class Sampling(_Strict):
     data: int = Field(0, ge=0)
     method: Literal["random", "sobol", "halton", "grid"] = "sobol"
     resample_every: int = Field(0, ge=0)
+    split: Literal["measure", "each"] = "measure"
     batch: int = Field(0, ge=0)
 
     @model_validator(mode="after")

@@ -29,6 +29,7 @@ from ..config import RunConfig
 from ..errors import FieldlabError, NonFiniteLossError
 from ..problem import Problem
 from . import checkpoint
+from .callbacks import Hooks, check_callbacks
 from .losses import Objective, solution
 from .optimizers import NON_FINITE, make_chunk, reason_of
 from .progress import TrainingProgress
@@ -55,14 +56,45 @@ def _cast(tree, dtype):
     return jax.tree_util.tree_map(lambda a: a.astype(dtype) if jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating) else a, tree)
 
 
+def condition_counts(problem: Problem, sampling) -> dict[str, int]:
+    """Points drawn for each trained condition (see :class:`~fieldlab.training.recipe.Sampling`).
+
+    A condition's own ``count`` wins. Otherwise, with ``split = "measure"`` (the default), a boundary
+    condition gets ``max(floor, round(boundary * f))`` points, where ``f`` is the share of the whole
+    boundary it covers (:meth:`~fieldlab.problem.Condition.fraction`) and
+    ``floor = min(boundary, max(16, ceil(boundary / 10)))``: conditions that cover the boundary
+    between them share ``boundary`` points at one density, and a small part still gets a few.
+    With ``split = "each"`` every boundary condition gets ``boundary`` points. Initial conditions
+    get ``initial`` points, data conditions ``data`` (0: all observations), point conditions all their points.
+    """
+    s = sampling
+    floor = min(s.boundary, max(16, math.ceil(s.boundary / 10)))
+    out = {}
+    for name, cond in problem.trained_conditions.items():
+        try:
+            if cond.count is not None:
+                n = int(cond.count)
+            elif cond.kind == "boundary":
+                n = s.boundary if s.split == "each" else max(floor, round(s.boundary * cond.fraction(problem)))
+            else:
+                n = {"initial": s.initial, "data": s.data}.get(cond.kind, len(getattr(cond, "points", ())))
+        except FieldlabError as e:
+            raise FieldlabError(f"condition '{name}': {e}".rstrip(".") + ".") from None
+        out[name] = n
+    return out
+
+
 def sample_batch(problem: Problem, recipe: Recipe, index: int, dtype) -> dict[str, dict[str, jax.Array]]:
     """Collocation points for the ``index``-th draw (deterministic in ``recipe.seed`` and ``index``)."""
     s = recipe.sampling
     seed = int(recipe.seed) * 1_000_003 + 7_919 * index
     batch = {"interior": {"z": problem.domain.sample_interior(s.interior, seed=seed, method=s.method)}}
-    counts = {"boundary": s.boundary, "initial": s.initial, "data": s.data}
+    counts = condition_counts(problem, s)
     for k, (name, cond) in enumerate(problem.trained_conditions.items()):
-        batch[name] = cond.sample(problem, counts[cond.kind], seed + 104_729 * (k + 1), s.method)
+        try:
+            batch[name] = cond.sample(problem, counts[name], seed + 104_729 * (k + 1), s.method)
+        except FieldlabError as e:
+            raise FieldlabError(f"condition '{name}': {e}".rstrip(".") + ".") from None
     return jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype), batch)
 
 
@@ -132,6 +164,10 @@ def _unflatten(template, arrays: list[np.ndarray]):
     return jax.tree_util.tree_unflatten(treedef, [jnp.asarray(a, dtype=jnp.asarray(l).dtype) for a, l in zip(arrays, leaves)])
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
 class Trainer:
     """Runs the stages of a recipe on a problem and model; see :func:`fieldlab.train`.
 
@@ -142,8 +178,9 @@ class Trainer:
     """
 
     def __init__(self, problem: Problem, model: eqx.Module, config: RunConfig, out: Path | None,
-                 progress: bool = True, stop_after: int | None = None, devices=None):
+                 progress: bool = True, stop_after: int | None = None, callbacks=(), devices=None):
         self.problem, self.config, self.recipe = problem, config, config.recipe
+        self.hooks = Hooks(check_callbacks(callbacks), len(config.recipe.stages), out, config.model_dump(exclude_none=True))
         self.out = Path(out) if out is not None else None
         self.dtype = set_dtype(self.recipe.dtype, enable=self.recipe.uses_float64)
         self.progress = progress
@@ -165,6 +202,8 @@ class Trainer:
         self.objective.residuals = self.place.pointwise(self.objective.residuals, tuple(problem.equations))
         self.loss_terms = jax.jit(lambda th, b, aux: self.objective.terms(th, b, aux))
         self.reference = problem.reference() if problem.reference is not None else None
+        if self.reference is not None:
+            self.reference.check(problem)
         if self.reference is not None:
             self._predict = jax.jit(lambda th, z: jax.vmap(solution(problem, th, self.static))(z))
         self._residual = jax.jit(lambda th, b, aux: self.objective.pointwise(th, b, aux))
@@ -292,6 +331,8 @@ class Trainer:
             s.colloc = np.asarray(arrays["colloc"][0])
         if "aux" in arrays:
             batch = self._batch()
+            if self.recipe.sampling.batch:  # the strategies' states are sized for one slice
+                batch = {**batch, "interior": {"z": batch["interior"]["z"][: self.recipe.sampling.batch]}}
             self._ensure_aux(batch)
             s.aux = _unflatten(s.aux, arrays["aux"])
         if meta["has_opt_state"]:
@@ -318,9 +359,18 @@ class Trainer:
         if threading.current_thread() is threading.main_thread():
             stop = checkpoint.interrupt_handler(lambda: setattr(self, "_stop_requested", True))
             previous = signal.signal(signal.SIGINT, stop)
+        last = lambda: self.state.history[-1] if self.state.history else None  # noqa: E731
+        self.hooks.start(last(), self.state.step)
+        reason = "failed"
         try:
-            return self._run()
+            state = self._run()
+            reason = "stopped" if self.hooks.stop else "finished"
+            return state
+        except Interrupted:
+            reason = "interrupted"
+            raise
         finally:
+            self.hooks.end(last(), self.state.step, reason)
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
 
@@ -383,6 +433,7 @@ class Trainer:
                                 "lower the learning rate, or try --dtype float64. The last finite state is saved."
                             )
                         rate = done / max(time.perf_counter() - tic, 1e-9)
+                        self._cost_line(bar, stage, step_batch(0), done, time.perf_counter() - tic)
                         s.theta, s.opt_state, s.stall, s.last = theta, opt_state, [int(c) for c in stall], float(last)
                         s.aux = aux
                         s.step += done
@@ -398,10 +449,17 @@ class Trainer:
                         if time.perf_counter() - last_save > CHECKPOINT_SECONDS:
                             self.save()
                             last_save = time.perf_counter()
+                        if self.hooks.callbacks and self.hooks.chunk(row):
+                            break
                     s.elapsed = time.perf_counter() - t0  # the stop check itself may come after the last chunk
-                    s.stops.append(f"{stage.optimizer}: {reason} after {s.stage_step} steps")
-                    s.stage += 1
-                    s.stage_step, s.stage_elapsed, s.stall, s.last, s.opt_state = 0, 0.0, [], math.inf, None
+                    if reason is not None:
+                        s.stops.append(f"{stage.optimizer}: {reason} after {s.stage_step} steps")
+                        s.stage += 1
+                        s.stage_step, s.stage_elapsed, s.stall, s.last, s.opt_state = 0, 0.0, [], math.inf, None
+                    if self.hooks.stop:  # a callback ended the run; the stage is kept, so resume continues it
+                        s.stops.append(self.hooks.stop)
+                        self.save()
+                        break
                     self.save()
             except KeyboardInterrupt:
                 self.save()
@@ -411,6 +469,29 @@ class Trainer:
                 self.save()
                 raise
         return s
+
+    def _cost_line(self, bar, stage, batch, done: int, seconds: float) -> None:
+        """Once per run, the expected cost: points, parameters, and the time per 1000 steps measured on
+        the first chunk that runs compiled (the second of the first stage; the first one, with its
+        compilation, when the stage has only one)."""
+        seen = getattr(self, "_cost", None)
+        if seen == "shown" or not done:
+            return
+        last_chunk = self.state.stage_step + done >= stage.steps  # called before the counters move on
+        if seen is None and not last_chunk:
+            self._cost = (seconds, self.state.stage)
+            return
+        compile_s = seen[0] if seen is not None and seen[1] == self.state.stage else None
+        self._cost = "shown"
+        r = self.recipe
+        n_int = int(batch["interior"]["z"].shape[0])
+        n_cond = sum(int(v["z"].shape[0]) for k, v in batch.items() if k != "interior")
+        n_par = sum(int(x.size) for x in jax.tree_util.tree_leaves(self.state.theta["net"]))
+        per_1000 = 1000.0 * seconds / done
+        timing = (f"first chunk with compilation {compile_s:.1f} s, then {per_1000:.2f} s per 1000 {stage.optimizer} steps" if compile_s is not None
+                  else f"{per_1000:.2f} s per 1000 {stage.optimizer} steps (compilation included)")
+        total = "" if r.time else f"; the recipe's {r.total_steps} steps at this rate: about {_duration(per_1000 * r.total_steps / 1000)}"
+        bar.note(f"cost: {n_int} interior + {n_cond} condition points, {n_par:,} parameters; {timing}{total}")
 
     def _last_error(self) -> float | None:
         for row in reversed(self.state.history):
