@@ -103,6 +103,9 @@ def test_spectral_error_and_time_to_threshold():
     (["--models", "nosuch"], "unknown model 'nosuch'"),
     (["--models", "mlp", "--lrs", "a,b"], "--lrs must be"),
     (["--models", "mlp", "--steps", "5", "--time", "3"], "either --steps or --time"),
+    (["--models", "mlp", "--address", "auto"], "add --executor ray"),
+    (["--models", "mlp", "--executor", "slurm"], "unknown --executor 'slurm'"),
+    (["--models", "mlp", "--executor", "ray", "--memory-per-cell", "lots"], "--memory-per-cell must be"),
 ])
 def test_bench_bad_input(args, fragment, tmp_path):
     result = CliRunner().invoke(app, ["bench", "--problems", "heat1d", *args, "--out", str(tmp_path / "b")])
@@ -130,3 +133,24 @@ def test_recipe_axis_compares_training_methods(tmp_path):
     rows = write_tables(tmp_path / "b", results)
     assert sorted(r["recipe"] for r in rows) == ["gradnorm", "plain"]
     assert "| gradnorm |" in (tmp_path / "b" / "table.md").read_text()
+
+
+
+def test_local_pool_reruns_cells_of_a_dead_worker(tmp_path, monkeypatch):
+    from _crash_worker import crash_once
+
+    from fieldlab.bench.executors import ONE_THREAD, run_local
+
+    monkeypatch.setenv("FIELDLAB_TEST_MARKERS", str(tmp_path))
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    cells = _tiny(dict(seeds=2)).cells()
+    # a dead worker breaks the pool, so each crash may cost every unfinished cell an attempt: 2 retries suffice here
+    out = {c.key: rec for c, (rec, _) in run_local(None, cells, 2, crash_once, retries=2)}
+    assert sorted(out) == sorted(c.key for c in cells) and all(r["status"] == "ok" for r in out.values())
+    assert all(r["xla"] == ONE_THREAD and r["omp"] == "1" for r in out.values())  # set before the workers started
+    for p in tmp_path.iterdir():
+        p.unlink()
+    lost = [rec for _, (rec, _) in run_local(None, cells, 2, crash_once, retries=0)]
+    assert len(lost) == 2 and any(r["status"] == "lost" for r in lost)
+    assert all("BrokenProcessPool" in r["message"] for r in lost if r["status"] == "lost")

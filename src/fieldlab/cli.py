@@ -296,7 +296,17 @@ def bench(
     budget: Optional[int] = typer.Option(None, min=1, help="parameter budget: every backbone sized to at most this many"),
     recipes: Optional[str] = typer.Option(None, help="comma-separated training recipes to compare: presets (default, plain, "
                                           "ssbfgs64, lbfgs32, or a strategy: gradnorm, causal, rba, ...) or .toml recipe files"),
-    workers: Optional[int] = typer.Option(None, min=1, help="worker processes (default: CPU count)"),
+    workers: Optional[int] = typer.Option(None, min=1, help="cells at a time: local worker processes (default: one per GPU "
+                                          "on a GPU machine, else one per CPU core); with --executor ray, the CPUs of a "
+                                          "local Ray instance"),
+    executor: str = typer.Option("local", help="where cells run: local (a process pool) or ray (one Ray task per cell)"),
+    address: Optional[str] = typer.Option(None, help="address of an existing Ray cluster (auto, host:6379, "
+                                          "ray://host:10001); default: a local Ray instance"),
+    cpus_per_cell: float = typer.Option(1.0, min=0.0, help="CPU cores each Ray task declares"),
+    gpus_per_cell: float = typer.Option(0.0, min=0.0, help="GPUs each Ray task declares; 0.5 puts two cells on one GPU, "
+                                        "each with half of its memory"),
+    memory_per_cell: Optional[str] = typer.Option(None, help="memory each Ray task declares, such as 4G"),
+    retries: int = typer.Option(2, min=0, help="times a cell whose worker failed (crashed, preempted) is run again"),
     out_dir: Path = typer.Option(Path("bench"), "--out", help="output directory; an existing one is resumed"),
     report_only: bool = typer.Option(False, "--report-only", help="run nothing: tables and figures of the cells "
                                      "already finished in --out (a partial report of an interrupted bench)"),
@@ -305,9 +315,17 @@ def bench(
     from . import models as model_registry
     from . import problems as problem_registry
     from .bench.report import write_figures, write_html, write_tables
+    from .bench.executors import EXECUTORS, Resources, parse_memory
     from .bench.runner import BenchSpec, Cell, check_spec, parse_list, run_grid
     from .errors import FieldlabError
 
+    if executor not in EXECUTORS:
+        raise FieldlabError(f"unknown --executor '{executor}'; choose one of {', '.join(EXECUTORS)}.")
+    if executor != "ray" and (address or memory_per_cell or cpus_per_cell != 1.0 or gpus_per_cell):
+        raise FieldlabError("--address and the --*-per-cell resources are for Ray tasks; add --executor ray.")
+    if gpus_per_cell > 1 and gpus_per_cell != int(gpus_per_cell):
+        raise FieldlabError(f"--gpus-per-cell must be a fraction of one GPU or a whole number; got {gpus_per_cell:g}.")
+    resources = Resources(cpus_per_cell, gpus_per_cell, parse_memory(memory_per_cell))
     if steps is not None and time is not None:
         raise FieldlabError("give either --steps or --time, not both.")
     if time is not None and not math.isfinite(time):
@@ -347,9 +365,16 @@ def bench(
             from rich.markup import escape
 
             extra = escape(f"{rec['status']}: {rec.get('message') or 'no message'}")
+        if rec.get("attempts", 1) > 1 and rec["status"] != "lost":
+            extra += f" (attempt {rec['attempts']})"
         err.print(f"  [{k}/{n}] {rec['key']}: {extra}", highlight=False, soft_wrap=True)
 
-    results = run_grid(spec, out_dir, workers, on_done=done, run=not report_only)
+    results = run_grid(spec, out_dir, workers, on_done=done, run=not report_only, executor=executor, address=address,
+                       resources=resources, retries=retries)
+    lost = [r["key"] for r in results if r["status"] == "lost"]
+    if lost:
+        err.print(f"{len(lost)} run(s) lost their worker after {retries + 1} attempt(s): {', '.join(lost)}; they count as "
+                  "failed in the table, and running the same command again retries them.", highlight=False, soft_wrap=True)
     if report_only:
         err.print(f"report only: {len(results)} of {total} runs finished in {out_dir}")
     if not results:

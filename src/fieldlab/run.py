@@ -397,8 +397,12 @@ def with_model_defaults(config: RunConfig) -> RunConfig:
 
 
 def solve(config: RunConfig, out: str | Path | None = None, *, problem: Problem | None = None,
-          progress: bool = True, stop_after: int | None = None, callbacks=(), module=None) -> Run:
+          progress: bool = True, stop_after: int | None = None, callbacks=(), module=None,
+          devices: int | None = None) -> Run:
     """Train according to a resolved :class:`RunConfig`; ``problem`` overrides the built-in of that name.
+
+    ``devices``: how many of JAX's devices share the collocation points (default: all of them; see
+    :mod:`fieldlab.training.sharding`). The result is the same up to round-off for any number.
 
     With ``out``, the directory is checked first (see :func:`check_out`), locked for the whole run,
     and holds a checkpoint from step 0 on, so that a run stopped at any moment can be resumed.
@@ -412,13 +416,15 @@ def solve(config: RunConfig, out: str | Path | None = None, *, problem: Problem 
     set_dtype(config.recipe.dtype)
     model = _build_model(pb, config, module)
     if out is None:
-        trainer = Trainer(pb, model, config, None, progress=progress, stop_after=stop_after, callbacks=callbacks)
+        trainer = Trainer(pb, model, config, None, progress=progress, stop_after=stop_after, callbacks=callbacks,
+                          devices=devices)
         trainer.run()
         return _finish(trainer, config, pb, None)
     with checkpoint.RunLock(out):
         check_out(out)  # again under the lock: another process may have started a run here meanwhile
         _write_start(out, config, pb, model)
-        trainer = Trainer(pb, model, config, out, progress=progress, stop_after=stop_after, callbacks=callbacks)
+        trainer = Trainer(pb, model, config, out, progress=progress, stop_after=stop_after, callbacks=callbacks,
+                          devices=devices)
         trainer.save()  # step 0: resumable from here on
         trainer.run()
         return _finish(trainer, config, pb, out)
@@ -426,7 +432,7 @@ def solve(config: RunConfig, out: str | Path | None = None, *, problem: Problem 
 
 def train(problem: Problem | str, model: str | eqx.Module = "mlp", recipe: Recipe | dict | None = None, *,
           out: str | Path | None = None, progress: bool = True, hard_constraints: bool = True,
-          callbacks=(), **model_options) -> Run:
+          callbacks=(), devices: int | None = None, **model_options) -> Run:
     """Train ``model`` on ``problem`` with ``recipe`` (the problem's defaults where built in).
 
     ``model`` is a backbone name (with its options as keyword arguments) or the user's own
@@ -440,6 +446,9 @@ def train(problem: Problem | str, model: str | eqx.Module = "mlp", recipe: Recip
     (:func:`fieldlab.problems.scaled_recipe`); ``recipe`` overrides them key by key (a list of
     ``stages`` replaces the stages). With ``progress``, a line gives the expected cost once the
     first compiled chunk has run: points, parameters and the time per 1000 steps.
+
+    ``devices``: how many of JAX's devices share the collocation points (default: all; see
+    :mod:`fieldlab.training.sharding`).
 
     >>> run = fieldlab.train("heat1d", "mlp", {"stages": [{"optimizer": "adam", "steps": 500}]}, width=16)
     >>> run.metrics["rel_l2"]
@@ -461,7 +470,7 @@ def train(problem: Problem | str, model: str | eqx.Module = "mlp", recipe: Recip
         update["recipe"] = recipe.model_dump() if isinstance(recipe, Recipe) else recipe
     config = resolve(base, update)
     return solve(config, out, problem=None if isinstance(problem, str) else problem, progress=progress,
-                 callbacks=callbacks, module=module)
+                 callbacks=callbacks, module=module, devices=devices)
 
 
 def _load_config(directory: Path) -> RunConfig:
@@ -507,7 +516,7 @@ def _prepare(directory: Path, problem: Problem | None) -> tuple[RunConfig, Probl
 
 
 def resume(directory: str | Path, *, problem: Problem | None = None, progress: bool = True,
-           stop_after: int | None = None, callbacks=(), model=None) -> Run:
+           stop_after: int | None = None, callbacks=(), model=None, devices: int | None = None) -> Run:
     """Continue an interrupted run from its last checkpoint, to the end of its recipe.
 
     A directory that holds a config but no checkpoint yet (stopped while starting) trains from the
@@ -520,7 +529,7 @@ def resume(directory: str | Path, *, problem: Problem | None = None, progress: b
         config, pb = _prepare(directory, problem)
         set_dtype(config.recipe.dtype)
         trainer = Trainer(pb, _build_model(pb, config, model, directory), config, directory, progress=progress,
-                          stop_after=stop_after, callbacks=callbacks)
+                          stop_after=stop_after, callbacks=callbacks, devices=devices)
         if (directory / checkpoint.META).exists():
             trainer.restore()
         elif any(directory.glob("checkpoint-*.npz")):

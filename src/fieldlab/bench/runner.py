@@ -1,4 +1,4 @@
-"""Grids of problems x models x seeds (x learning rates), run in worker processes, one file per cell.
+"""Grids of problems x models x seeds (x learning rates), run in worker processes or on a Ray cluster, one file per cell.
 
 Every cell uses the same Recipe (the problem's default recipe, with the bench's steps or time
 budget, seed and learning rate), so that differences come from the backbone alone. A finished
@@ -12,15 +12,14 @@ import dataclasses
 import io
 import json
 import math
-import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .executors import EXECUTORS, Resources, default_workers, run_local, run_ray
 
 THRESHOLDS = (1e-1, 1e-2, 1e-3)
 
@@ -103,12 +102,12 @@ def check_spec(spec: BenchSpec) -> None:
         raise FieldlabError(f"the time budget must be a finite number of seconds > 0; got {spec.time}.")
 
 
-def run_cell(spec: BenchSpec, cell: Cell, cells_dir: str) -> dict[str, Any]:
-    """Train one cell and write its result files; returns the result record."""
+def compute_cell(spec: BenchSpec, cell: Cell) -> tuple[dict[str, Any], bytes | None]:
+    """Train one cell; return its result record and its prediction on the reference grid (``.npz``
+    bytes, None for a failed cell). Writes nothing, so it can run on any machine of a cluster."""
     from .. import metrics
     from ..errors import FieldlabError
     from ..run import solve
-    from ..training.checkpoint import atomic_write_bytes, atomic_write_text
 
     cfg = spec.config(cell)
     record: dict[str, Any] = {**dataclasses.asdict(cell), "key": cell.key, "status": "ok", "message": ""}
@@ -118,8 +117,7 @@ def run_cell(spec: BenchSpec, cell: Cell, cells_dir: str) -> dict[str, Any]:
     except FieldlabError as e:  # a diverged or broken cell is a result, not a crash of the bench
         record.update(status="diverged" if "non-finite" in str(e) else "error", message=str(e),
                       wall_time_s=time.perf_counter() - t0)
-        atomic_write_text(Path(cells_dir) / f"{cell.key}.json", json.dumps(record, indent=1))
-        return record
+        return record, None
     ref = run.problem.reference()
     pred = ref.select(run.predict(ref.points, allow_outside=True), run.problem.fields).reshape(ref.values.shape)
     hist = run.history
@@ -138,14 +136,23 @@ def run_cell(spec: BenchSpec, cell: Cell, cells_dir: str) -> dict[str, Any]:
     buf = io.BytesIO()
     where = {f"axis{i}": a for i, a in enumerate(ref.axes)} if ref.grid else {"points": ref.points}
     np.savez(buf, pred=pred, ref=ref.values, **where)
-    atomic_write_bytes(Path(cells_dir) / f"{cell.key}.npz", buf.getvalue())
-    atomic_write_text(Path(cells_dir) / f"{cell.key}.json", json.dumps(record, indent=1))
+    return record, buf.getvalue()
+
+
+def write_cell(cells_dir: str | Path, record: dict[str, Any], npz: bytes | None) -> None:
+    """Write a cell's result files atomically: the prediction first, then the record that marks it done."""
+    from ..training.checkpoint import atomic_write_bytes, atomic_write_text
+
+    if npz is not None:
+        atomic_write_bytes(Path(cells_dir) / f"{record['key']}.npz", npz)
+    atomic_write_text(Path(cells_dir) / f"{record['key']}.json", json.dumps(record, indent=1))
+
+
+def run_cell(spec: BenchSpec, cell: Cell, cells_dir: str) -> dict[str, Any]:
+    """Train one cell and write its result files; returns the result record."""
+    record, npz = compute_cell(spec, cell)
+    write_cell(cells_dir, record, npz)
     return record
-
-
-def _worker_init():
-    # One XLA thread per worker: the workers themselves use the cores.
-    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
 
 def load_results(cells_dir: Path) -> dict[str, dict]:
@@ -159,44 +166,42 @@ def load_results(cells_dir: Path) -> dict[str, dict]:
 
 
 def run_grid(spec: BenchSpec, out: Path, workers: int | None = None,
-             on_done: Callable[[dict, int, int], None] | None = None, run: bool = True) -> list[dict]:
-    """Run every unfinished cell of ``spec`` (in ``workers`` processes) and return all results.
+             on_done: Callable[[dict, int, int], None] | None = None, run: bool = True, *,
+             executor: str = "local", address: str | None = None, resources: Resources | None = None,
+             retries: int = 2) -> list[dict]:
+    """Run every unfinished cell of ``spec`` and return all results (see :mod:`.executors`).
 
-    ``run=False`` runs nothing and returns the cells already finished (a partial report).
+    ``executor="local"``: ``workers`` processes on this machine (default: one per GPU on a GPU
+    machine, else one per core). ``executor="ray"``: one Ray task per cell on the cluster at
+    ``address`` (default: a local instance of ``workers`` CPUs), each declaring ``resources``.
+    A cell whose worker fails is retried ``retries`` times, then recorded as ``lost`` (and run
+    again by the next call). ``run=False`` runs nothing and returns the cells already finished
+    (a partial report).
     """
+    from ..errors import FieldlabError
+
     check_spec(spec)
+    if executor not in EXECUTORS:
+        raise FieldlabError(f"unknown executor '{executor}'; choose one of {', '.join(EXECUTORS)}.")
+    if address and executor != "ray":
+        raise FieldlabError("--address names a Ray cluster; add --executor ray.")
     cells_dir = Path(out) / "cells"
     cells_dir.mkdir(parents=True, exist_ok=True)
-    done = load_results(cells_dir)
+    done = {k: r for k, r in load_results(cells_dir).items() if r.get("status") != "lost"}
     todo = [c for c in spec.cells() if c.key not in done] if run else []
-    workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
     finished = len(spec.cells()) - len(todo)
     if todo:
-        saved = os.environ.get("XLA_FLAGS")
-        if workers > 1:
-            _worker_init()
-        try:
-            if workers == 1:
-                for cell in todo:
-                    rec = run_cell(spec, cell, str(cells_dir))
-                    finished += 1
-                    if on_done:
-                        on_done(rec, finished, len(spec.cells()))
-            else:
-                with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-                    pending = {pool.submit(run_cell, spec, c, str(cells_dir)) for c in todo}
-                    while pending:
-                        ready, pending = wait(pending, return_when=FIRST_COMPLETED)
-                        for fut in ready:
-                            rec = fut.result()
-                            finished += 1
-                            if on_done:
-                                on_done(rec, finished, len(spec.cells()))
-        finally:
-            if saved is None:
-                os.environ.pop("XLA_FLAGS", None)
-            else:
-                os.environ["XLA_FLAGS"] = saved
+        if executor == "ray":
+            stream = run_ray(spec, todo, compute_cell, address=address, resources=resources or Resources(),
+                             retries=retries, workers=workers)
+        else:
+            workers = max(1, min(workers or default_workers(), len(todo)))
+            stream = run_local(spec, todo, workers, compute_cell, retries=retries)
+        for _cell, (record, npz) in stream:
+            write_cell(cells_dir, record, npz)
+            finished += 1
+            if on_done:
+                on_done(record, finished, len(spec.cells()))
     results = load_results(cells_dir)
     return [results[c.key] for c in spec.cells() if c.key in results]
 
@@ -207,4 +212,5 @@ def parse_list(text: str | None, kind: Callable[[str], Any] = str) -> tuple:
     return tuple(kind(x.strip()) for x in text.split(",") if x.strip())
 
 
-__all__: Sequence[str] = ["BenchSpec", "Cell", "THRESHOLDS", "check_spec", "load_results", "parse_list", "run_cell", "run_grid"]
+__all__: Sequence[str] = ["BenchSpec", "Cell", "THRESHOLDS", "check_spec", "compute_cell", "load_results", "parse_list", "run_cell",
+                          "run_grid", "write_cell"]

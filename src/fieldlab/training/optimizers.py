@@ -28,7 +28,7 @@ def reason_of(stage: Stage, code: int) -> str:
     return "non-finite" if code == NON_FINITE else stage.rules()[code - FIRST_RULE].reason
 
 
-def make_chunk(stage: Stage, loss_fn, chunk: int, *, update=None, vector_fn=None):
+def make_chunk(stage: Stage, loss_fn, chunk: int, *, update=None, vector_fn=None, minibatch: bool = False):
     """A jitted ``run(theta, state, batch, n, counters, last, aux) -> (theta, state, losses, n_done, reason, counters, last, aux)``.
 
     ``loss_fn(theta, batch, aux) -> scalar``; ``update(aux, theta, batch) -> aux`` refreshes the
@@ -37,6 +37,8 @@ def make_chunk(stage: Stage, loss_fn, chunk: int, *, update=None, vector_fn=None
     ``stage.rules()``) and ``last`` (the previous loss) carry the convergence tests across chunks.
     ``reason`` is 0 while the stage may continue, else :data:`NON_FINITE` or ``FIRST_RULE + k`` for
     the ``k``-th rule (see :func:`reason_of`).
+    ``minibatch``: ``batch["interior"]["z"]`` holds one slice of interior points per step, shape
+    ``(chunk, b, d)``, and step ``i`` of the chunk uses slice ``i`` (the other points are shared).
     Returns ``(transformation, run)``.
     """
     opt = stage.transform()
@@ -46,9 +48,13 @@ def make_chunk(stage: Stage, loss_fn, chunk: int, *, update=None, vector_fn=None
 
     @jax.jit
     def run(theta, state, batch, n, counters, last, aux):
-        def body(carry, i):
+        def body(carry, x):
+            i, z = x
+            step_batch = {**batch, "interior": {"z": z}} if minibatch else batch
+
             def do(c):
                 theta, state, counters, reason, last, aux = c
+                batch = step_batch
                 if refresh:
                     aux = update(aux, theta, batch)
                 new_theta, new_state, loss, gnorm, failed_ls = step(theta, state, batch, aux)
@@ -71,7 +77,8 @@ def make_chunk(stage: Stage, loss_fn, chunk: int, *, update=None, vector_fn=None
 
         counters = jnp.asarray(counters, jnp.int32).reshape(len(rules))
         init = (theta, state, counters, jnp.int32(0), last, aux)
-        (theta, state, counters, reason, last, aux), (losses, active) = jax.lax.scan(body, init, jnp.arange(chunk))
+        xs = (jnp.arange(chunk), batch["interior"]["z"] if minibatch else None)
+        (theta, state, counters, reason, last, aux), (losses, active) = jax.lax.scan(body, init, xs)
         return theta, state, losses, jnp.sum(active), reason, counters, last, aux
 
     return opt, run

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
 
 from . import stages as _stages
 from .stages import Stage
@@ -32,6 +32,15 @@ class Sampling(_Strict):
     ``data`` points (``data = 0`` uses every observation); a ``Point`` condition uses all its points.
     An adaptive collocation strategy in the recipe (``rar-g``, ``rad``, ``r3``, ``time-marching``)
     owns the interior points instead.
+
+    ``batch``: interior points per step (0: all of them), for point sets too large for one step.
+    The ``interior`` points are shuffled once per epoch (a permutation seeded by the seed, the
+    draw and the epoch) and cut into ``interior // batch`` slices of ``batch`` points; step ``t``
+    of a first-order stage uses slice ``t mod (interior // batch)`` of epoch
+    ``t // (interior // batch)`` (the ``interior mod batch`` points left over change every epoch).
+    A quasi-Newton or least-squares stage keeps the slice of its first step (its line search
+    needs one fixed loss). The slices depend only on the step, so a resumed run sees the same
+    ones. Boundary, initial and data points are not sliced.
     """
 
     interior: int = Field(2000, gt=0)
@@ -41,6 +50,14 @@ class Sampling(_Strict):
     method: Literal["random", "sobol", "halton", "grid"] = "sobol"
     resample_every: int = Field(0, ge=0)
     split: Literal["measure", "each"] = "measure"
+    batch: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _batch_fits(self):
+        if self.batch >= self.interior:
+            raise ValueError(f"sampling.batch ({self.batch}) must be smaller than sampling.interior ({self.interior}); "
+                             "0 uses every point at every step")
+        return self
 
 
 def _default_stages():

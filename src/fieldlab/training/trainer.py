@@ -4,6 +4,10 @@ The loop is deterministic for a given seed: collocation points are a function of
 resampling index, steps run in compiled chunks whose boundaries depend only on the recipe, and a
 checkpoint holds everything needed (network, trainable parameters, optimiser state, counters), so
 an interrupted and resumed run ends where an uninterrupted one does.
+
+With several devices the collocation points are split across them and everything else is
+replicated (:mod:`.sharding`); with ``sampling.batch`` each step uses a slice of the interior
+points (:func:`slice_indices`).
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ from .losses import Objective, solution
 from .optimizers import NON_FINITE, make_chunk, reason_of
 from .progress import TrainingProgress
 from .recipe import Recipe
-from .strategies import Collocation, Pool
+from .sharding import Placement
+from .strategies import Collocation, PointWeights, Pool
 
 CHECKPOINT_SECONDS = 30.0
 
@@ -91,6 +96,24 @@ def sample_batch(problem: Problem, recipe: Recipe, index: int, dtype) -> dict[st
         except FieldlabError as e:
             raise FieldlabError(f"condition '{name}': {e}".rstrip(".") + ".") from None
     return jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype), batch)
+
+
+def slice_indices(n: int, size: int, seed: int, draw: int, steps) -> np.ndarray:
+    """The interior points (indices into the ``n`` of a draw) used at each of ``steps``, shape ``(len(steps), size)``.
+
+    Epoch ``e = t // (n // size)`` is a permutation of the ``n`` points, seeded by ``(seed, draw, e)``;
+    step ``t`` takes its block ``t mod (n // size)`` of ``size`` points. A function of its arguments
+    only, so a resumed run uses the same slices.
+    """
+    per = n // size
+    perms: dict[int, np.ndarray] = {}
+    out = np.empty((len(steps), size), np.int64)
+    for row, t in enumerate(steps):
+        epoch, block = divmod(int(t), per)
+        if epoch not in perms:
+            perms[epoch] = np.random.default_rng([int(seed), int(draw), epoch]).permutation(n)
+        out[row] = perms[epoch][block * size:(block + 1) * size]
+    return out
 
 
 def init_theta(problem: Problem, model: eqx.Module, dtype):
@@ -155,7 +178,7 @@ class Trainer:
     """
 
     def __init__(self, problem: Problem, model: eqx.Module, config: RunConfig, out: Path | None,
-                 progress: bool = True, stop_after: int | None = None, callbacks=()):
+                 progress: bool = True, stop_after: int | None = None, callbacks=(), devices=None):
         self.problem, self.config, self.recipe = problem, config, config.recipe
         self.hooks = Hooks(check_callbacks(callbacks), len(config.recipe.stages), out, config.model_dump(exclude_none=True))
         self.out = Path(out) if out is not None else None
@@ -168,8 +191,15 @@ class Trainer:
         if len(colloc) > 1:
             raise FieldlabError(f"a recipe takes one adaptive collocation strategy, got {', '.join(c.kind for c in colloc)}.")
         self.colloc = colloc[0] if colloc else None
+        if self.recipe.sampling.batch:
+            clash = [c.kind for c in self.recipe.strategies if isinstance(c, (Collocation, PointWeights))]
+            if clash:
+                raise FieldlabError(f"sampling.batch slices the interior points, which {', '.join(clash)} needs whole "
+                                    "(it owns or weights each point); remove one or the other.")
+        self.place = Placement(devices)  # several devices: the points are split across them
         loss_strategies = [c for c in self.recipe.strategies if not isinstance(c, Collocation)]
         self.objective = Objective(problem, self.static, self.recipe.weights, loss_strategies, self.dtype, self.recipe.seed)
+        self.objective.residuals = self.place.pointwise(self.objective.residuals, tuple(problem.equations))
         self.loss_terms = jax.jit(lambda th, b, aux: self.objective.terms(th, b, aux))
         self.reference = problem.reference() if problem.reference is not None else None
         if self.reference is not None:
@@ -233,6 +263,29 @@ class Trainer:
             batch["interior"] = {"z": jnp.asarray(s.colloc, self.dtype)}
         return batch
 
+    def _step_batches(self, stage, batch):
+        """``(batch of the compiled chunk, batch of step k of the chunk -> for the records)``, placed on the devices.
+
+        Without ``sampling.batch`` both are ``batch``. With it, a first-order stage gets one slice of
+        interior points per step of the chunk (stacked, see :func:`slice_indices`) and a frozen stage
+        the slice of its first step.
+        """
+        s, size = self.state, self.recipe.sampling.batch
+        if not size:
+            placed = self.place.split(batch)
+            return placed, lambda k: placed
+        if getattr(self, "_host_key", None) != self._base_key:
+            self._host_z, self._host_key = np.asarray(batch["interior"]["z"]), self._base_key
+        z = self._host_z
+        rest = self.place.split({k: v for k, v in batch.items() if k != "interior"})
+        if stage.frozen:
+            idx = slice_indices(len(z), size, self.recipe.seed, s.draw, [s.step - s.stage_step])[0]
+            placed = {**rest, "interior": self.place.split({"z": jnp.asarray(z[idx], self.dtype)})}
+            return placed, lambda k: placed
+        idx = slice_indices(len(z), size, self.recipe.seed, s.draw, range(s.step, s.step + self.recipe.chunk))
+        stacked = {**rest, "interior": self.place.split({"z": jnp.asarray(z[idx], self.dtype)}, axis=1)}
+        return stacked, lambda k: {**rest, "interior": {"z": stacked["interior"]["z"][k]}}
+
     def _ensure_aux(self, batch) -> None:
         """Create (or resize) the strategies' states for the batch's point counts."""
         s = self.state
@@ -278,6 +331,8 @@ class Trainer:
             s.colloc = np.asarray(arrays["colloc"][0])
         if "aux" in arrays:
             batch = self._batch()
+            if self.recipe.sampling.batch:  # the strategies' states are sized for one slice
+                batch = {**batch, "interior": {"z": batch["interior"]["z"][: self.recipe.sampling.batch]}}
             self._ensure_aux(batch)
             s.aux = _unflatten(s.aux, arrays["aux"])
         if meta["has_opt_state"]:
@@ -343,7 +398,8 @@ class Trainer:
                     share = budget_time * stage.steps / max(r.total_steps, 1) if budget_time else None
                     opt, run_chunk = make_chunk(stage, self.objective.loss_fn(stage.frozen), r.chunk,
                                                 update=self.objective.update,
-                                                vector_fn=self.objective.vector_fn(stage.frozen))
+                                                vector_fn=self.objective.vector_fn(stage.frozen),
+                                                minibatch=bool(r.sampling.batch) and not stage.frozen)
                     if s.opt_state is None:
                         s.opt_state = opt.init(s.theta)
                     if len(s.stall) != len(stage.rules()):  # a new stage (or a checkpoint from before rules were objects)
@@ -362,10 +418,11 @@ class Trainer:
                         if not stage.frozen and r.sampling.resample_every:
                             s.draw = s.step // r.sampling.resample_every
                         self._refresh_points(stage)
-                        batch = self._batch()
-                        self._ensure_aux(batch)
+                        batch, step_batch = self._step_batches(stage, self._batch())
+                        self._ensure_aux(step_batch(0))
                         n = self._chunk_length(stage, share)
-                        aux = {**s.aux, "step": jnp.int32(s.step)}
+                        aux = self.place.replicate({**s.aux, "step": jnp.int32(s.step)})
+                        s.theta, s.opt_state = self.place.replicate(s.theta), self.place.replicate(s.opt_state)
                         tic = time.perf_counter()
                         theta, opt_state, losses, done, code, stall, last, aux = run_chunk(
                             s.theta, s.opt_state, batch, n, jnp.asarray(s.stall, jnp.int32), jnp.asarray(s.last, self.dtype), aux)
@@ -376,7 +433,7 @@ class Trainer:
                                 "lower the learning rate, or try --dtype float64. The last finite state is saved."
                             )
                         rate = done / max(time.perf_counter() - tic, 1e-9)
-                        self._cost_line(bar, stage, batch, done, time.perf_counter() - tic)
+                        self._cost_line(bar, stage, step_batch(0), done, time.perf_counter() - tic)
                         s.theta, s.opt_state, s.stall, s.last = theta, opt_state, [int(c) for c in stall], float(last)
                         s.aux = aux
                         s.step += done
@@ -385,7 +442,7 @@ class Trainer:
                         s.stage_elapsed = time.perf_counter() - stage_t0
                         if code:
                             reason = reason_of(stage, code)
-                        self._record(stage.optimizer, batch, done, rate, force=reason is not None)
+                        self._record(stage.optimizer, step_batch(max(done, 1) - 1), done, rate, force=reason is not None)
                         row = s.history[-1]
                         bar.update(s.elapsed if budget_time else s.step, f"{stage.optimizer} {s.stage + 1}/{len(r.stages)}",
                                    row["loss"], rate, self._last_error())
