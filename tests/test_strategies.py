@@ -370,3 +370,17 @@ def test_unknown_stopping_rules_are_named_with_their_place_in_the_recipe():
         config({"rule": "patience"})
     with pytest.raises(FieldlabError, match=r"recipe\.stages\.0\.stop\.0\.tol: "):
         config({"rule": "tolerance", "tol": -1})
+
+
+def test_a_dense_quasi_newton_stage_too_large_for_its_limit_runs_as_lbfgs_and_says_so():
+    stage = stages.validate({"optimizer": "ssbroyden", "steps": 7, "max_params": 10, "dtype": "float64"})
+    small, note = stage.for_size(10)
+    assert small is stage and note == ""
+    big, note = stage.for_size(11)
+    assert big.optimizer == "lbfgs" and big.steps == 7 and big.dtype == "float64"
+    assert "11 trainable numbers exceed its max_params 10" in note
+    run = fieldlab.train("poisson1d", "mlp", {"stages": [{"optimizer": "adam", "steps": 10},
+                                                        {"optimizer": "ssbfgs", "steps": 10, "max_params": 5}]},
+                         progress=False, width=8, depth=1)
+    assert any("ssbfgs ran as lbfgs" in s for s in run.stops)
+    assert {row["optimizer"] for row in run.history} == {"adam", "lbfgs"}

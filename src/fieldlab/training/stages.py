@@ -87,6 +87,10 @@ class Stage(Part):
     def transform(self) -> optax.GradientTransformation:
         raise NotImplementedError
 
+    def for_size(self, n: int) -> tuple[Stage, str]:
+        """The stage to run for ``n`` trainable numbers, and a note when it differs from this one."""
+        return self, ""
+
     def make_step(self, opt: optax.GradientTransformation, loss_fn, vector_fn=None):
         """``step(theta, state, batch, aux) -> (theta, state, loss, grad_norm, failed)``."""
 
@@ -235,6 +239,17 @@ class BFGS(Stage):
     self_scale: ClassVar[bool] = False
     frozen: ClassVar[bool] = True
     linesearch: ClassVar[bool] = True
+    #: above this many trainable numbers the stage runs as L-BFGS (the dense n x n inverse Hessian
+    #: would need 8 n^2 bytes in float64: 800 MB at 10 000)
+    max_params: int = Field(10000, gt=0)
+
+    def for_size(self, n):
+        if n <= self.max_params:
+            return self, ""
+        common = {k: getattr(self, k) for k in ("steps", "tol", "gtol", "dtype", "stop")}
+        note = (f"{self.optimizer} ran as lbfgs: {n} trainable numbers exceed its max_params {self.max_params} "
+                "(a dense inverse Hessian)")
+        return LBFGS(**common), note
 
     def transform(self):
         ls = optax.scale_by_zoom_linesearch(max_linesearch_steps=MAX_LINESEARCH, initial_guess_strategy="one")

@@ -209,6 +209,10 @@ class Trainer:
         self._residual = jax.jit(lambda th, b, aux: self.objective.pointwise(th, b, aux))
 
     # -- precision -----------------------------------------------------------------------------------
+    def _size(self) -> int:
+        """The number of trainable numbers (network arrays and parameters) the optimiser sees."""
+        return sum(int(np.size(x)) for x in jax.tree_util.tree_leaves(self.state.theta))
+
     def _use_dtype(self, name: str) -> None:
         """Switch to the precision of the current stage: network, strategy states, batches."""
         dtype = jnp.float64 if name == "float64" else jnp.float32
@@ -393,7 +397,9 @@ class Trainer:
         with TrainingProgress(total, unit, self.progress) as bar:
             try:
                 while s.stage < len(r.stages):
-                    stage = r.stages[s.stage]
+                    stage, note = r.stages[s.stage].for_size(self._size())
+                    if note and note not in s.stops:
+                        s.stops.append(note)
                     self._use_dtype(r.stage_dtype(s.stage))
                     share = budget_time * stage.steps / max(r.total_steps, 1) if budget_time else None
                     opt, run_chunk = make_chunk(stage, self.objective.loss_fn(stage.frozen), r.chunk,
