@@ -355,8 +355,13 @@ def _shape(ds) -> str:
     return f"{ds.t.size} times x {ds.x.size} positions" + (f" x {ds.runs} runs" if ds.runs > 1 else "")
 
 
-# every method of fieldlab.discovery.pipeline.METHODS, in its order (not imported: it pulls in JAX; a test checks)
-DISCOVERY_METHODS = "strong-poly,weak-poly,weak-poly-refit,neural,neural-symbolic,neural-symbolic-refit"
+def _discovery_methods() -> str:
+    from .discovery.registry import METHODS  # the one list of methods (a light module: no JAX)
+
+    return ",".join(METHODS)
+
+
+DISCOVERY_METHODS = _discovery_methods()
 
 
 @app.command()
