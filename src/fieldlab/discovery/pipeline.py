@@ -1,6 +1,11 @@
-r"""The discovery pipeline: data -> closures by several methods -> validation -> report.
+r"""The discovery pipeline: data -> closures by several methods -> validation -> assessment -> report.
 
-Methods (``METHODS``), all for the structure :math:`u_t = (D(u) u_x)_x + R(u)`:
+The methods are registered in :mod:`.registry` (the one list, ``METHODS``, with what each needs)
+and implemented in :mod:`.methods` (one ``run(ctx)`` each); :func:`discover` runs the asked ones
+through a :class:`~.methods.Context`. After validation, :func:`run_discovery` assesses whether the
+closures generalise (:mod:`.assess`) and writes the report (:mod:`.report`).
+
+Methods, all for the structure :math:`u_t = (D(u) u_x)_x + R(u)`:
 
 ``strong-poly``
     polynomial regression on finite-difference derivatives (:func:`~.poly.strong_poly`);
@@ -22,10 +27,11 @@ Methods (``METHODS``), all for the structure :math:`u_t = (D(u) u_x)_x + R(u)`:
     compressed values; the leading pairs then fitted to the data by re-simulation with the initial
     condition estimated, and the pair chosen by AIC/BIC on that misfit (:func:`~.symbolic.refine`).
 
-``neural-symbolic`` and ``neural-symbolic-refit`` need ``neural``, and ``neural`` takes its scales from a weak
-polynomial fit (on the wider test functions of :data:`~.weak.WIDE_WIDTHS`, which the networks and the
-compression use; the polynomial and refit regressions use the narrower defaults): they are
-run when needed even if not asked for (only the asked ones are reported).
+``neural-symbolic`` and ``neural-symbolic-refit`` need ``neural`` (and the refit ``weak-poly``'s weak
+system), and ``neural`` takes its scales from a weak polynomial fit (on the wider test functions of
+:data:`~.weak.WIDE_WIDTHS`, which the networks and the compression use; the polynomial and refit
+regressions use the narrower defaults): the registry declares these needs, and they are run when
+needed even if not asked for (only the asked ones are reported).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 This module imports nothing heavy (no JAX, no SciPy), so the command line reads the names from it.
 A method is a function ``run(ctx) -> Found`` in some module (:mod:`.methods` holds the built-in
-ones); ``target`` names it as ``"module:function"`` relative to :mod:`fieldlab.discovery` and is
-imported only when the method runs. ``needs``: the methods whose results it reads through
+ones); ``target`` names it as ``"module:function"`` (relative to :mod:`fieldlab.discovery`, or
+absolute) and is imported only when the method runs, or is the function itself. ``needs``: the methods whose results it reads through
 ``ctx.get(name)``; the context computes them first (once, whatever asks for them) and reports
 only the methods asked for. Adding a method: write its ``run`` function in one file and add one
 :class:`MethodSpec` line to :data:`REGISTRY` (see docs/how-to/add-discovery-method.md).
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+from collections.abc import Callable
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,11 +21,14 @@ class MethodSpec:
     """A registered method: its name, where its ``run(ctx)`` lives, the methods it needs, one line on what it does."""
 
     name: str
-    target: str
+    target: str | Callable
     needs: tuple[str, ...] = ()
     summary: str = ""
 
-    def load(self):
+    def load(self) -> Callable:
+        """The method's ``run(ctx)`` (imported now for a ``"module:function"`` target)."""
+        if callable(self.target):
+            return self.target
         module, function = self.target.split(":")
         return getattr(importlib.import_module(module, __package__), function)
 

@@ -1,0 +1,123 @@
+"""Generalisation of discovered closures (fieldlab.discovery.assess), the method registry, family templates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from fieldlab.discovery import assess, pipeline, registry, symbolic
+from fieldlab.discovery.cases import CASES, make_dataset
+from fieldlab.discovery.methods import Found, poly_found
+from fieldlab.errors import FieldlabError
+
+# ----------------------------------------------------------------------------------------- families
+
+
+@pytest.mark.parametrize("family", symbolic.D_FAMILIES + symbolic.R_FAMILIES, ids=lambda f: f.name)
+def test_family_basis_is_the_derivative_of_its_formula(family):
+    """The numerical basis comes from the SymPy template: sum a_j basis_j equals the formula, evaluated by SymPy."""
+    u = np.linspace(0.05, 0.95, 7)
+    q = tuple(0.3 + 0.4 * i for i in range(len(family.bounds)))
+    n = family.exponents[-1]
+    a = [0.5 - 0.3 * j for j in range(len(family.basis(u, q, n)))]
+    numeric = sum(c * b for c, b in zip(a, family.basis(u, q, n)))
+    expr = family.expr(a, q, n)
+    assert expr.free_symbols == {symbolic.U}
+    np.testing.assert_allclose(numeric, sp.lambdify(symbolic.U, expr)(u), rtol=1e-12)
+
+
+def test_family_template_must_be_linear_in_its_coefficients():
+    with pytest.raises(FieldlabError, match="linear in its coefficients"):
+        symbolic.Family("bad", "a0*exp(-a1*u)").basis(np.ones(3), (), None)
+
+
+@pytest.mark.parametrize("name, truth", [("power", lambda u: 0.06 * u**1.5),
+                                         ("sigmoid", lambda u: 0.01 + 0.04 / (1 + np.exp(-(u - 0.5) / 0.08)))])
+def test_new_families_express_the_new_cases(name, truth):
+    u = np.linspace(0.05, 0.95, 60)
+    fam = next(f for f in symbolic.D_FAMILIES if f.name == name)
+    fit = symbolic.fit_family(fam, u, truth(u))
+    assert fit.rmse < 1e-6 * np.max(truth(u))
+    quad = symbolic.fit_family(symbolic.D_FAMILIES[1], u, truth(u))  # a quadratic misses them by far more
+    assert quad.rmse > 100 * fit.rmse
+
+
+# ----------------------------------------------------------------------------------------- registry
+
+
+def test_one_list_of_methods_and_a_method_is_a_function_plus_registration(monkeypatch):
+    from fieldlab import cli
+
+    assert list(registry.METHODS) == list(registry.REGISTRY) == cli.DISCOVERY_METHODS.split(",")
+    calls = []
+
+    def halved(ctx):  # a toy method: weak-poly's reaction, halved
+        calls.append(1)
+        weak = ctx.get("weak-poly")
+        return Found("halved", weak.D, lambda u: 0.5 * weak.R(u), None, None, None, 0.0)
+
+    monkeypatch.setitem(registry.REGISTRY, "halved", registry.MethodSpec("halved", halved, ("weak-poly",)))
+    ds = make_dataset("case_a", "sparse_xt")
+    found = pipeline.discover(ds, "halved")
+    assert list(found) == ["halved"] and calls == [1]  # its need ran, but only the asked method is returned
+    u = np.linspace(0.1, 0.9, 5)
+    np.testing.assert_allclose(found["halved"].R(u), 0.5 * pipeline.discover(ds, "weak-poly")["weak-poly"].R(u))
+    monkeypatch.setitem(registry.REGISTRY, "loop", registry.MethodSpec("loop", halved, ("loop",)))
+    with pytest.raises(FieldlabError, match="cycle"):
+        pipeline.discover(ds, "loop")
+    with pytest.raises(FieldlabError, match="needs unregistered"):
+        registry.register(registry.MethodSpec("orphan", halved, ("nothing",)))
+
+
+# ------------------------------------------------------------------------------------------- assess
+
+
+def test_support_weights_diffusion_by_gradients():
+    x, t = np.linspace(0, 1, 41), np.linspace(0, 1, 11)
+    # flat at 0.1 on the left half, a steep ramp from 0.1 to 0.9 on the right: states are mostly 0.1
+    row = np.where(x < 0.5, 0.1, 0.1 + 0.8 * (x - 0.5) / 0.5)
+    u = np.tile(row, (len(t), 1)) + 1e-3 * np.sin(7 * t)[:, None]
+    s = assess.support(x, t, u)
+    assert s["observed"] == pytest.approx([u.min(), u.max()])
+    assert s["R"][0] == pytest.approx(0.1, abs=2e-3)
+    assert s["D"][0] > 0.1  # where u is flat, the data say nothing about D
+    assert s["D"][1] > 0.85
+
+
+def _structure(d, r):
+    (FD, fd), (FR, fr) = symbolic.polynomial(np.asarray(d, float)), symbolic.polynomial(np.asarray(r, float))
+    return FD, fd, FR, fr
+
+
+def test_holdout_prefers_the_right_structure_on_unseen_times():
+    ds = make_dataset("case_a", "noise1", runs=1)
+    right = assess.Structure("right", *_structure([0.01, 0.05], [0.0, 1.0, -1.0]))
+    wrong = assess.Structure("wrong", *_structure([0.03], [0.0, 0.5]))
+    ho = assess.holdout([right, wrong], ds.x, ds.t, ds.u)
+    assert "held out" in ho["split"]
+    assert ho["errors"]["right"] < 0.01 < ho["errors"]["wrong"]
+
+
+def test_forecast_flags_follow_the_ensemble_spread_and_the_observed_range():
+    x, t = np.linspace(0, 1, 41), np.linspace(0, 1, 11)
+    D, R = (lambda u: 0.02 + 0 * u), (lambda u: u * (1 - u))
+    sup = {"R": [0.1, 0.9], "D": [0.1, 0.9], "observed": [0.05, 0.95]}
+    ics = {"inside": 0.3 + 0.2 * np.cos(np.pi * x), "below": 0.005 + 0.01 * np.cos(np.pi * x)}
+    agree = [("same", D, R), ("close", D, lambda u: 1.0001 * R(u))]
+    check = assess.forecast_check((D, R), agree, ics, x, t, sup)
+    assert not check["inside"]["flag"] and check["inside"]["spread"] < 1e-4
+    assert check["below"]["flag"] and "observed range" in check["below"]["why"]  # it starts below the data
+    apart = agree + [("apart", D, lambda u: 1.3 * R(u))]
+    check = assess.forecast_check((D, R), apart, ics, x, t, sup)
+    assert check["inside"]["flag"] and check["inside"]["spread"] > assess.FLAG_SPREAD
+    ex = assess.propose_experiment(check, t)
+    assert ex["initial_condition"] in ics and ex["separation"] >= check["inside"]["spread"] * 0.8
+    blow = agree + [("blows up", D, lambda u: 50 * u**3)]
+    assert assess.forecast_check((D, R), blow, {"inside": ics["inside"]}, x, t, sup)["inside"]["flag"]
+
+
+def test_probe_ics_lie_in_the_observed_range():
+    x = np.linspace(2.0, 4.0, 51)
+    for u0 in assess.probe_ics(x, 1.0, 3.0).values():
+        assert u0.shape == x.shape and 1.0 - 1e-9 <= u0.min() and u0.max() <= 3.0 + 1e-9
