@@ -15,21 +15,24 @@ coefficients refitted on the weak equations of part of the data only
 (:func:`~.symbolic.refit`, variable projection): for one run, the first ``HEAD = 75 %`` of the time
 window; for several runs, all runs but the last. The refitted closure re-simulates the data
 (:func:`~.validate.data_rollout`) and is scored on what it did not see: the last quarter of the
-window, or the held-out run (relative L2 against the data). The candidate with the smallest
-held-out error is *chosen*; the fit criterion alone does not decide.
+window, or the held-out run (relative L2 against the data, with the part that the data's own noise
+explains removed in quadrature: noisy data put a floor under every candidate's error). The candidate
+with the smallest held-out error is *chosen*; the fit criterion alone does not decide.
 
 **Ensemble** (:func:`ensemble`). The chosen structure is refitted on perturbed weak systems:
 five test-function sets (the half-widths scaled as in :data:`~.poly.GLS_SCALES`) and a
 delete-a-group jackknife over ``BLOCKS = 4`` blocks of test-function centres in time (a resample
 of the data: each member loses a quarter of the time window). The other candidates whose held-out
-error is within ``PLAUSIBLE = 3`` times the best join as structural alternatives. Bands for
+error is within ``PLAUSIBLE = 3`` times the best (plus a fifth of the noise floor) join as
+structural alternatives. Bands for
 :math:`D(u)` and :math:`R(u)` are the spread of the members over the observed range.
 
 **Forecast flags** (:func:`forecast_check`). Every member and the chosen closure forecast
 initial conditions that the data did not see (for a built-in case, its validation initial
 conditions; otherwise :func:`probe_ics`, four shapes mapped onto the observed range) over the
-data's time span and twice it. For each, the *spread* is the largest relative L2 distance over
-space-time between a member's forecast and the chosen one's, and the *excursion* how far the
+data's time span and twice it. For each, the *spread* is twice the largest relative L2 distance over
+space-time between a forecast (the chosen one's or a member's) and the ensemble's mean forecast (the
+dispersion: a bias that the weak-form refits of the members share does not count), and the *excursion* how far the
 chosen forecast leaves the observed range of ``u`` (a fraction of that range: there both laws are
 extrapolations). A forecast is
 flagged as not supported by the data when the spread exceeds ``FLAG_SPREAD`` or the excursion
@@ -56,7 +59,7 @@ import numpy as np
 
 from ..errors import FieldlabError
 from . import symbolic
-from .poly import GLS_SCALES
+from .poly import GLS_SCALES, noise_sigma
 from .validate import data_rollout, simulation_start
 from .weak import _centres, default_widths, weak_system
 
@@ -120,8 +123,11 @@ def _table(x, t, u, hx, ht, lo, hi):
 
 
 def holdout(structures: list[Structure], x, t, u, bc: str = "neumann", head: float = HEAD, seed: int = 0) -> dict:
-    """Held-out error of every structure (see the module notes): ``{method: error}`` (inf where the refit or
-    the simulation fails), and how the data were split (``"split"``)."""
+    r"""Held-out error of every structure (see the module notes): ``"errors"``, ``{method: error}`` (inf where
+    the refit or the simulation fails); ``"noise_floor"``, the relative L2 that the data's own noise
+    (:func:`~.poly.noise_sigma`) gives a perfect closure on the held-out data; ``"excess"``, each error with
+    that floor removed in quadrature, :math:`\sqrt{\max(e^2 - e_0^2, 0)}`; and how the data were split
+    (``"split"``)."""
     u = np.asarray(u, float)
     lo, hi = float(u.min()), float(u.max())
     hx, ht = default_widths(x, t)
@@ -152,7 +158,10 @@ def holdout(structures: list[Structure], x, t, u, bc: str = "neumann", head: flo
             continue
         a, b = sim[cut:], test_u[cut:]
         errors[s.method] = float(np.linalg.norm(a - b) / np.linalg.norm(b))
-    return {"split": split, "errors": errors}
+    b = test_u[cut:]
+    floor = noise_sigma(u) * np.sqrt(b.size) / float(np.linalg.norm(b))
+    excess = {m: float(np.sqrt(max(e**2 - floor**2, 0.0))) if np.isfinite(e) else e for m, e in errors.items()}
+    return {"split": split, "errors": errors, "noise_floor": float(floor), "excess": excess}
 
 
 def ensemble(chosen: Structure, x, t, u, seed: int = 0, scales=GLS_SCALES, blocks: int = BLOCKS) -> list[tuple]:
@@ -234,30 +243,36 @@ def forecast_check(chosen: tuple, members: list[tuple], ics: dict, x: np.ndarray
             out[name] = {"spread": float("inf"), "spread_long": float("inf"), "excursion": float("inf"),
                          "range": None, "flag": True, "why": f"the chosen closure's forecast fails ({e})"}
             continue
-        spreads, longs, failed = [], [], []
+        sims, failed = [ref], []
         for label, D, R in members:
             try:
-                m = simulate1d(D, R, u0, x, times, bc=bc, bc_values=bcv, rtol=1e-7)
+                sims.append(simulate1d(D, R, u0, x, times, bc=bc, bc_values=bcv, rtol=1e-7))
             except FieldlabError:
                 failed.append(label)
-                continue
-            spreads.append(np.linalg.norm(m[:n_short] - ref[:n_short]) / np.linalg.norm(ref[:n_short]))
-            longs.append(np.linalg.norm(m - ref) / np.linalg.norm(ref))
+        mean = np.mean(sims, axis=0)  # the ensemble's dispersion: a bias shared by all members does not count
+        spreads = [np.linalg.norm(m[:n_short] - mean[:n_short]) / np.linalg.norm(mean[:n_short]) for m in sims]
+        longs = [np.linalg.norm(m - mean) / np.linalg.norm(mean) for m in sims]
         short = ref[:n_short]
         excursion = max(0.0, lo_r - float(short.min()), float(short.max()) - hi_r) / span
-        spread = float(max(spreads)) if spreads else 0.0
-        why = []
-        if failed:
-            why.append(f"{len(failed)} ensemble member(s) fail to simulate it")
-        if spread > FLAG_SPREAD:
-            why.append(f"the ensemble's forecasts differ by {spread:.2g} (relative L2) > {FLAG_SPREAD:g}")
-        if excursion > FLAG_EXCURSION:
-            why.append(f"the forecast leaves the observed range of u by {excursion:.0%} of it")
-        out[name] = {"spread": float("inf") if failed else spread,
-                     "spread_long": float("inf") if failed else float(max(longs) if longs else 0.0),
+        spread = float("inf") if failed else 2 * float(max(spreads))
+        why = flag_reasons(spread, excursion)
+        out[name] = {"spread": spread, "spread_long": float("inf") if failed else 2 * float(max(longs)),
                      "excursion": excursion, "range": [float(short.min()), float(short.max())],
-                     "flag": bool(why), "why": "; ".join(why)}
+                     "flag": bool(why), "why": "; ".join(why) + (f" ({len(failed)} member(s) fail to simulate it)"
+                                                                  if failed else "")}
     return out
+
+
+def flag_reasons(spread: float, excursion: float) -> list[str]:
+    """Why a forecast with ensemble ``spread`` and ``excursion`` is not supported by the data (empty: it is)."""
+    why = []
+    if not np.isfinite(spread):
+        why.append("an ensemble member's simulation fails")
+    elif spread > FLAG_SPREAD:
+        why.append(f"the ensemble's forecasts differ by {spread:.2g} (relative L2) > {FLAG_SPREAD:g}")
+    if excursion > FLAG_EXCURSION:
+        why.append(f"the forecast leaves the observed range of u by {excursion:.0%} of it")
+    return why
 
 
 def propose_experiment(check: dict, t: np.ndarray, horizon: float = 2.0) -> dict | None:
@@ -297,7 +312,7 @@ def assess(found: dict, ds, *, ics: dict | None = None, x=None, bc: str | None =
         out["ics"] = "the given unseen initial conditions"
     ho = holdout(structures, ds.x, ds.t, ds.u, bc, seed=seed)
     out["holdout"] = ho
-    errs = ho["errors"]
+    errs = ho.get("excess", ho["errors"])
     finite = {m: e for m, e in errs.items() if np.isfinite(e)}
     best = min(finite, key=finite.get) if finite else structures[0].method
     out["chosen"] = best
@@ -307,7 +322,8 @@ def assess(found: dict, ds, *, ics: dict | None = None, x=None, bc: str | None =
     chosen = found[best].D, found[best].R
     members = ensemble(chosen_s, ds.x, ds.t, ds.u, seed=seed)
     for s in structures:  # plausible alternatives: other structures that forecast the held-out data nearly as well
-        if s.method != best and s.method in finite and finite[s.method] <= PLAUSIBLE * finite[best]:
+        if s.method != best and s.method in finite and finite[s.method] <= PLAUSIBLE * finite[best] + 0.2 * ho.get(
+                "noise_floor", 0.0):
             members.append((s.method, found[s.method].D, found[s.method].R))
     out["members"] = len(members)
     out["member_labels"] = [m[0] for m in members]

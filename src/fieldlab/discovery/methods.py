@@ -56,7 +56,7 @@ class Context:
                  log: Callable[[str], None] = lambda s: None):
         self.ds, self.wanted = ds, tuple(wanted)
         self.x, self.t = ds.x, ds.t
-        self.u = ds.u.reshape(-1, ds.t.size, ds.x.size)
+        self.u = ds.stacked
         self.lo, self.hi = float(ds.u.min()), float(ds.u.max())
         self.criterion, self.seed = criterion, seed
         self.bc = bc or ds.meta.get("bc", "neumann")

@@ -71,7 +71,9 @@ def assessment_markdown(a: dict | None) -> list[str]:
     lines = ["", "## Does it generalise?", "",
              f"Held-out validation ({ho['split']}): relative L2 of each candidate, refitted on the rest, on the held-out "
              "data: " + ", ".join(f"{m} {_g(e)}" for m, e in ho["errors"].items())
-             + f". **Chosen: {a['chosen']}** (the smallest held-out error).", "",
+             + (f"; the data's noise alone gives {_g(ho['noise_floor'])}, so the errors beyond it are "
+                + ", ".join(f"{m} {_g(e)}" for m, e in ho["excess"].items()) if "excess" in ho else "")
+             + f". **Chosen: {a['chosen']}** (the smallest held-out error beyond the noise).", "",
              f"Support: the data pin R(u) down for u in [{sup['R'][0]:.3g}, {sup['R'][1]:.3g}] (1 % to 99 % of the "
              f"observed states) and D(u) for u in [{sup['D'][0]:.3g}, {sup['D'][1]:.3g}] (the same, weighted by u_x^2: "
              "diffusion acts where the field varies). Outside these ranges the laws are extrapolations."]
@@ -85,8 +87,8 @@ def assessment_markdown(a: dict | None) -> list[str]:
     if fc:
         actual = any("actual" in c for c in fc.values())
         lines += ["", f"Forecasts of initial conditions the data did not see ({a.get('ics', '')}); spread: the largest "
-                  "relative L2 distance between an ensemble member's forecast and the chosen one's over the data's time "
-                  "span; excursion: how far the forecast leaves the observed range of u, as a share of that range.",
+                  "relative L2 distance of a forecast (the chosen closure's or a member's) from the ensemble's mean "
+                  "forecast over the data's time span, doubled; excursion: how far the forecast leaves the observed range of u, as a share of that range.",
                   "", "| initial condition | u range | spread | spread at 2x the span | excursion | supported |"
                   + (" actual error |" if actual else ""),
                   "| --- | --- | ---: | ---: | ---: | --- |" + (" ---: |" if actual else "")]
