@@ -59,6 +59,11 @@ def _g(v) -> str:
 
 
 def write_doc(rows: list[dict], args, wall: float, doc: Path) -> None:
+    from fieldlab.discovery import assess
+
+    for r in rows:  # the flags of the library's current thresholds, from the measured spread and excursion
+        for c in r["forecasts"].values():
+            c["flag"] = bool(assess.flag_reasons(c["spread"], c["excursion"]))
     bad = [(r, n, c) for r in rows for n, c in r["forecasts"].items() if c["actual"] is None or c["actual"] > TARGET]
     missed = [(r, n) for r, n, c in bad if not c["flag"]]
     flagged = [(r, n, c) for r in rows for n, c in r["forecasts"].items() if c["flag"]]
@@ -80,7 +85,9 @@ def write_doc(rows: list[dict], args, wall: float, doc: Path) -> None:
         "machine was shared; stated, not hidden). Methods: " + ", ".join(f"`{m}`" for m in args.methods.split(","))
         + "; held-out validation (the last quarter of the time window) chooses among them. The chosen closure "
         "forecasts the four unseen initial conditions over [0, 3]; *actual* is its relative L2 error against the "
-        "true closure's forecast (this needs the truth; the flag does not).", "",
+        "true closure's forecast (this needs the truth; the flag does not). Flag thresholds "
+        f"(`fieldlab.discovery.assess`): ensemble spread > {assess.FLAG_SPREAD:g}, or an excursion beyond the observed "
+        f"range of u > {assess.FLAG_EXCURSION:g} of it, or a member that fails to simulate.", "",
         "## Summary", "",
         f"- forecasts checked: {total}; actual error above {TARGET:g}: {len(bad)}; of those flagged: "
         f"{len(bad) - len(missed)} (**{'all' if not missed else f'{len(missed)} missed'}**)",

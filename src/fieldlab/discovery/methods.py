@@ -20,6 +20,7 @@ import sympy as sp
 from ..errors import FieldlabError
 from . import poly, symbolic
 from .data import Dataset
+from .neural import SMOOTH_PER_RESIDUAL, fit_neural
 from .registry import REGISTRY
 
 
@@ -146,7 +147,6 @@ def weak_poly_refit(ctx: Context) -> Found:
 
 def neural(ctx: Context) -> Found:
     """``neural``: :func:`~.neural.fit_neural` on the wide test functions, scaled by a weak polynomial fit there."""
-    from .neural import SMOOTH_PER_RESIDUAL, fit_neural
     from .weak import WIDE_WIDTHS, default_widths, weak_system
 
     t0 = time.perf_counter()
