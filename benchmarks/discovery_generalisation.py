@@ -50,7 +50,8 @@ def cell(case: str, seed: int, methods: str) -> dict:
             "support": a["support"], "bands": {k: a["bands"][k] for k in ("D_width", "R_width")},
             "experiment": a["experiment"],
             "rollouts": {m: r["metrics"]["rollout"] for m, r in res["methods"].items()},
-            "forecasts": {n: {k: c[k] for k in ("spread", "spread_long", "excursion", "flag", "why", "actual")}
+            "forecasts": {n: {k: c.get(k) for k in ("spread", "spread_long", "excursion", "flag", "why", "actual",
+                                                    "member_spreads", "member_to_chosen")}
                           for n, c in a["forecasts"].items()}}
 
 
@@ -63,6 +64,8 @@ def write_doc(rows: list[dict], args, wall: float, doc: Path) -> None:
 
     for r in rows:  # the flags of the library's current thresholds, from the measured spread and excursion
         for c in r["forecasts"].values():
+            if c.get("member_spreads") is not None and np.isfinite(c["spread"]):
+                c["spread"] = assess.spread_statistic(c["member_spreads"])
             c["flag"] = bool(assess.flag_reasons(c["spread"], c["excursion"]))
     bad = [(r, n, c) for r in rows for n, c in r["forecasts"].items() if c["actual"] is None or c["actual"] > TARGET]
     missed = [(r, n) for r, n, c in bad if not c["flag"]]

@@ -121,3 +121,37 @@ def test_probe_ics_lie_in_the_observed_range():
     x = np.linspace(2.0, 4.0, 51)
     for u0 in assess.probe_ics(x, 1.0, 3.0).values():
         assert u0.shape == x.shape and 1.0 - 1e-9 <= u0.min() and u0.max() <= 3.0 + 1e-9
+
+
+def test_report_section_names_the_choice_the_support_and_the_unsupported_forecasts():
+    from fieldlab.discovery.report import assessment_markdown
+
+    a = {"chosen": "weak-poly", "support": {"R": [0.06, 0.45], "D": [0.09, 0.88], "observed": [0.05, 0.95]},
+         "holdout": {"split": "t <= 2.25 fitted, t > 2.25 held out", "errors": {"weak-poly": 3e-3, "neural-symbolic-refit": 9e-3},
+                     "noise_floor": 2.5e-3, "excess": {"weak-poly": 1.7e-3, "neural-symbolic-refit": 8.6e-3}},
+         "members": 9, "bands": {"D_width": 0.04, "R_width": 0.5}, "ics": "probe",
+         "forecasts": {"bump": {"spread": 1e-3, "spread_long": 2e-3, "excursion": 0.0, "range": [0.05, 0.8], "flag": False,
+                                "why": ""},
+                       "front": {"spread": float("inf"), "spread_long": float("inf"), "excursion": 0.3, "range": [0.0, 0.8],
+                                 "flag": True, "why": "an ensemble member's simulation fails"}},
+         "experiment": {"initial_condition": "front", "window": [0.0, 6.0], "separation": 0.2}}
+    text = "\n".join(assessment_markdown(a))
+    assert "**Chosen: weak-poly**" in text and "u in [0.06, 0.45]" in text and "u in [0.09, 0.88]" in text
+    assert "| front | [0, 0.8] | failed | failed | 0.3 | **no**: an ensemble member's simulation fails |" in text
+    assert "the forecasts of front should not be trusted" in text and "| bump |" in text
+    assert "`front` initial condition over t in [0, 6]" in text
+    assert assessment_markdown(None) == [] and assessment_markdown({"chosen": None}) == []
+
+
+def test_generalisation_figure_shows_the_bands(tmp_path):
+    from fieldlab.discovery.figures import write_figures
+
+    ds = make_dataset("case_a", "sparse_xt")
+    D, R = CASES["case_a"].D_fn(), CASES["case_a"].R_fn()
+    members = [("a", D, R), ("b", lambda u: 1.1 * D(u), lambda u: 0.9 * R(u))]
+    b = assess.bands(members, (D, R), 0.05, 0.95)
+    assert b["D_width"] == pytest.approx(0.1 * D(0.95) / D(0.95), rel=1e-6) and b["R_width"] > 0.09
+    a = {"chosen": "m", "bands": b, "support": {"R": [0.1, 0.5], "D": [0.2, 0.9], "observed": [0.05, 0.95]}}
+    paths = write_figures(tmp_path, {"m": Found("m", D, R, None, None, None, 0.0)}, ds, CASES["case_a"],
+                          pipeline.Validation({}), a)
+    assert tmp_path / "generalisation.png" in paths and (tmp_path / "generalisation.png").stat().st_size > 10_000

@@ -30,9 +30,10 @@ structural alternatives. Bands for
 **Forecast flags** (:func:`forecast_check`). Every member and the chosen closure forecast
 initial conditions that the data did not see (for a built-in case, its validation initial
 conditions; otherwise :func:`probe_ics`, four shapes mapped onto the observed range) over the
-data's time span and twice it. For each, the *spread* is twice the largest relative L2 distance over
-space-time between a forecast (the chosen one's or a member's) and the ensemble's mean forecast (the
-dispersion: a bias that the weak-form refits of the members share does not count), and the *excursion* how far the
+data's time span and twice it. For each, the *spread* is the largest relative L2 distance over
+space-time between a member's forecast and the members' mean forecast (their dispersion; the chosen
+closure is left out, so that the difference between its estimator and the members' weak-form refits,
+a bias they share, does not count), and the *excursion* how far the
 chosen forecast leaves the observed range of ``u`` (a fraction of that range: there both laws are
 extrapolations). A forecast is
 flagged as not supported by the data when the spread exceeds ``FLAG_SPREAD`` or the excursion
@@ -243,24 +244,33 @@ def forecast_check(chosen: tuple, members: list[tuple], ics: dict, x: np.ndarray
             out[name] = {"spread": float("inf"), "spread_long": float("inf"), "excursion": float("inf"),
                          "range": None, "flag": True, "why": f"the chosen closure's forecast fails ({e})"}
             continue
-        sims, failed = [ref], []
+        sims, failed = [], []
         for label, D, R in members:
             try:
                 sims.append(simulate1d(D, R, u0, x, times, bc=bc, bc_values=bcv, rtol=1e-7))
             except FieldlabError:
                 failed.append(label)
-        mean = np.mean(sims, axis=0)  # the ensemble's dispersion: a bias shared by all members does not count
+        # the members' dispersion about their mean: the chosen closure is left out, so that the difference
+        # between its estimator and the members' weak-form refits (a shared bias) does not count
+        mean = np.mean(sims, axis=0) if sims else ref
         spreads = [np.linalg.norm(m[:n_short] - mean[:n_short]) / np.linalg.norm(mean[:n_short]) for m in sims]
         longs = [np.linalg.norm(m - mean) / np.linalg.norm(mean) for m in sims]
+        to_chosen = [np.linalg.norm(m[:n_short] - ref[:n_short]) / np.linalg.norm(ref[:n_short]) for m in sims]
         short = ref[:n_short]
         excursion = max(0.0, lo_r - float(short.min()), float(short.max()) - hi_r) / span
-        spread = float("inf") if failed else 2 * float(max(spreads))
+        spread = float("inf") if failed else spread_statistic(spreads)
         why = flag_reasons(spread, excursion)
-        out[name] = {"spread": spread, "spread_long": float("inf") if failed else 2 * float(max(longs)),
+        out[name] = {"spread": spread, "spread_long": float("inf") if failed else spread_statistic(longs),
+                     "member_spreads": [float(v) for v in spreads], "member_to_chosen": [float(v) for v in to_chosen],
                      "excursion": excursion, "range": [float(short.min()), float(short.max())],
                      "flag": bool(why), "why": "; ".join(why) + (f" ({len(failed)} member(s) fail to simulate it)"
                                                                   if failed else "")}
     return out
+
+
+def spread_statistic(distances) -> float:
+    """The ensemble's forecast spread from the members' relative L2 distances to their mean forecast: the largest."""
+    return float(max(distances)) if len(distances) else 0.0
 
 
 def flag_reasons(spread: float, excursion: float) -> list[str]:

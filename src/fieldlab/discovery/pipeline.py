@@ -234,7 +234,7 @@ def run_discovery(ds: Dataset, out: Path | None, *, methods=None, criterion: str
         if figures:
             from .figures import write_figures
 
-            write_figures(out, found, ds, truth, checked)
+            write_figures(out, found, ds, truth, checked, assessment)
     return result
 
 

@@ -59,6 +59,8 @@ def report_markdown(result: dict) -> str:
     tied = any(r.get("ties") for r in result["methods"].values())
     lines += ["", "Figures: `closures.png` (learned against true laws), `rollout.png` (rollout error against time), "
               "`error_map.png` (space-time error of each method's rollout)"
+              + (", `generalisation.png` (the chosen closure's ensemble bands and supported ranges)"
+                 if (result.get("assessment") or {}).get("bands") else "")
               + (", `ties.png` (how the forecasts of the pairs the data do not tell apart part)." if tied else "."), ""]
     return "\n".join(lines)
 
@@ -87,8 +89,8 @@ def assessment_markdown(a: dict | None) -> list[str]:
     if fc:
         actual = any("actual" in c for c in fc.values())
         lines += ["", f"Forecasts of initial conditions the data did not see ({a.get('ics', '')}); spread: the largest "
-                  "relative L2 distance of a forecast (the chosen closure's or a member's) from the ensemble's mean "
-                  "forecast over the data's time span, doubled; excursion: how far the forecast leaves the observed range of u, as a share of that range.",
+                  "relative L2 distance of an ensemble member's forecast from the members' mean forecast over the "
+                  "data's time span; excursion: how far the forecast leaves the observed range of u, as a share of that range.",
                   "", "| initial condition | u range | spread | spread at 2x the span | excursion | supported |"
                   + (" actual error |" if actual else ""),
                   "| --- | --- | ---: | ---: | ---: | --- |" + (" ---: |" if actual else "")]
