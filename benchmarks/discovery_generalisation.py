@@ -33,11 +33,11 @@ from _machine import cpu_model  # noqa: E402
 TARGET = 1e-2
 
 
-def cell(case: str, seed: int, methods: str) -> dict:
+def cell(case: str, seed: int, methods: str, regime: str = "noise1") -> dict:
     from fieldlab.discovery import cases
     from fieldlab.discovery.pipeline import run_discovery
 
-    ds = cases.make_dataset(case, "noise1", seed)
+    ds = cases.make_dataset(case, regime, seed)
     x = cases.fine_grid()
     _, t = cases.observation_grid()
     t0 = time.perf_counter()
@@ -45,7 +45,7 @@ def cell(case: str, seed: int, methods: str) -> dict:
                         seed=seed, figures=False)
     a = res["assessment"]
     chosen = a["chosen"]
-    return {"case": case, "seed": seed, "seconds": time.perf_counter() - t0, "chosen": chosen,
+    return {"case": case, "seed": seed, "regime": regime, "seconds": time.perf_counter() - t0, "chosen": chosen,
             "D": res["methods"][chosen]["D"], "R": res["methods"][chosen]["R"], "holdout": a["holdout"]["errors"],
             "support": a["support"], "bands": {k: a["bands"][k] for k in ("D_width", "R_width")},
             "experiment": a["experiment"],
@@ -73,7 +73,7 @@ def write_doc(rows: list[dict], args, wall: float, doc: Path) -> None:
     false_alarms = [(r, n) for r, n, c in flagged if c["actual"] is not None and c["actual"] <= TARGET]
     total = sum(len(r["forecasts"]) for r in rows)
     lines = [
-        "# Closure discovery: does it generalise?", "",
+        f"# Closure discovery: does it generalise? ({args.regime})", "",
         "Produced by `benchmarks/discovery_generalisation.py` (the command below); do not edit by hand. How the "
         "assessment works: [the discovery pipeline](../concepts/discovery.md#does-it-generalise) and "
         "`fieldlab.discovery.assess`.", "",
@@ -83,8 +83,8 @@ def write_doc(rows: list[dict], args, wall: float, doc: Path) -> None:
         "(cached cells cost nothing).", "",
         "Command:", "", "```",
         f"python benchmarks/discovery_generalisation.py --cases {','.join(args.cases)} --seeds {args.seeds} "
-        f"--methods {args.methods}", "```", "",
-        f"Every case: one run observed at 1 % noise, seeds 0-{args.seeds - 1} (fewer than the suite's three: the "
+        f"--methods {args.methods} --regime {args.regime}", "```", "",
+        f"Every case: one run observed in the regime `{args.regime}` (`fieldlab.discovery.cases.REGIMES`), seeds 0-{args.seeds - 1} (fewer than the suite's three: the "
         "machine was shared; stated, not hidden). Methods: " + ", ".join(f"`{m}`" for m in args.methods.split(","))
         + "; held-out validation (the last quarter of the time window) chooses among them. The chosen closure "
         "forecasts the four unseen initial conditions over [0, 3]; *actual* is its relative L2 error against the "
@@ -130,6 +130,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cases", default="case_allee,case_porous,case_sigmoid,case_sign,case_a")
     p.add_argument("--seeds", type=int, default=1)
+    p.add_argument("--regime", default="noise1", help="observation regime of fieldlab.discovery.cases.REGIMES")
     p.add_argument("--methods", default="weak-poly,weak-poly-refit,neural-symbolic-refit")
     p.add_argument("--out", type=Path, default=Path("discovery-generalisation"))
     p.add_argument("--doc", type=Path, default=Path("docs/results/discovery-generalisation.md"))
@@ -139,11 +140,11 @@ def main() -> None:
     t0, rows = time.perf_counter(), []
     for case in args.cases:
         for seed in range(args.seeds):
-            path = args.out / f"{case}-s{seed}-{args.methods.replace(',', '+')}.json"
+            path = args.out / f"{case}-{args.regime}-s{seed}-{args.methods.replace(',', '+')}.json"
             if path.exists():
                 rows.append(json.loads(path.read_text()))
                 continue
-            r = cell(case, seed, args.methods)
+            r = cell(case, seed, args.methods, args.regime)
             path.write_text(json.dumps(r, default=lambda v: None if v is None else float(v)))
             rows.append(json.loads(path.read_text()))
             print(f"{case} seed {seed}: chosen {r['chosen']}, " + ", ".join(

@@ -111,6 +111,10 @@ def test_forecast_flags_follow_the_ensemble_spread_and_the_observed_range():
     apart = agree + [("apart", D, lambda u: 1.3 * R(u))]
     check = assess.forecast_check((D, R), apart, ics, x, t, sup)
     assert check["inside"]["flag"] and check["inside"]["spread"] > assess.FLAG_SPREAD
+    # an alternative closure is measured against the chosen one, not against the refits' mean
+    alt = assess.forecast_check((D, R), agree + [("alt", D, lambda u: 1.01 * R(u))], {"inside": ics["inside"]}, x, t,
+                                sup, structural=("alt",))["inside"]
+    assert alt["member_spreads"][-1] == pytest.approx(alt["member_to_chosen"][-1]) and alt["spread"] > 1e-3
     ex = assess.propose_experiment(check, t)
     assert ex["initial_condition"] in ics and ex["separation"] >= check["inside"]["spread"] * 0.8
     blow = agree + [("blows up", D, lambda u: 50 * u**3)]

@@ -805,6 +805,12 @@ def test_cli_discover_on_a_case(tmp_path):
     assert saved["truth"]["D"] == CASES["case_a"].D and mt["ErrD"] < 1e-3
     assert set(mt["rollout"]) == set(validation_ics(fine_grid()))
     assert "ErrD" in result.output and (out / "report.md").is_file()
+    # the generalisation assessment: a matched case observed cleanly is chosen and supported everywhere
+    a = saved["assessment"]
+    assert a["chosen"] == "weak-poly" and not any(c["flag"] for c in a["forecasts"].values())
+    assert "chosen by held-out validation: weak-poly" in result.output
+    assert "forecasts of unseen initial conditions supported by the data" in result.output
+    assert "## Does it generalise?" in (out / "report.md").read_text() and (out / "generalisation.png").is_file()
 
 
 def test_cli_discover_errors(tmp_path):

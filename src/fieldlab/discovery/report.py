@@ -82,15 +82,17 @@ def assessment_markdown(a: dict | None) -> list[str]:
     if a.get("bands"):
         b = a["bands"]
         lines += ["", f"Ensemble ({a['members']} members: the chosen structure refitted on other test-function sets and "
-                  "without each quarter of the time window, and the other candidates that forecast the held-out data "
-                  f"within 3 times as well): over the observed range the members' D(u) spread by up to {b['D_width']:.2%} "
-                  f"and R(u) by up to {b['R_width']:.2%} of their largest value."]
+                  "on bootstrap resamples of the data's noise, and the other candidates that forecast the held-out data "
+                  "within 3 times as well"
+                  + (f", here {', '.join(a['structural'])}" if a.get("structural") else ", here none") + "): over the "
+                  f"observed range the members' D(u) spread by up to {b['D_width']:.2%} and R(u) by up to "
+                  f"{b['R_width']:.2%} of their largest value."]
     fc = a.get("forecasts") or {}
     if fc:
         actual = any("actual" in c for c in fc.values())
         lines += ["", f"Forecasts of initial conditions the data did not see ({a.get('ics', '')}); spread: the largest "
-                  "relative L2 distance of an ensemble member's forecast from the members' mean forecast over the "
-                  "data's time span; excursion: how far the forecast leaves the observed range of u, as a share of that range.",
+                  "relative L2 distance over the data's time span between the refitted members' forecasts and their "
+                  "mean, or between an alternative closure's forecast and the chosen one's; excursion: how far the forecast leaves the observed range of u, as a share of that range.",
                   "", "| initial condition | u range | spread | spread at 2x the span | excursion | supported |"
                   + (" actual error |" if actual else ""),
                   "| --- | --- | ---: | ---: | ---: | --- |" + (" ---: |" if actual else "")]
