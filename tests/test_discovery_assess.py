@@ -7,7 +7,7 @@ import pytest
 import sympy as sp
 
 from fieldlab.discovery import assess, pipeline, registry, symbolic
-from fieldlab.discovery.cases import CASES, make_dataset
+from fieldlab.discovery.cases import CASES, make_dataset, validation_ics
 from fieldlab.discovery.methods import Found, poly_found
 from fieldlab.errors import FieldlabError
 
@@ -159,3 +159,31 @@ def test_generalisation_figure_shows_the_bands(tmp_path):
     paths = write_figures(tmp_path, {"m": Found("m", D, R, None, None, None, 0.0)}, ds, CASES["case_a"],
                           pipeline.Validation({}), a)
     assert tmp_path / "generalisation.png" in paths and (tmp_path / "generalisation.png").stat().st_size > 10_000
+
+
+def test_assessment_flags_the_forecast_on_which_plausible_closures_disagree():
+    """case_sign (a reaction changing sign at u = 0.49) at 1 % noise: the cubic that weak-poly finds
+    (benchmark, seed 0) and the exp family of the truth fit the held-out data alike, but forecast the
+    unseen ``front`` differently, and the polynomial's forecast of it is off by far more than its
+    ``cosine``: the assessment flags ``front`` and not ``cosine``."""
+    from fieldlab.discovery import poly
+    from fieldlab.discovery.solver import simulate1d
+
+    ds = make_dataset("case_sign", "noise1")
+    cubic = poly.PolyFit(d=np.array([0.0149783, 0.0201375, 0.0]), r=np.array([0.0, 0.791628, -2.40781, 1.64428]),
+                         rss=1.0, n=1, bic=0.0, aic=0.0)
+    FD, FR = symbolic.D_FAMILIES[0], next(f for f in symbolic.R_FAMILIES if f.name == "exp")
+    fd = symbolic._make_fit(FD, [0.015, 0.02], (), None, float("nan"))
+    fr = symbolic._make_fit(FR, [1.2, -0.35], (2.5,), None, float("nan"))
+    found = {"weak-poly": poly_found("weak-poly", cubic, 0.0),
+             "exp": Found("exp", fd.fn(), fr.fn(), fd.text, fr.text, None, 0.0, {"_structure": (FD, fd, FR, fr)})}
+    ics = {k: v for k, v in validation_ics(ds.x).items() if k in ("front", "cosine")}
+    a = assess.assess(found, ds, ics=ics)
+    assert set(a["holdout"]["errors"]) == {"weak-poly", "exp"} and a["structural"]  # both plausible
+    assert a["forecasts"]["front"]["flag"] and not a["forecasts"]["cosine"]["flag"]
+    truth = CASES["case_sign"]
+    err = {}
+    for k, u0 in ics.items():
+        ref = simulate1d(truth.D_fn(), truth.R_fn(), u0, ds.x, ds.t)
+        err[k] = np.linalg.norm(simulate1d(cubic.D, cubic.R, u0, ds.x, ds.t) - ref) / np.linalg.norm(ref)
+    assert err["front"] > 5e-3 > 1e-3 > err["cosine"]
