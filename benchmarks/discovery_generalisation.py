@@ -47,12 +47,16 @@ def cell(case: str, seed: int, methods: str, regime: str = "noise1") -> dict:
     chosen = a["chosen"]
     return {"case": case, "seed": seed, "regime": regime, "seconds": time.perf_counter() - t0, "chosen": chosen,
             "D": res["methods"][chosen]["D"], "R": res["methods"][chosen]["R"], "holdout": a["holdout"]["errors"],
-            "support": a["support"], "bands": {k: a["bands"][k] for k in ("D_width", "R_width")},
+            "support": a["support"], "bands": a["bands"] and {k: a["bands"][k] for k in ("D_width", "R_width")},
             "experiment": a["experiment"],
             "rollouts": {m: r["metrics"]["rollout"] for m, r in res["methods"].items()},
             "forecasts": {n: {k: c.get(k) for k in ("spread", "spread_long", "excursion", "flag", "why", "actual",
                                                     "member_spreads", "member_to_chosen")}
                           for n, c in a["forecasts"].items()}}
+
+
+def _pct(bands, key) -> str:
+    return "- (no member)" if not bands else f"{bands[key]:.1%}"
 
 
 def _g(v) -> str:
@@ -79,8 +83,9 @@ def write_doc(rows: list[dict], args, wall: float, doc: Path) -> None:
         "`fieldlab.discovery.assess`.", "",
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.node()}: {os.cpu_count()} CPU cores ({cpu_model()}), "
         f"{platform.platform()}, Python {platform.python_version()}, CPU only, a machine shared with other jobs "
-        f"(load average {os.getloadavg()[0]:.1f} at the end); {len(rows)} cells in {wall / 60:.1f} min of wall time "
-        "(cached cells cost nothing).", "",
+        f"(load average {os.getloadavg()[0]:.1f} when the page was written); {len(rows)} cells, "
+        f"{sum(r['seconds'] for r in rows) / 60:.1f} min of discovery and assessment in all (the sum of the cells' "
+        "times, cached cells included).", "",
         "Command:", "", "```",
         f"python benchmarks/discovery_generalisation.py --cases {','.join(args.cases)} --seeds {args.seeds} "
         f"--methods {args.methods} --regime {args.regime}", "```", "",
@@ -124,7 +129,7 @@ def write_doc(rows: list[dict], args, wall: float, doc: Path) -> None:
         s, ex = r["support"], r["experiment"]
         exp = "-" if not ex else f"{ex['initial_condition']}, t in [{ex['window'][0]:.3g}, {ex['window'][1]:.3g}]"
         lines.append(f"| {r['case']} | {r['seed']} | `{r['D']}` | `{r['R']}` | {ho} | [{s['R'][0]:.2f}, {s['R'][1]:.2f}] | "
-                     f"[{s['D'][0]:.2f}, {s['D'][1]:.2f}] | {r['bands']['D_width']:.1%} | {r['bands']['R_width']:.1%} | "
+                     f"[{s['D'][0]:.2f}, {s['D'][1]:.2f}] | {_pct(r['bands'], 'D_width')} | {_pct(r['bands'], 'R_width')} | "
                      f"{exp} | {r['seconds']:.0f} |")
     lines += ["", "Rollout errors of every method (mean over the four unseen initial conditions), for comparison with "
               "the chosen one:", "", "| case | seed | " + " | ".join(args.methods.split(",")) + " |",

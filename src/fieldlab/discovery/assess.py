@@ -40,7 +40,8 @@ largest distance between the chosen forecast and an alternative's). The the *exc
 chosen forecast leaves the observed range of ``u`` (a fraction of that range: there both laws are
 extrapolations). A forecast is
 flagged as not supported by the data when the spread exceeds ``FLAG_SPREAD`` or the excursion
-exceeds ``FLAG_EXCURSION``, or a member's simulation fails. The ensemble spread estimates the error
+exceeds ``FLAG_EXCURSION``, or a member's simulation fails, or no member could be refitted (no refit
+of the chosen structure keeps D positive: nothing vouches for the forecast). The ensemble spread estimates the error
 from below (the parametric members share the chosen structure's bias), so the threshold,
 ``FLAG_SPREAD = 5e-3``, is half the accuracy one usually asks for (1e-2). It was set after a first
 measurement on the built-in cases (3e-3 flagged matched cases whose forecasts were right to 3e-4):
@@ -263,7 +264,7 @@ def forecast_check(chosen: tuple, members: list[tuple], ics: dict, x: np.ndarray
         to_chosen = [rel(m, ref, n_short) for m in sims]
         short = ref[:n_short]
         excursion = max(0.0, lo_r - float(short.min()), float(short.max()) - hi_r) / span
-        spread = float("inf") if failed else spread_statistic(spreads)
+        spread = float("inf") if failed or not members else spread_statistic(spreads)  # no member: nothing vouches
         why = flag_reasons(spread, excursion)
         out[name] = {"spread": spread, "spread_long": float("inf") if failed else spread_statistic(longs),
                      "member_spreads": [float(v) for v in spreads], "member_to_chosen": [float(v) for v in to_chosen],
@@ -282,7 +283,7 @@ def flag_reasons(spread: float, excursion: float) -> list[str]:
     """Why a forecast with ensemble ``spread`` and ``excursion`` is not supported by the data (empty: it is)."""
     why = []
     if not np.isfinite(spread):
-        why.append("an ensemble member's simulation fails")
+        why.append("an ensemble member's simulation fails, or no member could be refitted")
     elif spread > FLAG_SPREAD:
         why.append(f"the ensemble's forecasts differ by {spread:.2g} (relative L2) > {FLAG_SPREAD:g}")
     if excursion > FLAG_EXCURSION:
