@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from fieldlab.cli import app
 from fieldlab.discovery import cases
-from fieldlab.discovery.cases import CASES, REGIMES, Closure, make_dataset, training_ic, validation_ics
+from fieldlab.discovery.cases import CASES, NEW_CASES, PAPER_CASES, REGIMES, Closure, make_dataset, training_ic, validation_ics
 from fieldlab.discovery.data import Dataset, load, save, validate
 from fieldlab.errors import FieldlabError
 
@@ -163,6 +163,10 @@ def test_case_formulas():
         "case_b": (0.01 + 0.03 * u**2, u - 1.5 * u**2 + 0.5 * u**3),
         "case_c": (0.01 + 0.08 * u**2 / (1 + 4 * u**2), u / (1 + u) - 0.2 * u),
         "case_exp": (0.01 + 0.035 * (1 - np.exp(-2.5 * u)), u * (1.1 * np.exp(-1.4 * u) - 0.22)),
+        "case_allee": (0.01 + 0.03 * u, 2 * u * (1 - u) * (u - 0.2)),
+        "case_porous": (0.06 * u**1.5, u * (1 - u)),
+        "case_sigmoid": (0.01 + 0.04 / (1 + np.exp(-(u - 0.5) / 0.08)), 0.8 * u * (1 - u)),
+        "case_sign": (0.015 + 0.02 * u, u * (1.2 * np.exp(-2.5 * u) - 0.35)),
     }
     assert set(CASES) == set(expect)
     for name, (d, r) in expect.items():
@@ -233,7 +237,7 @@ def test_seeds_are_deterministic():
     assert np.array_equal(make_dataset("case_a", "noise1", seed=1).u, b.u)
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("case", PAPER_CASES)
 def test_training_data_probe_useful_range_and_validation_stays_inside(case):
     u = make_dataset(case, "clean").u
     assert u.min() < 0.06 and u.max() > 0.94
@@ -249,6 +253,27 @@ def test_training_data_probe_useful_range_and_validation_stays_inside(case):
     for name, u0 in validation_ics(xo).items():
         rollout = cases.simulate_truth(cl, u0, xo, to)
         assert u.min() - 0.01 <= rollout.min() and rollout.max() <= u.max() + 0.02, name
+
+
+@pytest.mark.parametrize("case", NEW_CASES)
+def test_new_cases_act_on_both_terms_and_lie_outside_the_polynomials(case):
+    """The generalisation cases: the data span [0.05, 0.95], diffusion and reaction both act, and
+    (all but the Allee case) the truth is no polynomial of the default degrees."""
+    import sympy
+
+    ds = make_dataset(case, "clean")
+    u, x, cl = ds.u, ds.x, CASES[case]
+    assert u.min() < 0.06 and u.max() > 0.94
+    h = x[1] - x[0]
+    flux = 0.5 * (cl.D_fn()(u[:, 1:]) + cl.D_fn()(u[:, :-1])) * np.diff(u, axis=1) / h
+    diffusion = np.sqrt(np.mean((np.diff(flux, axis=1) / h) ** 2))
+    reaction = np.sqrt(np.mean(cl.R_fn()(u) ** 2))
+    assert 0.2 < diffusion / reaction < 8
+    polynomial = cl.D_expr.is_polynomial(sympy.Symbol("u")) and cl.R_expr.is_polynomial(sympy.Symbol("u"))
+    assert polynomial == (case == "case_allee")
+    if case == "case_sign":  # the reaction changes sign inside the observed range
+        r = cl.R_fn()(np.linspace(u.min(), u.max(), 50))
+        assert r.max() > 0.02 and r.min() < -0.02
 
 
 def test_validation_ics_are_new_and_in_range():
@@ -273,7 +298,7 @@ def test_truth_is_converged():
 
 
 def test_unknown_case_and_regime():
-    with pytest.raises(FieldlabError, match="unknown case 'case_z'; choose one of case_a, case_b, case_c, case_exp"):
+    with pytest.raises(FieldlabError, match="unknown case 'case_z'; choose one of case_a, case_b, case_c, case_exp, case_allee"):
         make_dataset("case_z", "clean")
     with pytest.raises(FieldlabError, match="unknown regime 'noisy'; choose one of clean, noise1, noise5, sparse_x"):
         make_dataset("case_a", "noisy")

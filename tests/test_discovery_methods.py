@@ -15,7 +15,7 @@ import sympy as sp
 from typer.testing import CliRunner
 
 from fieldlab.cli import app
-from fieldlab.discovery import pipeline, poly, symbolic, validate
+from fieldlab.discovery import methods, pipeline, poly, symbolic, validate
 from fieldlab.discovery.cases import (CASES, fine_grid, make_dataset, observation_grid, simulate_truth, training_ic,
                                       validation_ics)
 from fieldlab.discovery.data import Dataset, save
@@ -607,7 +607,7 @@ def short_neural():
     """The pipeline with the short neural fit and a light polish (plumbing, not accuracy: the
     polish itself is tested in test_refine_chooses_by_re_simulating_the_data)."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pipeline, "fit_neural", _short_fit_neural)
+        mp.setattr(methods, "fit_neural", _short_fit_neural)  # the neural method's trainer (fieldlab.discovery.methods)
         mp.setattr(symbolic, "POLISH", 1)
         mp.setattr(symbolic, "POLISH_STEPS", 4)
         mp.setattr(symbolic, "START_MODES", 3)
@@ -805,6 +805,12 @@ def test_cli_discover_on_a_case(tmp_path):
     assert saved["truth"]["D"] == CASES["case_a"].D and mt["ErrD"] < 1e-3
     assert set(mt["rollout"]) == set(validation_ics(fine_grid()))
     assert "ErrD" in result.output and (out / "report.md").is_file()
+    # the generalisation assessment: a matched case observed cleanly is chosen and supported everywhere
+    a = saved["assessment"]
+    assert a["chosen"] == "weak-poly" and not any(c["flag"] for c in a["forecasts"].values())
+    assert "chosen by held-out validation: weak-poly" in result.output
+    assert "forecasts of unseen initial conditions supported by the data" in result.output
+    assert "## Does it generalise?" in (out / "report.md").read_text() and (out / "generalisation.png").is_file()
 
 
 def test_cli_discover_errors(tmp_path):

@@ -392,7 +392,8 @@ def bench(
 @app.command()
 @_friendly
 def simulate(
-    case: str = typer.Option(..., help="closure case: case_a, case_b, case_c or case_exp"),
+    case: str = typer.Option(..., help="closure case: case_a, case_b, case_c, case_exp, case_allee, case_porous, "
+                             "case_sigmoid or case_sign"),
     regime: str = typer.Option("clean", help="observation regime: clean, noise1, noise5, sparse_x, sparse_t or "
                                "sparse_xt"),
     seed: int = typer.Option(0, help="seed of the observation noise, 0 to 2**32 - 1"),
@@ -424,8 +425,13 @@ def _shape(ds) -> str:
     return f"{ds.t.size} times x {ds.x.size} positions" + (f" x {ds.runs} runs" if ds.runs > 1 else "")
 
 
-# every method of fieldlab.discovery.pipeline.METHODS, in its order (not imported: it pulls in JAX; a test checks)
-DISCOVERY_METHODS = "strong-poly,weak-poly,weak-poly-refit,neural,neural-symbolic,neural-symbolic-refit"
+def _discovery_methods() -> str:
+    from .discovery.registry import METHODS  # the one list of methods (a light module: no JAX)
+
+    return ",".join(METHODS)
+
+
+DISCOVERY_METHODS = _discovery_methods()
 
 
 @app.command()
@@ -433,7 +439,8 @@ DISCOVERY_METHODS = "strong-poly,weak-poly,weak-poly-refit,neural,neural-symboli
 def discover(
     data: Path | None = typer.Argument(None, help="data file (.npz with x (nx,), t (nt,), u (nt, nx) or (runs, nt, nx); "
                                        "or NetCDF .nc, NetCDF 3 or 4)"),
-    case: str | None = typer.Option(None, help="built-in case instead of a file: case_a, case_b, case_c, case_exp"),
+    case: str | None = typer.Option(None, help="built-in case instead of a file: case_a, case_b, case_c, case_exp, "
+                                    "case_allee, case_porous, case_sigmoid, case_sign"),
     regime: str = typer.Option("noise1", help="regime of the built-in case: clean, noise1, noise5, sparse_x, sparse_t, sparse_xt"),
     structure: str = typer.Option("reaction-diffusion", help="PDE structure: u_t = (D(u) u_x)_x + R(u)"),
     methods: str = typer.Option(DISCOVERY_METHODS, help="comma-separated methods"),
@@ -482,6 +489,16 @@ def discover(
         if "rollout_mean" in mt:
             parts.append(f"rollout rel L2 {mt['rollout_mean']:.3g}")
         out.print(f"  [bold]{m}[/]: " + ", ".join(parts), highlight=False)
+    a = result.get("assessment") or {}
+    if a.get("chosen"):
+        sup, flagged = a["support"], [n for n, c in a["forecasts"].items() if c["flag"]]
+        out.print(f"  chosen by held-out validation: [bold]{a['chosen']}[/]; data support R for u in "
+                  f"[{sup['R'][0]:.3g}, {sup['R'][1]:.3g}], D for u in [{sup['D'][0]:.3g}, {sup['D'][1]:.3g}]",
+                  highlight=False, soft_wrap=True)
+        out.print("  forecasts of unseen initial conditions " + (
+            f"NOT SUPPORTED by the data: {', '.join(flagged)}" if flagged else "supported by the data")
+            + (f"; next experiment: {a['experiment']['initial_condition']} over t in [{a['experiment']['window'][0]:.3g}, "
+               f"{a['experiment']['window'][1]:.3g}]" if a.get("experiment") else ""), highlight=False, soft_wrap=True)
     out.print(f"closures and report: {out_dir / 'closures.json'}, {out_dir / 'report.md'}")
 
 

@@ -5,6 +5,8 @@ closures by strong-form and weak-form polynomial regression (:mod:`.poly` on :mo
 neural surrogates trained on the weak form (:mod:`.neural`), their symbolic compression
 (:mod:`.symbolic`) and its refit on the data (weak-form coefficients, the family chosen by
 re-simulating the data) -> validation by forward re-simulation (:mod:`.solver`, :mod:`.validate`) ->
-``closures.json``, ``report.md`` and figures (:mod:`.figures`). Submodules are imported on use, so
+the generalisation assessment (:mod:`.assess`: held-out choice, ensemble, support, forecast flags) ->
+``closures.json``, ``report.md`` (:mod:`.report`) and figures (:mod:`.figures`). The methods are
+registered by name in :mod:`.registry` and implemented in :mod:`.methods`. Submodules are imported on use, so
 that reading a data file does not load JAX.
 """

@@ -9,7 +9,18 @@ case_a        ``0.01 + 0.05*u``                           ``u*(1 - u)``
 case_b        ``0.01 + 0.03*u**2``                        ``u - 1.5*u**2 + 0.5*u**3``
 case_c        ``0.01 + 0.08*u**2/(1 + 4*u**2)``           ``u/(1 + u) - 0.2*u``
 case_exp      ``0.01 + 0.035*(1 - exp(-2.5*u))``          ``u*(1.1*exp(-1.4*u) - 0.22)``
+case_allee    ``0.01 + 0.03*u``                           ``2*u*(1 - u)*(u - 0.2)``
+case_porous   ``0.06*u**1.5``                             ``u*(1 - u)``
+case_sigmoid  ``0.01 + 0.04/(1 + exp(-(u - 0.5)/0.08))``  ``0.8*u*(1 - u)``
+case_sign     ``0.015 + 0.02*u``                          ``u*(1.2*exp(-2.5*u) - 0.35)``
 ============  ==========================================  ======================================
+
+The first four (:data:`PAPER_CASES`) are the paper's; the last four (:data:`NEW_CASES`) test
+generalisation: a bistable (strong Allee) reaction, whose fate depends on the threshold 0.2 (matched
+by the cubic polynomial); a porous-medium diffusivity :math:`D_0 u^m`, degenerate at ``u = 0``
+(the ``power`` family); a sigmoidal diffusivity (the ``sigmoid`` family); and a reaction whose sign
+changes at ``u = 0.49``, inside the observed range (the ``exp`` family). The last three lie outside
+the polynomial library (mismatched for ``strong-poly`` and ``weak-poly``).
 
 **Setup** (all cases): ``x`` in ``[0, 1]`` with zero-flux (Neumann) ends, ``t`` in ``[0, T_END]``
 with ``T_END = 3``. Over that time a bump of width 0.07 spreads by ``sqrt(2 D T)`` of 0.2 to 0.6
@@ -55,7 +66,7 @@ from ..errors import FieldlabError
 from .data import Dataset
 from .solver import simulate1d
 
-__all__ = ["CASES", "FINE_PER_OBS", "NT_OBS", "NX_FINE", "NX_OBS", "REGIMES", "TRAINING_ICS", "T_END", "Closure",
+__all__ = ["CASES", "NEW_CASES", "PAPER_CASES", "FINE_PER_OBS", "NT_OBS", "NX_FINE", "NX_OBS", "REGIMES", "TRAINING_ICS", "T_END", "Closure",
            "Regime", "fine_grid", "make_dataset", "observation_grid", "simulate_truth", "training_ic", "training_ics",
            "validation_ics"]
 
@@ -144,7 +155,18 @@ CASES: dict[str, Closure] = {c.name: c for c in (
             "saturating rational diffusivity, Monod-type growth with linear loss (stable state u = 4)"),
     Closure("case_exp", "0.01 + 0.035*(1 - exp(-2.5*u))", "u*(1.1*exp(-1.4*u) - 0.22)",
             "exponentially saturating diffusivity, Ricker-type growth with loss (stable state u = ln(5)/1.4)"),
+    Closure("case_allee", "0.01 + 0.03*u", "2*u*(1 - u)*(u - 0.2)",
+            "linear diffusivity, bistable (strong Allee) reaction: u = 0 and u = 1 stable, threshold u = 0.2"),
+    Closure("case_porous", "0.06*u**1.5", "u*(1 - u)",
+            "porous-medium diffusivity D0 u^m with m = 1.5 (degenerate at u = 0), logistic growth"),
+    Closure("case_sigmoid", "0.01 + 0.04/(1 + exp(-(u - 0.5)/0.08))", "0.8*u*(1 - u)",
+            "sigmoidal diffusivity switching from 0.01 to 0.05 around u = 0.5, logistic growth"),
+    Closure("case_sign", "0.015 + 0.02*u", "u*(1.2*exp(-2.5*u) - 0.35)",
+            "linear diffusivity, a reaction that changes sign inside the observed range (at u = ln(24/7)/2.5 = 0.49)"),
 )}
+
+PAPER_CASES = ("case_a", "case_b", "case_c", "case_exp")  # the four cases of the discovery suite
+NEW_CASES = ("case_allee", "case_porous", "case_sigmoid", "case_sign")  # the generalisation cases (issue 22)
 
 
 # ---------------------------------------------------------------------------------------- regimes

@@ -78,6 +78,11 @@ class Dataset:
         """The number of runs (1 for ``u`` of shape ``(nt, nx)``)."""
         return 1 if self.u.ndim == 2 else int(self.u.shape[0])
 
+    @property
+    def stacked(self) -> np.ndarray:
+        """``u`` of shape ``(runs, nt, nx)`` whatever its stored shape (a view): the one shape the methods use."""
+        return self.u.reshape(-1, self.t.size, self.x.size)
+
     def run(self, j: int) -> np.ndarray:
         """Run ``j``'s field, ``(nt, nx)``."""
         return self.u.reshape(-1, self.t.size, self.x.size)[j]

@@ -1,5 +1,6 @@
-"""Figures of a discovery run: learned against true closures, rollout errors, space-time error maps, and
-how the forecasts of pairs that fit the data equally well part beyond the data."""
+"""Figures of a discovery run: learned against true closures, rollout errors, space-time error maps,
+how the forecasts of pairs that fit the data equally well part beyond the data, and the ensemble's
+bands with the range of u the data support (the generalisation assessment)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from pathlib import Path
 import numpy as np
 
 
-def write_figures(out: Path, found: dict, ds, truth, checked) -> list[Path]:
-    """``checked``: the :class:`~.pipeline.Validation` of ``found`` (rollouts and their references)."""
+def write_figures(out: Path, found: dict, ds, truth, checked, assessment: dict | None = None) -> list[Path]:
+    """``checked``: the :class:`~.pipeline.Validation` of ``found`` (rollouts and their references);
+    ``assessment``: :func:`~.assess.assess`'s result, for ``generalisation.png``."""
     from ..report.figures import Figures as plt  # Figure objects: the process's backend is left alone
 
     paths = []
@@ -29,6 +31,8 @@ def write_figures(out: Path, found: dict, ds, truth, checked) -> list[Path]:
     paths.append(out / "closures.png")
     fig.savefig(paths[-1], dpi=120)
     plt.close(fig)
+    if assessment and assessment.get("bands") and assessment.get("chosen") in found:
+        paths.append(_bands_figure(out / "generalisation.png", found[assessment["chosen"]], assessment, truth, plt))
     ties = [(m, tie) for m, f in found.items() for tie in f.info.get("ties") or []]
     if ties:
         paths.append(_ties_figure(out / "ties.png", ties, float(ds.t[-1]), plt))
@@ -91,6 +95,27 @@ def _ties_figure(path: Path, ties: list, t_end: float, plt) -> Path:
     ax.set_title("forecasts of the pairs the data do not tell apart", fontsize=10)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _bands_figure(path: Path, chosen, a: dict, truth, plt) -> Path:
+    """The chosen D and R, the ensemble's band and the range of u the data support for each law."""
+    b, sup = a["bands"], a["support"]
+    u = np.asarray(b["u"])
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, key in zip(axes, ("D", "R")):
+        ax.axvspan(*sup[key], color="0.88", zorder=0, label="supported by the data")
+        ax.fill_between(u, b[f"{key}_lo"], b[f"{key}_hi"], color="C0", alpha=0.3, label="ensemble band")
+        ax.plot(u, getattr(chosen, key)(u), "C0-", lw=1.5, label=f"chosen ({a['chosen']})")
+        if truth is not None:
+            ax.plot(u, getattr(truth, f"{key}_fn")()(u), "k--", lw=1.2, label="truth")
+        ax.set_xlabel("u")
+        ax.set_title(f"{key}(u): band {b[f'{key}_width']:.1%} of its largest value")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -1,6 +1,11 @@
-r"""The discovery pipeline: data -> closures by several methods -> validation -> report.
+r"""The discovery pipeline: data -> closures by several methods -> validation -> assessment -> report.
 
-Methods (``METHODS``), all for the structure :math:`u_t = (D(u) u_x)_x + R(u)`:
+The methods are registered in :mod:`.registry` (the one list, ``METHODS``, with what each needs)
+and implemented in :mod:`.methods` (one ``run(ctx)`` each); :func:`discover` runs the asked ones
+through a :class:`~.methods.Context`. After validation, :func:`run_discovery` assesses whether the
+closures generalise (:mod:`.assess`) and writes the report (:mod:`.report`).
+
+Methods, all for the structure :math:`u_t = (D(u) u_x)_x + R(u)`:
 
 ``strong-poly``
     polynomial regression on finite-difference derivatives (:func:`~.poly.strong_poly`);
@@ -22,10 +27,11 @@ Methods (``METHODS``), all for the structure :math:`u_t = (D(u) u_x)_x + R(u)`:
     compressed values; the leading pairs then fitted to the data by re-simulation with the initial
     condition estimated, and the pair chosen by AIC/BIC on that misfit (:func:`~.symbolic.refine`).
 
-``neural-symbolic`` and ``neural-symbolic-refit`` need ``neural``, and ``neural`` takes its scales from a weak
-polynomial fit (on the wider test functions of :data:`~.weak.WIDE_WIDTHS`, which the networks and the
-compression use; the polynomial and refit regressions use the narrower defaults): they are
-run when needed even if not asked for (only the asked ones are reported).
+``neural-symbolic`` and ``neural-symbolic-refit`` need ``neural`` (and the refit ``weak-poly``'s weak
+system), and ``neural`` takes its scales from a weak polynomial fit (on the wider test functions of
+:data:`~.weak.WIDE_WIDTHS`, which the networks and the compression use; the polynomial and refit
+regressions use the narrower defaults): the registry declares these needs, and they are run when
+needed even if not asked for (only the asked ones are reported).
 """
 
 from __future__ import annotations
@@ -42,48 +48,30 @@ import sympy as sp
 from ..errors import FieldlabError
 from . import poly, symbolic, validate
 from .data import Dataset
-from .neural import SMOOTH_PER_RESIDUAL, fit_neural
+from .methods import Context, Found, poly_found, symbolic_found
+from .registry import METHODS, REGISTRY
 from .solver import simulate1d
-from .weak import WIDE_WIDTHS, WeakSystem, default_widths, weak_system
+from .weak import WeakSystem, weak_system
 
-METHODS = ("strong-poly", "weak-poly", "weak-poly-refit", "neural", "neural-symbolic", "neural-symbolic-refit")
 STRUCTURES = ("reaction-diffusion",)
-
-
-@dataclasses.dataclass
-class Found:
-    """One method's closures: numpy callables, and formulas where the method has them."""
-
-    method: str
-    D: Callable
-    R: Callable
-    D_expr: str | None
-    R_expr: str | None
-    family: dict | None
-    seconds: float
-    info: dict = dataclasses.field(default_factory=dict)
-
-    def record(self) -> dict:
-        latex = {k: (sp.latex(sp.sympify(v, locals={"u": symbolic.U})) if v else None)
-                 for k, v in (("D", self.D_expr), ("R", self.R_expr))}
-        return {"family": self.family, "D": self.D_expr, "R": self.R_expr, "D_latex": latex["D"],
-                "R_latex": latex["R"], "seconds": round(self.seconds, 3), **self.info}
 
 
 def _parse_methods(methods: Sequence[str] | str | None) -> tuple[str, ...]:
     if methods is None:
-        return METHODS
+        return tuple(REGISTRY)
     if isinstance(methods, str):
         methods = [m.strip() for m in methods.split(",") if m.strip()]
-    bad = [m for m in methods if m not in METHODS]
+    bad = [m for m in methods if m not in REGISTRY]
     if bad or not methods:
-        raise FieldlabError(f"unknown method(s) {bad}; choose from: {', '.join(METHODS)}.")
+        raise FieldlabError(f"unknown method(s) {bad}; choose from: {', '.join(REGISTRY)}.")
     return tuple(dict.fromkeys(methods))
 
 
 def discover(ds: Dataset, methods=None, *, criterion: str = "bic", seed: int = 0, bc: str | None = None,
              log: Callable[[str], None] = lambda s: None) -> dict[str, Found]:
-    """Run the requested methods on a data set; returns ``{method: Found}`` in ``METHODS`` order.
+    """Run the requested methods on a data set; returns ``{method: Found}`` in the registry's order
+    (:data:`~.registry.METHODS`). Each method runs through a :class:`~.methods.Context`, which runs
+    the methods it needs first (:mod:`.registry`); only the requested ones are returned.
 
     A data set of several runs (``ds.u`` of shape ``(runs, nt, nx)``) is fitted as one: the weak
     equations of all runs together, and every run re-simulated from its own estimated start.
@@ -94,66 +82,11 @@ def discover(ds: Dataset, methods=None, *, criterion: str = "bic", seed: int = 0
     wanted = _parse_methods(methods)
     if criterion not in ("aic", "bic"):
         raise FieldlabError(f"criterion must be 'aic' or 'bic', not '{criterion}'.")
-    x, t, u = ds.x, ds.t, ds.u
-    lo, hi = float(u.min()), float(u.max())
-    grid = np.linspace(lo, hi, 256)
-    out: dict[str, Found] = {}
-    if "strong-poly" in wanted:
-        t0 = time.perf_counter()
-        fit = poly.strong_poly(x, t, u)
-        out["strong-poly"] = _poly_found("strong-poly", fit, time.perf_counter() - t0)
-        log(f"strong-poly: D = {out['strong-poly'].D_expr}, R = {out['strong-poly'].R_expr}")
-    if not {"weak-poly", "weak-poly-refit", "neural", "neural-symbolic", "neural-symbolic-refit"} & set(wanted):
-        return out
-    t0 = time.perf_counter()
-    fit, system = weak_poly_fit(x, t, u)
-    weak = _poly_found("weak-poly", fit, time.perf_counter() - t0)
-    weak.info |= {"test_functions": system.n, "weighting": fit.weighting, "noise_share": fit.noise_share}
-    if "weak-poly" in wanted:
-        out["weak-poly"] = weak
-        log(f"weak-poly: D = {weak.D_expr}, R = {weak.R_expr} ({system.n} test functions)")
-    bc = bc or ds.meta.get("bc", "neumann")
-    if "weak-poly-refit" in wanted:
-        t0 = time.perf_counter()
-        out["weak-poly-refit"] = _poly_found("weak-poly-refit", refit_poly(fit, x, t, u, bc),
-                                             time.perf_counter() - t0 + weak.seconds)
-        log(f"weak-poly-refit: D = {out['weak-poly-refit'].D_expr}, R = {out['weak-poly-refit'].R_expr}")
-    if not {"neural", "neural-symbolic", "neural-symbolic-refit"} & set(wanted):
-        return out
-    t0 = time.perf_counter()
-    wide = weak_system(x, t, u, *default_widths(x, t, WIDE_WIDTHS))  # the networks fit the noise of narrow supports
-    wide_fit = poly.weak_poly(wide)
-    d_scale = float(np.mean(np.abs(wide_fit.D(grid)))) or 1e-2
-    r_scale = float(np.mean(np.abs(wide_fit.R(grid) / np.where(np.abs(grid) > 1e-12, grid, 1e-12)))) or 1e-2
-    noise_proxy = wide_fit.rss / float(wide.b @ wide.b)  # relative weak residual of the polynomial fit
-    nf = fit_neural(wide, lo, hi, d_scale, r_scale, seed=seed, smooth=SMOOTH_PER_RESIDUAL * noise_proxy)
-    neural = Found("neural", nf.D, nf.R, None, None, None, time.perf_counter() - t0,
-                   {"loss": nf.loss, "steps": nf.steps})
-    if "neural" in wanted:
-        out["neural"] = neural
-        log(f"neural: weak-form loss {nf.loss:.3e} after {nf.steps} steps ({neural.seconds:.1f} s)")
-    if not {"neural-symbolic", "neural-symbolic-refit"} & set(wanted):
-        return {m: out[m] for m in METHODS if m in out}
-    t0 = time.perf_counter()
-    sel = symbolic.compress(nf.D, nf.R, wide, lo, hi, criterion=criterion, seed=seed)
-    seconds = time.perf_counter() - t0 + neural.seconds
-    if "neural-symbolic" in wanted:
-        out["neural-symbolic"] = _symbolic_found("neural-symbolic", sel, criterion, seconds)
-        log(f"neural-symbolic: D = {sel.D.text} ({sel.D.family}), R = {sel.R.text} ({sel.R.family})")
-    if "neural-symbolic-refit" in wanted:
-        t0 = time.perf_counter()
-        ref = symbolic.refine(sel, system, lo, hi, x, t, u, criterion=criterion, bc=bc, seed=seed)
-        found = _symbolic_found("neural-symbolic-refit", ref, criterion, 0.0)
-        first = u[..., 0, :].reshape(-1, x.size)[0]  # (the first run's) first snapshot
-        found.info["ties"] = ties(ref, criterion, lo, hi, t, bc, (float(first[0]), float(first[-1])))
-        found.seconds = seconds + time.perf_counter() - t0
-        out["neural-symbolic-refit"] = found
-        log(f"neural-symbolic-refit: D = {ref.D.text} ({ref.D.family}), R = {ref.R.text} ({ref.R.family})")
-        for tie in found.info["ties"]:
-            log(f"  not decided by the data: {tie['family']['D']} / {tie['family']['R']} ({criterion.upper()} "
-                f"+{tie['delta']:.1f}); forecasts differ by {tie['forecast']['at_horizon']:.2g} at t = "
-                f"{tie['forecast']['t_horizon']:.3g}")
-    return {m: out[m] for m in METHODS if m in out}
+    ctx = Context(ds, wanted, criterion=criterion, seed=seed, bc=bc, log=log)
+    for name in REGISTRY:
+        if name in wanted:
+            ctx.get(name)
+    return {m: ctx.found[m] for m in REGISTRY if m in wanted}
 
 
 def weak_poly_fit(x: np.ndarray, t: np.ndarray, u: np.ndarray) -> tuple[poly.PolyFit, WeakSystem]:
@@ -200,17 +133,7 @@ def ties(sel: symbolic.Selection, criterion: str, lo: float, hi: float, t: np.nd
             for (row, P), other, forecast in zip(tied, others, forecasts)]
 
 
-def _symbolic_found(name: str, sel: symbolic.Selection, criterion: str, seconds: float) -> Found:
-    return Found(name, sel.D.fn(), sel.R.fn(), sel.D.text, sel.R.text, {"D": sel.D.family, "R": sel.R.family}, seconds,
-                 {"criterion": criterion, "aic": sel.aic, "bic": sel.bic,
-                  "candidates": sorted(sel.table, key=lambda r: r[criterion])[:10]})
-
-
-def _poly_found(name: str, fit: poly.PolyFit, seconds: float) -> Found:
-    d_expr, r_expr = fit.expressions()
-    return Found(name, fit.D, fit.R, d_expr, r_expr, {"D": f"polynomial (degree <= {len(fit.d) - 1})",
-                 "R": f"polynomial (degree <= {len(fit.r) - 1})"}, seconds,
-                 {"coefficients": {"D": fit.d.tolist(), "R": fit.r.tolist()}, "bic": fit.bic, "aic": fit.aic})
+_symbolic_found, _poly_found = symbolic_found, poly_found  # the names before the registry
 
 
 @dataclasses.dataclass
@@ -271,11 +194,26 @@ def evaluate(found: dict[str, Found], ds: Dataset, *, truth=None, ics: dict | No
 
 
 def run_discovery(ds: Dataset, out: Path | None, *, methods=None, criterion: str = "bic", seed: int = 0, truth=None,
-                  ics=None, x=None, t=None, bc: str | None = None, figures: bool = True,
+                  ics=None, x=None, t=None, bc: str | None = None, figures: bool = True, assess: bool = True,
                   log: Callable[[str], None] = lambda s: None) -> dict:
-    """Discover, evaluate and (with ``out``) write ``closures.json``, ``report.md`` and figures."""
+    """Discover, evaluate, assess (held-out choice, ensemble, support, forecast flags:
+    :func:`~.assess.assess`; ``assess=False`` skips it) and (with ``out``) write ``closures.json``,
+    ``report.md`` and figures. With a truth, the forecasts checked are those of ``ics`` (on the data grid)."""
     found = discover(ds, methods, criterion=criterion, seed=seed, bc=bc, log=log)
     checked = evaluate(found, ds, truth=truth, ics=ics, x=x, t=t, bc=bc)
+    assessment = None
+    if assess:
+        from .assess import assess as _assess
+
+        own = None
+        if ics and x is not None and np.allclose(np.diff(ds.x), ds.x[1] - ds.x[0], rtol=1e-6):
+            own = {k: np.interp(ds.x, x, v) for k, v in ics.items()}
+        assessment = _assess(found, ds, ics=own, bc=bc, seed=seed, log=log)
+        chosen = assessment.get("chosen")
+        if chosen is not None and "rollout" in checked.metrics.get(chosen, {}) and truth is not None:
+            for name, c in assessment["forecasts"].items():
+                if name in checked.metrics[chosen]["rollout"]:
+                    c["actual"] = checked.metrics[chosen]["rollout"][name]
     result = {
         "structure": "reaction-diffusion",
         "data": {**ds.meta, "nx": int(ds.x.size), "nt": int(ds.t.size), "runs": ds.runs,
@@ -286,6 +224,7 @@ def run_discovery(ds: Dataset, out: Path | None, *, methods=None, criterion: str
         "validation": "unseen initial conditions against the true closure" if truth is not None
         else "rollout from the first snapshot against the data (no truth available)",
         "methods": {m: {**f.record(), "metrics": checked.metrics[m]} for m, f in found.items()},
+        "assessment": assessment,
     }
     if out is not None:
         out = Path(out)
@@ -295,7 +234,7 @@ def run_discovery(ds: Dataset, out: Path | None, *, methods=None, criterion: str
         if figures:
             from .figures import write_figures
 
-            write_figures(out, found, ds, truth, checked)
+            write_figures(out, found, ds, truth, checked, assessment)
     return result
 
 
@@ -313,52 +252,4 @@ def _jsonable(v):
     return v
 
 
-def _g(v) -> str:
-    return "-" if v is None else "failed" if not np.isfinite(v) else f"{v:.3g}"
-
-
-def report_markdown(result: dict) -> str:
-    d = result["data"]
-    lines = ["# Closure discovery", "",
-             f"Structure: u_t = (D(u) u_x)_x + R(u). Data: {d['nt']} times x {d['nx']} positions"
-             + (f" in each of {d['runs']} runs (initial conditions)" if d.get("runs", 1) > 1 else "") + ", "
-             f"u in [{d['u_range'][0]:.3g}, {d['u_range'][1]:.3g}]"
-             + (f"; case {d.get('case')}, regime {d.get('regime')}, seed {d.get('seed')}" if d.get("case") else "") + ".",
-             f"Validation: {result['validation']}. Family selection: {result['criterion'].upper()}.", ""]
-    if result["truth"]:
-        lines += [f"True closures: D(u) = `{result['truth']['D']}`, R(u) = `{result['truth']['R']}`.", ""]
-    lines += ["| method | D(u) | R(u) | ErrD | ErrR | BIR_D | BIR_R | rollout rel L2 (mean) | time [s] |",
-              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for m, r in result["methods"].items():
-        mt = r["metrics"]
-        lines.append(f"| {m} | `{r['D'] or '(network)'}` | `{r['R'] or '(network)'}` | {_g(mt.get('ErrD'))} | {_g(mt.get('ErrR'))} | "
-                     f"{_g(mt.get('BIR_D'))} | {_g(mt.get('BIR_R'))} | {_g(mt.get('rollout_mean'))} | {r['seconds']:.1f} |")
-    crit = result["criterion"]
-    for m, r in result["methods"].items():
-        cands = r.get("candidates")
-        if not cands:
-            continue
-        best = cands[0][crit]
-        if "sse" in cands[0]:
-            basis = ("misfit of a re-simulation of the data from the estimated initial condition; the leading pairs "
-                     "fitted to the data, the others at their weak-form coefficients; a difference below about 2 is no "
-                     "real evidence for one family over another")
-        else:
-            basis = "weak-form residual; a difference below about 2 is no real evidence for one family over another"
-        lines += ["", f"Closest alternatives of `{m}` ({crit.upper()} on the {basis}):", "",
-                  f"| D family | R family | parameters | {crit.upper()} - best |", "| --- | --- | ---: | ---: |"]
-        lines += [f"| {c['D']} | {c['R']} | {c['k']} | {c[crit] - best:.1f} |" for c in cands[:5]]
-        for tie in r.get("ties") or []:
-            fc = tie["forecast"]
-            lines += ["", f"**Not decided by the data**: D(u) = `{tie['D']}`, R(u) = `{tie['R']}` ({tie['family']['D']} / "
-                      f"{tie['family']['R']}, {crit.upper()} +{tie['delta']:.1f}, {tie['weight']:.0%} of the evidence among "
-                      f"the fitted pairs) fits the data as well. Over the observed range its D differs from the chosen one "
-                      f"by {tie['differs_D']:.2%} and its R by {tie['differs_R']:.2%}; from the estimated initial "
-                      f"condition the two forecasts differ by {_g(fc['at_end'])} (relative L2) at the last observed time "
-                      f"and by {_g(fc['at_horizon'])} at t = {fc['t_horizon']:.3g}. Observing longer, or from another "
-                      "initial condition, would decide between them."]
-    tied = any(r.get("ties") for r in result["methods"].values())
-    lines += ["", "Figures: `closures.png` (learned against true laws), `rollout.png` (rollout error against time), "
-              "`error_map.png` (space-time error of each method's rollout)"
-              + (", `ties.png` (how the forecasts of the pairs the data do not tell apart part)." if tied else "."), ""]
-    return "\n".join(lines)
+from .report import _g, report_markdown  # noqa: E402,F401  (the report lives in its own module)

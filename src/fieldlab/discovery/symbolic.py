@@ -49,6 +49,7 @@ and the pair is chosen on that misfit (see its docstring).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -59,46 +60,73 @@ from ..errors import FieldlabError
 from .poly import information
 
 U = sp.Symbol("u")
+N = sp.Symbol("n", integer=True, positive=True)
+
+
+@functools.lru_cache(maxsize=None)
+def _template(text: str):
+    """``(expr, linear symbols, nonlinear symbols, basis functions)`` of a family template (cached)."""
+    a = {f"a{i}": sp.Symbol(f"a{i}") for i in range(8)}
+    q = {f"q{i}": sp.Symbol(f"q{i}", positive=True) for i in range(4)}
+    expr = sp.sympify(text, locals={"u": U, "n": N, **a, **q})
+    lin = tuple(s for s in a.values() if s in expr.free_symbols)
+    nonlin = tuple(s for s in q.values() if s in expr.free_symbols)
+    cols = [sp.diff(expr, s) for s in lin]
+    if any(c.free_symbols & set(lin) for c in cols) or sp.simplify(expr - sum(s * c for s, c in zip(lin, cols))) != 0:
+        raise FieldlabError(f"family template '{text}' must be linear in its coefficients a0, a1, ... (no constant "
+                            "term outside them).")
+    fns = [sp.lambdify((U, *nonlin, N), c, "numpy") for c in cols]
+    return expr, lin, nonlin, fns
 
 
 @dataclasses.dataclass(frozen=True)
 class Family:
+    r"""A family of laws written once, as a SymPy ``template`` in ``u``: linear coefficients ``a0, a1, ...``,
+    nonlinear parameters ``q0, q1, ...`` (positive, fitted in log-space within ``bounds``) and an integer
+    exponent ``n`` (tried over ``exponents``). The numerical basis, one column :math:`\partial f/\partial a_j`
+    per linear coefficient, is derived from the template by ``sympy.diff`` and ``sympy.lambdify``, so the
+    formula and the numbers cannot disagree.
+
+    ``bounds``: per nonlinear parameter ``(kind, lo, hi)``, relative to :math:`U = \max|u|` over the data:
+    ``"K"`` (times U), ``"rate"`` (over U), ``"rate2"`` (over U^2) or ``"exponent"`` (absolute).
+    """
+
     name: str
-    basis: Callable  # (u, q) -> list of arrays (one per linear coefficient)
-    expr: Callable  # (a, q) -> sympy expression in u
-    bounds: tuple = ()  # per nonlinear parameter: (lo, hi) relative, "K" (x U) or "rate" (/ U) or "rate2" (/ U^2)
-    exponents: tuple = (None,)  # Hill: the integer exponents tried
+    template: str
+    bounds: tuple = ()
+    exponents: tuple = (None,)
 
+    def basis(self, u, q, n) -> list:
+        r"""The columns :math:`\partial f / \partial a_j` at ``u`` for nonlinear parameters ``q`` and exponent ``n``."""
+        u = np.asarray(u, float)
+        fns = _template(self.template)[3]
+        return [np.broadcast_to(np.asarray(f(u, *q, n if n is not None else 1), float), u.shape) for f in fns]
 
-def _hill(u, K, n):
-    return u**n / (K**n + u**n)
+    def expr(self, a, q, n) -> sp.Expr:
+        """The law with coefficients ``a``, nonlinear parameters ``q`` and exponent ``n`` as a SymPy expression."""
+        e, lin, nonlin, _ = _template(self.template)
+        subs = dict(zip(lin, a)) | dict(zip(nonlin, q)) | ({N: n} if n is not None else {})
+        return e.xreplace(subs)
 
 
 D_FAMILIES = [
-    Family("linear", lambda u, q, n: [np.ones_like(u), u], lambda a, q, n: a[0] + a[1] * U),
-    Family("quadratic", lambda u, q, n: [np.ones_like(u), u, u**2], lambda a, q, n: a[0] + a[1] * U + a[2] * U**2),
-    Family("michaelis-menten", lambda u, q, n: [np.ones_like(u), u / (q[0] + u)],
-           lambda a, q, n: a[0] + a[1] * U / (q[0] + U), (("K", 1e-3, 1e2),)),
-    Family("hill", lambda u, q, n: [np.ones_like(u), _hill(u, q[0], n)],
-           lambda a, q, n: a[0] + a[1] * U**n / (q[0] ** n + U**n), (("K", 1e-3, 1e2),), (2, 3, 4)),
-    Family("exp-saturation", lambda u, q, n: [np.ones_like(u), 1 - np.exp(-q[0] * u)],
-           lambda a, q, n: a[0] + a[1] * (1 - sp.exp(-q[0] * U)), (("rate", 1e-2, 1e2),)),
-    Family("rational", lambda u, q, n: [b / (1 + q[0] * u + q[1] * u**2) for b in (np.ones_like(u), u, u**2)],
-           lambda a, q, n: (a[0] + a[1] * U + a[2] * U**2) / (1 + q[0] * U + q[1] * U**2),
-           (("rate", 1e-4, 1e2), ("rate2", 1e-4, 1e2))),
+    Family("linear", "a0 + a1*u"),
+    Family("quadratic", "a0 + a1*u + a2*u**2"),
+    Family("michaelis-menten", "a0 + a1*u/(q0 + u)", (("K", 1e-3, 1e2),)),
+    Family("hill", "a0 + a1*u**n/(q0**n + u**n)", (("K", 1e-3, 1e2),), (2, 3, 4)),
+    Family("exp-saturation", "a0 + a1*(1 - exp(-q0*u))", (("rate", 1e-2, 1e2),)),
+    Family("rational", "(a0 + a1*u + a2*u**2)/(1 + q0*u + q1*u**2)", (("rate", 1e-4, 1e2), ("rate2", 1e-4, 1e2))),
+    Family("power", "a0 + a1*u**q0", (("exponent", 0.3, 4.0),)),
+    Family("sigmoid", "a0 + a1/(1 + exp(-q0*(u - q1)))", (("rate", 1.0, 1e2), ("K", 1e-2, 1.5))),
 ]
 
 R_FAMILIES = [
-    Family("logistic", lambda u, q, n: [u, u**2], lambda a, q, n: a[0] * U + a[1] * U**2),
-    Family("cubic", lambda u, q, n: [u, u**2, u**3], lambda a, q, n: a[0] * U + a[1] * U**2 + a[2] * U**3),
-    Family("michaelis-menten", lambda u, q, n: [u / (q[0] + u), u],
-           lambda a, q, n: a[0] * U / (q[0] + U) + a[1] * U, (("K", 1e-3, 1e2),)),
-    Family("hill", lambda u, q, n: [_hill(u, q[0], n), u],
-           lambda a, q, n: a[0] * U**n / (q[0] ** n + U**n) + a[1] * U, (("K", 1e-3, 1e2),), (2, 3, 4)),
-    Family("exp", lambda u, q, n: [u * np.exp(-q[0] * u), u],
-           lambda a, q, n: U * (a[0] * sp.exp(-q[0] * U) + a[1]), (("rate", 1e-2, 1e2),)),
-    Family("rational", lambda u, q, n: [u / (1 + q[0] * u), u**2 / (1 + q[0] * u)],
-           lambda a, q, n: (a[0] * U + a[1] * U**2) / (1 + q[0] * U), (("rate", 1e-4, 1e2),)),
+    Family("logistic", "a0*u + a1*u**2"),
+    Family("cubic", "a0*u + a1*u**2 + a2*u**3"),
+    Family("michaelis-menten", "a0*u/(q0 + u) + a1*u", (("K", 1e-3, 1e2),)),
+    Family("hill", "a0*u**n/(q0**n + u**n) + a1*u", (("K", 1e-3, 1e2),), (2, 3, 4)),
+    Family("exp", "u*(a0*exp(-q0*u) + a1)", (("rate", 1e-2, 1e2),)),
+    Family("rational", "(a0*u + a1*u**2)/(1 + q0*u)", (("rate", 1e-4, 1e2),)),
 ]
 
 
@@ -106,8 +134,7 @@ def polynomial(coefficients) -> tuple[Family, "SymbolicFit"]:
     """The polynomial with the nonzero ``coefficients`` (``c[k]`` multiplies ``u**k``) as a family of its
     terms and a fit of that family, for :func:`polish_pair`."""
     powers = tuple(k for k, c in enumerate(coefficients) if c != 0)
-    family = Family("polynomial", lambda u, q, n: [np.asarray(u, float) ** k for k in powers],
-                    lambda a, q, n: sum((c * U**k for c, k in zip(a, powers)), sp.Integer(0)))
+    family = Family("polynomial", " + ".join(f"a{j}*u**{k}" for j, k in enumerate(powers)) or "0*u")
     return family, _make_fit(family, [coefficients[k] for k in powers], (), None, float("nan"))
 
 
@@ -140,7 +167,7 @@ def lambdify(expr) -> Callable:
 
 
 def _scale(kind: str, scale: float) -> float:
-    return {"K": scale, "rate": 1 / scale, "rate2": 1 / scale**2}[kind]
+    return {"K": scale, "rate": 1 / scale, "rate2": 1 / scale**2, "exponent": 1.0}[kind]
 
 
 def fit_family(family: Family, u: np.ndarray, y: np.ndarray, *, starts: int = 6, seed: int = 0) -> SymbolicFit:
@@ -274,21 +301,30 @@ class _StateTable:
         per = values_at_gl.reshape(-1, len(self._gl_w)) @ self._gl_w
         return np.concatenate([[0.0], np.cumsum(per)])
 
+    def subset(self, rows) -> "_StateTable":
+        """The same table restricted to the weak equations ``rows`` (an index array or a boolean mask)."""
+        out = object.__new__(_StateTable)
+        out.__dict__.update(self.__dict__)
+        out.A_G, out.A_R, out.b = self.A_G[rows], self.A_R[rows], self.b[rows]
+        return out
+
 
 def _family(name: str, families) -> Family:
     return next(f for f in families if f.name == name)
 
 
-def refit(d: SymbolicFit, r: SymbolicFit, table: _StateTable, *, starts: int = 2, seed: int = 0):
+def refit(d: SymbolicFit, r: SymbolicFit, table: _StateTable, *, starts: int = 2, seed: int = 0,
+          families: tuple[Family, Family] | None = None):
     """Refit every coefficient of the pair (``d``, ``r``) on the weak equations, starting from their values.
 
     Variable projection again: for given nonlinear parameters of both laws the linear coefficients
     solve a least-squares problem over the test functions; the nonlinear ones are optimised in
     log-space within the family bounds, from the compressed values and ``starts`` random points
     (Hill exponents: the compressed one). Fits whose D is not positive on the grid are discarded.
-    Returns ``(D fit, R fit, rss)`` or ``None`` when no start gives a positive D.
+    Returns ``(D fit, R fit, rss)`` or ``None`` when no start gives a positive D. ``families``: the
+    :class:`Family` of each fit when it is not one of :data:`D_FAMILIES`, :data:`R_FAMILIES`.
     """
-    fd, fr = _family(d.family, D_FAMILIES), _family(r.family, R_FAMILIES)
+    fd, fr = families or (_family(d.family, D_FAMILIES), _family(r.family, R_FAMILIES))
     scale = float(np.max(np.abs(table.grid))) or 1.0
     (ld, hd), (lr, hr) = _log_bounds(fd, scale), _log_bounds(fr, scale)
     lo_log, hi_log = np.concatenate([ld, lr]), np.concatenate([hd, hr])
