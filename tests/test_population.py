@@ -165,3 +165,77 @@ def test_population_residuals_vanish_on_the_reference_transport():
     z = jnp.array([[40.0, 2030.0], [70.0, 2050.0], [90.0, 2025.0]])
     r = jax.vmap(lambda zz: pb.equations["pde"](pb.fields_at(along, zz), {}))(z)
     assert np.max(np.abs(np.asarray(r))) < 1e-3
+
+
+class _ExactRun:
+    """Stands in for a trained run: predicts the reference (linear interpolation of its h = 1/16 grid)."""
+
+    def __init__(self, name):
+        from types import SimpleNamespace
+
+        from fieldlab.problems.population import MODELS, reference_solution
+
+        base, _, policy = name.partition(":policy=")
+        self.config = SimpleNamespace(problem=name)
+        self.problem = problems.get(name)
+        self._ages, self._years, p = reference_solution(base, policy or "three-child")
+        self._p = p / MODELS[base][1]
+
+    def predict(self, z):
+        from scipy.interpolate import RegularGridInterpolator
+
+        return RegularGridInterpolator((self._ages, self._years), self._p)(z)[:, None]
+
+
+@pytest.mark.parametrize("name", ["population-china2024:policy=universal-two-child", "population-tao2025"])
+def test_demography_of_a_run_that_predicts_the_reference(name):
+    from fieldlab import demography
+
+    run = _ExactRun(name)
+    e = demography.errors(demography.from_run(run), demography.from_reference(name))
+    assert e["year"][0] == 2024 and e["year"][-1] == 2054 and len(e["year"]) == 31
+    # the same grid and rule as the reference: the indicators agree to rounding
+    assert e["total"].max() < 1e-12 and e["births"].max() < 1e-12 and e["oadr"].max() < 1e-10
+    wrong = demography.from_run(run)
+    wrong["total"] = wrong["total"] * 1.01
+    assert demography.errors(wrong, demography.from_reference(name))["total"].min() == pytest.approx(0.01, rel=1e-3)
+
+
+def test_demography_command_writes_table_and_figures(tmp_path):
+    import csv
+
+    from typer.testing import CliRunner
+
+    from fieldlab.cli import app
+
+    res = CliRunner().invoke(app, ["demography", "population-tao2025", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader((tmp_path / "demography.csv").open()))
+    assert len(rows) == 3 * 31 and {r["scenario"] for r in rows} == {
+        "tao2025-three-child", "tao2025-universal-two-child", "tao2025-separate-two-child"}
+    last = {r["scenario"]: r for r in rows if r["year"] == "2054"}
+    assert float(last["tao2025-three-child"]["total_persons"]) / 1e6 == pytest.approx(527.49, abs=0.05)
+    assert float(last["tao2025-universal-two-child"]["births_per_year"]) / 1e6 == pytest.approx(8.257, abs=0.005)
+    assert (tmp_path / "trajectories.png").stat().st_size > 10_000
+    assert (tmp_path / "pyramids-tao2025-three-child.png").stat().st_size > 10_000
+    res = CliRunner().invoke(app, ["demography", "burgers", "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "not a population problem" in res.output
+
+
+@pytest.mark.slow
+def test_nonlocal_condition_trains_to_the_closed_form():
+    """A small PINN with the initial and the birth condition (soft) finds the stable population."""
+    pb = fieldlab.Problem(
+        name="lotka-train", coords=("a", "t"), fields=("p",), domain=Interval(0.0, A) * TimeInterval(0.0, 10.0),
+        equations={"pde": lambda F, p: 10.0 * (F.d("p", "t") + F.d("p", "a") + MU * F.p)},
+        conditions={"births": Nonlocal("p", over="a", at=0.0, kernel=lambda a, t: lotka_beta(a, t), nodes=32),
+                    "initial": fieldlab.Initial("p", lambda a, t: jnp.exp(-(LAM + MU) * a))})
+    run = fieldlab.train(pb, "mlp", {"sampling": {"interior": 1000, "boundary": 64, "initial": 64},
+                                     "stages": [{"optimizer": "adam", "steps": 1000, "lr": 3e-3},
+                                                {"optimizer": "lbfgs", "steps": 1000}]},
+                         progress=False, width=24, depth=3)
+    z = np.stack(np.meshgrid(np.linspace(0, A, 26), np.linspace(0, 10, 11), indexing="ij"), -1).reshape(-1, 2)
+    exact = np.exp(LAM * z[:, 1] - (LAM + MU) * z[:, 0])
+    assert np.linalg.norm(run.predict(z)[:, 0] - exact) / np.linalg.norm(exact) < 1e-2
+    # the newborns follow exp(LAM t): without the birth condition p(0, t) would be free
+    assert run.predict([[0.0, 10.0]])[0, 0] == pytest.approx(np.exp(LAM * 10), rel=1e-2)
