@@ -187,7 +187,7 @@ def reference_solution(name: str, policy: str, h: float = REFERENCE_H):
 DEFAULTS = {
     "model": {"name": "mlp", "width": 48, "depth": 4},
     "recipe": {
-        "sampling": {"interior": 4000, "boundary": 256, "method": "sobol", "resample_every": 0},
+        "sampling": {"interior": 4000, "boundary": 128, "method": "sobol", "resample_every": 0},
         "stages": [
             {"optimizer": "adam", "steps": 2000, "lr": 2e-3, "decay_rate": 0.5, "decay_steps": 1000},
             {"optimizer": "lbfgs", "steps": 3000, "memory": 50},
