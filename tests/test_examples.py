@@ -106,3 +106,14 @@ def test_discover_closure(tmp_path):
     assert weak["metrics"]["rollout_mean"] < 0.05
     for figure in ("closures.png", "rollout.png", "error_map.png"):
         assert (out / "discover" / figure).exists()
+
+
+@pytest.mark.slow
+def test_population(tmp_path):
+    out, stdout = run_example("population", tmp_path, 20)
+    demo = out / "population" / "demography"
+    rows = list(csv.DictReader((demo / "demography.csv").open()))
+    assert {r["source"] for r in rows} == {"network", "reference"} and len(rows) == 2 * 31
+    assert len(list(csv.DictReader((demo / "errors.csv").open()))) == 31
+    assert (demo / "trajectories.png").exists() and (demo / "pyramids-china2024-universal-two-child.png").exists()
+    assert "largest errors over the years" in stdout
