@@ -77,9 +77,12 @@ class Nonlocal(Condition):
         kernel: ``kernel(*z) -> scalar`` or ``(len(fields),)``, a JAX function of the coordinates of
             one quadrature node (in the problem's coordinate order); for example the fertility
             ``beta(a, t)``. It may close over anything constant.
-        lo, hi: limits of the integral; default: the domain's extent along ``over``. Restrict them to
-            the support of the kernel (the fertile ages) so that no node is wasted.
-        nodes, rule, panels: the fixed quadrature rule (:func:`quadrature_rule`).
+        lo: lower limit of the integral; default: the domain's lower bound along ``over``. Restrict
+            ``lo`` and ``hi`` to the support of the kernel (the fertile ages) so that no node is wasted.
+        hi: upper limit of the integral; default: the domain's upper bound along ``over``.
+        nodes: number of quadrature nodes (:func:`quadrature_rule`).
+        rule: ``"gauss"`` (composite Gauss-Legendre) or ``"trapezoid"``.
+        panels: number of equal panels of the Gauss rule.
         fields: the fields ``v_f`` in the integrand; default ``(field,)``.
 
     The residual at a boundary point ``z`` (with ``z[over] = at``) is ``u(z) - sum_q w_q K(z_q) .
