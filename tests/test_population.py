@@ -163,7 +163,7 @@ def test_population_residuals_vanish_on_the_reference_transport():
         return (model.initial(a0, jnp) * jnp.exp(-(model.cumulative_hazard(a, jnp) - model.cumulative_hazard(a0, jnp))) / 1e7)[None]
 
     z = jnp.array([[40.0, 2030.0], [70.0, 2050.0], [90.0, 2025.0]])
-    r = jax.vmap(lambda zz: pb.equations["pde"](pb.fields_at(along, zz), {}))(z)
+    r = jax.vmap(lambda zz: pb.equations["pde"](pb.fields_at(along, zz), pb.params))(z)
     assert np.max(np.abs(np.asarray(r))) < 1e-3
 
 

@@ -200,7 +200,7 @@ def _build(name: str, model: PopulationModel, scale: float, policy: str, descrip
     mu, beta, p0 = model.mortality, model.fertility, model.initial
 
     def residual(F, p):
-        return HORIZON * (F.d("p", "t") + F.d("p", "a") + mu(F.a, jnp) * F.p)
+        return p["horizon"] * (F.d("p", "t") + F.d("p", "a") + mu(F.a, jnp) * F.p)
 
     def transform(z, out):
         return p0(z[0], jnp)[None] / scale + (z[1] - T0) / HORIZON * out
@@ -222,7 +222,7 @@ def _build(name: str, model: PopulationModel, scale: float, policy: str, descrip
             "initial": Initial("p", lambda a, t: p0(a, jnp) / scale),
             "births": Nonlocal("p", over="a", at=0.0, kernel=lambda a, t: beta(a, t, jnp), lo=lo, hi=hi, nodes=64),
         },
-        params={"horizon": HORIZON, "scale": scale},
+        params={"horizon": HORIZON},
         transform=transform, exact=("initial",), reference=reference,
         description=description + f"; policy = {policy}; p in units of {scale:.3g} persons per year of age",
     )
