@@ -9,7 +9,7 @@ network and of the reference are integrated by the same rule on that grid, so th
 network's. Usage:
 
     python benchmarks/population.py [--steps 1500] [--budget 3000] [--seeds 3] [--no-bench]
-        [--problems population-china2024,population-tao2025] [--out docs/results/population.md]
+        [--problems population-china2024,population-tao2025] [--report-only] [--out docs/results/population.md]
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def bench_section(args) -> tuple[list[str], list[str]]:
     out = Path(args.bench_dir)
     cmd = [sys.executable, "-m", "fieldlab.cli", "bench", "--problems", args.problems, "--models", args.models,
            "--seeds", str(args.seeds), "--steps", str(args.steps), "--budget", str(args.budget),
-           "--workers", str(args.workers), "--out", str(out)]
+           "--workers", str(args.workers), "--out", str(out)] + (["--report-only"] if args.report_only else [])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, env=env, cwd=ROOT)
@@ -194,6 +194,7 @@ def main():
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--bench-dir", default="bench-population")
     ap.add_argument("--no-bench", action="store_true")
+    ap.add_argument("--report-only", action="store_true", help="tables of the cells already finished in --bench-dir")
     ap.add_argument("--out", default=str(ROOT / "docs/results/population.md"))
     args = ap.parse_args()
     busy = busy_cores()
