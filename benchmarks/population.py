@@ -126,7 +126,10 @@ def bench_section(args) -> tuple[list[str], list[str]]:
 
     e2, f1, f0 = (lambda x: f"{x:.2e}"), (lambda x: f"{x:.1f}"), (lambda x: f"{x:.0f}")
     lines = ["## Backbones: mlp, lstm, plstm, ra", "",
-             f"`{' '.join(['fieldlab', *cmd[3:]])}` ({wall / 60:.0f} min wall in all, {args.workers} workers). "
+             f"`{' '.join(['fieldlab', *cmd[3:]])}`"
+             + (" (tables of the cells finished in that directory; the seeds column says how many each row has). "
+                if args.report_only else f" ({wall / 60:.0f} min wall in all, {args.workers} workers). ")
+             + 
              f"Every backbone: the problem's default recipe (Adam with step decay then L-BFGS, 4000 Sobol interior "
              f"points, 128 points for the birth condition, each with 64 Gauss nodes) cut to {args.steps} steps in the "
              f"same proportions, width chosen for at most {args.budget} parameters, seeds 0 to {args.seeds - 1}, float32, "
@@ -141,14 +144,14 @@ def bench_section(args) -> tuple[list[str], list[str]]:
              "in the authors' logs is a relative mean square). Here the initial condition is a hard constraint, the "
              "same for every backbone, so its error is float32 rounding (below 1e-6), more than two orders below the "
              "baseline by construction; the errors below are those of the whole solution, 2024-2054.", "",
-             "| problem | backbone | parameters | rel L2 of p | max N error | max B error | max OADR error [points] | wall [s] | steps/s |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| problem | backbone | seeds | parameters | rel L2 of p | max N error | max B error | max OADR error [points] | wall [s] | steps/s |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for (problem, model), recs in rows.items():
         ok = [r for r in recs if "failed" not in r]
         if not ok:
-            lines.append(f"| {problem} | {model} | failed: {recs[0]['failed']} | | | | | | |")
+            lines.append(f"| {problem} | {model} | 0 | failed: {recs[0]['failed']} | | | | | | |")
             continue
-        lines.append(f"| {problem} | {model} | {ok[0]['n_params']} | {ms([r['rel_l2'] for r in ok], e2)} | "
+        lines.append(f"| {problem} | {model} | {len(ok)} | {ok[0]['n_params']} | {ms([r['rel_l2'] for r in ok], e2)} | "
                      f"{ms([r['max_total'] for r in ok], e2)} | {ms([r['max_births'] for r in ok], e2)} | "
                      f"{ms([r['max_oadr'] for r in ok], lambda x: f'{x:.3f}')} | {ms([r['wall_time_s'] for r in ok], f0)} | "
                      f"{ms([r['steps_per_s'] for r in ok], f1)} |" + (f" ({len(recs) - len(ok)} failed)" if len(ok) < len(recs) else ""))
