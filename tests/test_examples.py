@@ -124,3 +124,14 @@ def test_holes(tmp_path):
     for figure in ("prediction.png", "reference.png", "error.png"):
         assert (run / figure).stat().st_size > 5000
     assert f"{metrics['rel_l2']:.3e}" in stdout
+
+
+@pytest.mark.slow
+def test_population(tmp_path):
+    out, stdout = run_example("population", tmp_path, 20)
+    demo = out / "population" / "demography"
+    rows = list(csv.DictReader((demo / "demography.csv").open()))
+    assert {r["source"] for r in rows} == {"network", "reference"} and len(rows) == 2 * 31
+    assert len(list(csv.DictReader((demo / "errors.csv").open()))) == 31
+    assert (demo / "trajectories.png").exists() and (demo / "pyramids-china2024-universal-two-child.png").exists()
+    assert "largest errors over the years" in stdout

@@ -80,7 +80,8 @@ def problems():
         table.add_column(col)
     for name in registry.available():
         pb = registry.get(name)
-        table.add_row(name, ", ".join(pb.coords), ", ".join(pb.fields), pb.description)
+        opts = "".join(f"\noptions: {name}:{k}={'|'.join(v)} (default {v[0]})" for k, v in registry.options_of(name).items())
+        table.add_row(name, ", ".join(pb.coords), ", ".join(pb.fields), pb.description + opts)
     out.print(table)
 
 
@@ -271,6 +272,21 @@ def export(
 ):
     """Export a trained run's fields on a grid (or at points): NumPy, CSV, NetCDF or VTK for ParaView."""
     _write_predictions(run_dir, out_file, points, grid, allow_outside, units)
+
+
+@app.command()
+@_friendly
+def demography(
+    targets: list[str] = typer.Argument(..., help="run directories of population problems, or population problem "
+                                        "names (the reference; all three policies unless :policy=... is given)"),
+    out_dir: Path = typer.Option(Path("demography"), "--out", help="directory for demography.csv, errors.csv and figures"),
+):
+    """Population indicators per year and scenario (total, births, deaths, old-age dependency ratio) as a CSV
+    table, their errors against the reference, population pyramids and trajectories."""
+    from .demography import write_report
+
+    for what, path in write_report(targets, out_dir).items():
+        out.print(f"{what}: {path}", highlight=False)
 
 
 @app.command()

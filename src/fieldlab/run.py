@@ -36,7 +36,7 @@ from .training.trainer import Trainer, set_dtype
 
 
 def _problem_for(config: RunConfig, problem: Problem | None, directory: Path | None = None) -> Problem:
-    if problem is None and directory is not None and config.problem not in problems.available() \
+    if problem is None and directory is not None and config.problem.partition(":")[0] not in problems.available() \
             and not problems.is_file(config.problem):
         raise FieldlabError(f"{directory} was trained on problem '{config.problem}', which is not built in; load it from "
                             f"Python with load_run('{directory}', problem=...) or resume(..., problem=...).")

@@ -12,6 +12,12 @@ must define exactly one Problem object, or a function called ``problem``. An opt
 dict ``DEFAULTS`` (``{"model": {...}, "recipe": {...}}``) gives its default configuration, over
 counts and steps scaled with the problem's dimension and domain (:func:`scaled_recipe`). Run
 directories record the file's absolute path, so ``eval``, ``resume`` and ``bench`` find it again.
+
+A built-in may take **options**, given after its name as ``name:key=value`` (several as
+``name:k1=v1:k2=v2``), for example ``population-china2024:policy=three-child``. The builder
+receives them as keyword arguments; each option has a fixed set of allowed values (the first is the
+default, used when the option is not given). The name with its options is what run directories and
+bench cells record, so a run is always rebuilt with the options it was trained with.
 """
 
 from __future__ import annotations
@@ -21,14 +27,17 @@ from collections.abc import Callable
 from ..errors import FieldlabError
 from ..problem import Problem
 
-_PROBLEMS: dict[str, tuple[Callable[[], Problem], dict]] = {}
+_PROBLEMS: dict[str, tuple[Callable[..., Problem], dict]] = {}
+_OPTIONS: dict[str, dict[str, tuple[str, ...]]] = {}
 
 
-def register(name: str, defaults: dict):
-    """Decorator for a builder ``() -> Problem``, with its default config (model, recipe)."""
+def register(name: str, defaults: dict, options: dict[str, tuple[str, ...]] | None = None):
+    """Decorator for a builder ``(**options) -> Problem``, with its default config (model, recipe) and
+    its options (``{key: allowed values}``, the first value the default)."""
 
     def deco(builder):
         _PROBLEMS[name] = (builder, defaults)
+        _OPTIONS[name] = {k: tuple(v) for k, v in (options or {}).items()}
         return builder
 
     return deco
@@ -36,6 +45,27 @@ def register(name: str, defaults: dict):
 
 def available() -> list[str]:
     return sorted(_PROBLEMS)
+
+
+def options_of(name: str) -> dict[str, tuple[str, ...]]:
+    """The options a built-in accepts, ``{key: allowed values}`` (first = default); ``{}`` for none."""
+    return dict(_OPTIONS.get(name.partition(":")[0], {}))
+
+
+def parse_options(name: str) -> tuple[str, dict[str, str]]:
+    """``"base:k=v:..."`` -> ``("base", {k: v})``, every option checked against the built-in's allowed values."""
+    base, _, rest = name.partition(":")
+    allowed = _OPTIONS.get(base, {})
+    given: dict[str, str] = {}
+    for part in filter(None, rest.split(":")):
+        key, eq, value = part.partition("=")
+        if not eq or key not in allowed:
+            known = ", ".join(f"{k}=<{'|'.join(v)}>" for k, v in allowed.items()) or "none"
+            raise FieldlabError(f"problem '{name}' has an unknown option '{part}'; the options of '{base}' are: {known}.")
+        if value not in allowed[key]:
+            raise FieldlabError(f"problem option {key}='{value}' is not one of {', '.join(allowed[key])}; pick one of those.")
+        given[key] = value
+    return base, given
 
 
 def is_file(name: str) -> bool:
@@ -49,7 +79,7 @@ def label(name: str) -> str:
     from pathlib import Path
 
     if not is_file(name):
-        return name
+        return name.replace(":", "-").replace("=", "-")
     path, _, attr = name.partition(".py")
     return Path(path).name + (f"-{attr.lstrip(':')}" if attr.lstrip(":") else "")
 
@@ -127,27 +157,33 @@ def _load_file(name: str):
 def _entry(name: str):
     if is_file(name):
         return _load_file(name)
-    if name not in _PROBLEMS:
+    base = name.partition(":")[0]
+    if base not in _PROBLEMS:
         raise FieldlabError(f"unknown problem '{name}'; choose one of: {', '.join(available())} (see `fieldlab problems`).")
-    return _PROBLEMS[name]
+    return _PROBLEMS[base]
 
 
 def get(name: str) -> Problem:
-    """The built-in problem ``name``, or the problem of a problem file."""
+    """The built-in problem ``name`` (with options, ``name:key=value``), or the problem of a problem file."""
     builder = _entry(name)[0]
-    return builder if isinstance(builder, Problem) else builder()
+    if isinstance(builder, Problem):
+        return builder
+    return builder(**parse_options(name)[1]) if not is_file(name) else builder()
 
 
 def defaults(name: str) -> dict:
     """Default config for a built-in problem or a problem file (a fresh copy)."""
     import copy
 
-    return {"problem": name, **copy.deepcopy(_entry(name)[1])}
+    entry = _entry(name)
+    if not is_file(name):
+        parse_options(name)  # refuse a bad option before anything runs
+    return {"problem": name, **copy.deepcopy(entry[1])}
 
 
-from . import advection, allen_cahn, burgers, cavity, fisher_kpp, heat, helmholtz, klein_gordon, kovasznay, poisson, poisson1d, reaction_inverse, wave  # noqa: E402,F401 - register the built-ins
+from . import advection, allen_cahn, burgers, cavity, fisher_kpp, heat, helmholtz, klein_gordon, kovasznay, poisson, poisson1d, population, reaction_inverse, wave  # noqa: E402,F401 - register the built-ins
 
-__all__ = ["available", "defaults", "file_spec", "get", "is_file", "label", "register"]
+__all__ = ["available", "defaults", "file_spec", "get", "is_file", "label", "options_of", "parse_options", "register"]
 
 
 def scaled_recipe(problem: Problem) -> dict:
