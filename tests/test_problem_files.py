@@ -52,7 +52,7 @@ def _ok(result):
     return result.output
 
 
-def test_a_problem_file_goes_through_solve_eval_resume_and_bench(tmp_path, problem_file, monkeypatch):
+def test_a_problem_file_goes_through_solve_eval_export_resume_and_bench(tmp_path, problem_file, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _ok(runner.invoke(app, ["solve", "my_problem.py", "--out", "run", "--quiet"]))
     config = (tmp_path / "run" / "config.toml").read_text()
@@ -80,6 +80,11 @@ def test_a_problem_file_goes_through_solve_eval_resume_and_bench(tmp_path, probl
         assert ds.attrs["problem"] == "poisson1d"
     bad = runner.invoke(app, ["eval", str(tmp_path / "run"), "--points", str(tmp_path / "pts.npy"), "--out", "pred.txt"])
     assert bad.exit_code == 2 and "must end in .npy, .csv, .nc" in bad.output
+    _ok(runner.invoke(app, ["export", str(tmp_path / "run"), "--grid", "9", "--out", "grid.nc"]))
+    with xr.open_dataset(elsewhere / "grid.nc") as ds:  # on the file's domain [0, pi], not the built-in's
+        np.testing.assert_allclose(ds["x"].values, np.linspace(0, np.pi, 9), rtol=1e-6)
+        np.testing.assert_allclose(ds["u"].values, fieldlab.load_run(tmp_path / "run").predict(ds["x"].values[:, None])[:, 0],
+                                   rtol=1e-5, atol=1e-6)
     # not the built-in poisson1d of the same name: its domain is [0, 1], so 1.5 and 3.0 would be refused
     assert fieldlab.load_run(tmp_path / "run").problem.domain.bounds()[1][0] == pytest.approx(np.pi)
     # resume a run cut short
