@@ -36,6 +36,7 @@ __version__ = _version()
 _EXPORTS = {
     "fieldlab.problem": ["Condition", "Data", "Dirichlet", "Fields", "Initial", "InitialRate", "Neumann",
                          "Periodic", "Problem", "Reference", "Robin"],
+    "fieldlab.constraints": ["Integral", "Interface", "Scaled", "Segment"],
     "fieldlab.errors": ["FieldlabError"],
     "fieldlab.config": ["RunConfig"],
     "fieldlab.run": ["Run", "load_run", "resume", "solve", "train"],

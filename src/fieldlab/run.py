@@ -47,7 +47,7 @@ def _problem_for(config: RunConfig, problem: Problem | None, directory: Path | N
 def _build_model(problem: Problem, config: RunConfig):
     lo, hi = problem.domain.bounds()
     key = jax.random.PRNGKey(config.recipe.seed)
-    return models.build(config.model.name, len(problem.coords), len(problem.fields), key=key,
+    return models.build(config.model.name, len(problem.coords), problem.n_outputs, key=key,
                         lo=lo, hi=hi, **config.model.options)
 
 
@@ -121,7 +121,11 @@ class Run:
             return {}
         ref = self.problem.reference()
         pred = ref.select(self.predict(ref.points, allow_outside=True), self.problem.fields)
-        return _metrics.all_metrics(pred, ref.flat, ref.fields or self.problem.fields)
+        out = _metrics.all_metrics(pred, ref.flat, ref.fields or self.problem.fields)
+        if self.problem.extra_metrics is not None:
+            dtype = jax.tree_util.tree_leaves(self.theta)[0].dtype
+            out.update(self.problem.extra_metrics(solution(self.problem, self.theta, self.static), dtype))
+        return out
 
     def write_report(self) -> None:
         """Write ``metrics.json`` and figures into the run directory."""
