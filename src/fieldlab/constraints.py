@@ -176,14 +176,10 @@ class Segment:
 
     def sample(self, n: int, seed: int = 0, method: str = "sobol") -> tuple[np.ndarray, np.ndarray]:
         """``n`` points of the segment and the unit normals there, ``(n, 2)`` each."""
-        a, b, _, normal = self._frame()
-        if method == "grid":
-            s = (np.arange(n) + 0.5) / n
-        else:
-            from scipy.stats import qmc
+        from .geometry.base import as_rng, check_method, unit_1d
 
-            s = qmc.Sobol(1, scramble=True, seed=seed).random(n)[:, 0] if method == "sobol" else \
-                np.random.default_rng(seed).uniform(size=n)
+        a, b, _, normal = self._frame()
+        s = unit_1d(int(n), as_rng(seed), check_method(method))
         return a + s[:, None] * (b - a), np.broadcast_to(normal, (n, 2)).copy()
 
     def level_set(self, x, y, xp=np):
