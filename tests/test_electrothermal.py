@@ -92,10 +92,11 @@ def test_manufactured_facts_hold_symbolically():
     on = {x: s, y: sp.Rational(1, 4) + s / 2}
     n = (-1 / sp.sqrt(5), 2 / sp.sqrt(5))
     dn = lambda f: n[0] * sp.diff(f, x) + n[1] * sp.diff(f, y)  # noqa: E731
-    for f, (c1, c2) in (("T", et.K12), ("phi", et.S12)):
+    for f, cs in (("T", et.K12), ("phi", et.S12)):
+        c1, c2 = (sp.nsimplify(c) for c in cs)
         assert sp.simplify((m2[f] - m1[f]).subs(on)) == 0
         assert sp.simplify((c2 * dn(m2[f]) - c1 * dn(m1[f])).subs(on)) == 0
-        assert sp.simplify((dn(m2[f]) / dn(m1[f])).subs(on) - sp.nsimplify(c1 / c2)) == 0
+        assert sp.simplify((dn(m2[f]) / dn(m1[f])).subs(on) - c1 / c2) == 0
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -138,12 +139,13 @@ def test_conditions_and_extra_metrics_vanish_at_the_exact_solution():
         for name, cond in pb.trained_conditions.items():
             batch = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float32), cond.sample(pb, 200, 0, "sobol"))
             r = jax.vmap(lambda it, c=cond: c.residual(lambda q: pb.fields_at(u, q), it, {}))(batch)
-            assert np.abs(np.asarray(r)).max() < 2e-5, (scenario, name)
+            # interface traces are Taylor steps of length 1e-3: O(1e-6 |d^3 phi/dn^3| sigma) ~ 5e-5 here
+            assert np.abs(np.asarray(r)).max() < 1e-4, (scenario, name)
         m = pb.extra_metrics(u, jnp.float32)
         if scenario == "gauge":
             assert m["p_mean_error"] < 1e-6 and m["rel_l2_p_shape"] < 1e-6 and abs(m["p_mean_exact"]) < 1e-6
         else:
-            assert max(v for k, v in m.items() if k.startswith("interface_")) < 2e-5
+            assert max(v for k, v in m.items() if k.startswith("interface_")) < 1e-4
             assert m["rel_l2_T_near_interface"] < 1e-6
     m = et.build("transport").extra_metrics(lambda q: et.exact("transport", q[0], q[1]) * 1.01, jnp.float32)
     assert m["rel_l2_k(T)"] == pytest.approx(0.01, rel=1e-3) and 0.005 < m["rel_l2_sigma(T)"] < 0.02
