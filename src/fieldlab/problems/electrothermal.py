@@ -276,7 +276,7 @@ def _potential(scenario: str):
 
 def _coons(scenario: str, ks: tuple[int, ...], x, y):
     """Transfinite interpolant of the exact fields ``ks`` from their values on the four sides of [0, 1]^2."""
-    g = lambda a, b: exact(scenario, a, b)[jnp.array(ks)]  # noqa: E731
+    g = lambda a, b: jnp.stack([_select(scenario, FIELDS[k], a, b) for k in ks])  # noqa: E731
     zero, one = jnp.zeros_like(x), jnp.ones_like(x)
     edges = (1 - x) * g(zero, y) + x * g(one, y) + (1 - y) * g(x, zero) + y * g(x, one)
     corners = ((1 - x) * (1 - y) * g(zero, zero) + x * (1 - y) * g(one, zero)
@@ -405,11 +405,11 @@ def build(scenario: str, gauge: str = "mean") -> Problem:
     )
 
 
-def _defaults(interface: bool = False) -> dict:
+def _defaults() -> dict:
     return {
         "model": {"name": "mlp", "width": 64, "depth": 4},
         "recipe": {
-            "sampling": {"interior": 1500, "boundary": 400 if interface else 200},
+            "sampling": {"interior": 1500, "boundary": 200},
             "stages": [
                 {"optimizer": "adam", "steps": 2000, "lr": 2e-3, "decay_rate": 0.5, "decay_steps": 700},
                 {"optimizer": "lbfgs", "steps": 3000},
@@ -422,4 +422,4 @@ register("electrothermal-coupled", _defaults())(lambda: build("coupled"))
 register("electrothermal-gauge", _defaults())(lambda: build("gauge"))
 register("electrothermal-gauge-point", _defaults())(lambda: build("gauge", gauge="point"))
 register("electrothermal-transport", _defaults())(lambda: build("transport"))
-register("electrothermal-interface", _defaults(interface=True))(lambda: build("interface"))
+register("electrothermal-interface", _defaults())(lambda: build("interface"))
