@@ -391,17 +391,17 @@ def build(scenario: str, gauge: str = "mean") -> Problem:
         # raw outputs: u, v, p, phi_A, T_A, phi_B, T_B; phi = phi_A + |d| phi_B, T = T_A + |d| T_B
         transform = kink(GAMMA.level_set, {3: (3, 5), 4: (4, 6)}, len(FIELDS), base=_hard(scenario, (0, 1, 2)))
         exact_names, outputs, extra = ("boundary_u", "boundary_v", "boundary_p"), 7, _interface_metrics
-    gauge_text = {"gauge": " p fixed only by its mean over the domain (integral constraint);",
-                  "interface": " two materials across y = 1/4 + x/2 (k 1|4, sigma 1|5), interface continuity of T, phi and their fluxes;",
-                  "transport": " sigma(T) = 1/T, k(T) = T, mu(T) = exp(1 - T);"}.get(scenario, " constant coefficients;")
+    gauge_text = {"gauge": "p fixed only by its mean over the domain (integral constraint)",
+                  "interface": "two materials across y = 1/4 + x/2 (k 1|4, sigma 1|5), interface continuity of T, phi and their fluxes",
+                  "transport": "temperature-dependent sigma(T) = 1/T, k(T) = T, mu(T) = exp(1 - T)"}.get(scenario, "constant coefficients")
     if scenario == "gauge" and gauge != "mean":
-        gauge_text = " p fixed only by the point gauge p(1/2, 1/2) = -1/25;"
+        gauge_text = "p fixed only by the point gauge p(1/2, 1/2) = -1/25"
     return Problem(
         name=name, coords=("x", "y"), fields=FIELDS, domain=Box([0.0, 0.0], [1.0, 1.0]),
         equations=equations, conditions=conditions, params=dict(PARAMS), transform=transform, exact=exact_names,
         reference=_reference(scenario), outputs=outputs, extra_metrics=extra,
-        description=("electrothermal flow (u, v, p, phi, T): Navier-Stokes with Coulomb force and buoyancy, heat with "
-                     f"Joule heating, current conservation, on [0,1]^2, Re = Pe = 50;{gauge_text} manufactured solution"),
+        description=(f"{gauge_text}: electrothermal flow (u, v, p, phi, T), Navier-Stokes with Coulomb force and "
+                     "buoyancy, heat with Joule heating, current conservation, on [0,1]^2, Re = Pe = 50; manufactured solution"),
     )
 
 
