@@ -161,3 +161,27 @@ def test_registered_with_defaults_and_reference():
     ref = problems.get("electrothermal-coupled").reference()
     assert ref.values.shape == (201, 201, 5)
     assert ref.values[..., 3].min() == pytest.approx(0.0, abs=0.02) and ref.values[..., 4].max() < 1.31
+
+
+@pytest.mark.slow
+def test_cli_solve_and_eval_return_every_field(tmp_path):
+    """`fieldlab solve` with the built-in defaults (cut to a few steps) and `fieldlab eval`."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from fieldlab.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "run"
+    res = runner.invoke(app, ["solve", "electrothermal-gauge", "--steps", "40", "--quiet", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    m = json.loads((out / "metrics.json").read_text())
+    for f in et.FIELDS:
+        assert all(f"{k}_{f}" in m for k in ("rel_l2", "mse", "rmse", "mae", "max_ae"))
+    assert {"p_mean_error", "rel_l2_p_shape"} <= set(m)
+    np.save(tmp_path / "pts.npy", np.array([[0.5, 0.5], [0.25, 0.75]]))
+    res = runner.invoke(app, ["eval", str(out), "--points", str(tmp_path / "pts.npy"), "--out", str(tmp_path / "p.csv")])
+    assert res.exit_code == 0, res.output
+    header = (tmp_path / "p.csv").read_text().splitlines()[0]
+    assert [c.strip() for c in header.split(",")] == ["x", "y", "u", "v", "p", "phi", "T"]
