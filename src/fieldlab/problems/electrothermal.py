@@ -63,6 +63,16 @@ boundary and smooth there is :math:`g_C + 16\,x(1-x)\,y(1-y)\,N`, with :math:`g_
 (Coons) interpolant of its boundary values (boundary data only). The S2 pressure is free; the S4
 temperature and potential, whose boundary data have kinks where :math:`\Gamma` meets the walls, keep
 their Dirichlet data as loss terms. Reference: the exact fields on a 201 x 201 grid.
+
+Choices against the research note, and why: the gauge is a penalty on the mean over a fixed
+Gauss-Legendre rule, not the hard form :math:`p := p_{net} - \mathrm{mean}_Q(p_{net})`, because a
+transform in fieldlab is pointwise (it never sees the network as a whole) and the penalty costs one
+extra forward pass over 1024 nodes; the interface uses the note's recommended single network with
+the kink :math:`|d|` (as extra outputs through a transform rather than as an input feature, so every
+backbone is used unchanged), with the interface traces taken by Taylor steps from
+:math:`z \pm 10^{-3} n` (:class:`~fieldlab.constraints.Interface`); the viscous term is written in
+full-stress form in every scenario (it equals :math:`\Delta\mathbf u` for constant :math:`\mu` and
+:math:`\nabla\cdot\mathbf u = 0`), so one operator serves all four.
 """
 
 from __future__ import annotations
