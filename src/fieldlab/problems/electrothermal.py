@@ -331,7 +331,7 @@ def _gauge_metrics(u, dtype):
     """Gauge error ``|mean p_pred - mean p|`` and shape error ``relL2(p - mean p)`` on the 201 x 201 grid
     (trapezoidal means)."""
     ref = _reference("gauge")()
-    pred = np.asarray(jax.vmap(u)(jnp.asarray(ref.points, dtype)), np.float64)[:, 2].reshape(201, 201)
+    pred = np.asarray(jax.jit(jax.vmap(u))(jnp.asarray(ref.points, dtype)), np.float64)[:, 2].reshape(201, 201)
     exact_p = ref.values[..., 2]
     w1 = np.full(201, 1.0 / 200)
     w1[[0, -1]] /= 2
@@ -344,7 +344,7 @@ def _gauge_metrics(u, dtype):
 def _transport_metrics(u, dtype):
     """Relative L2 errors of sigma(T), k(T), mu(T) at the predicted temperature, on the reference grid."""
     ref = _reference("transport")()
-    T = np.asarray(jax.vmap(u)(jnp.asarray(ref.points, dtype)), np.float64)[:, 4]
+    T = np.asarray(jax.jit(jax.vmap(u))(jnp.asarray(ref.points, dtype)), np.float64)[:, 4]
     Te = ref.flat[:, 4]
     mu, k, s = _laws("transport")
     return {f"rel_l2_{name}(T)": _rel(law(T, np), law(Te, np)) for name, law in (("mu", mu), ("k", k), ("sigma", s))}
@@ -364,13 +364,13 @@ def _interface_metrics(u, dtype):
     at = lambda zz: Fields(u, zz, ("x", "y"), FIELDS)  # noqa: E731
     out = {}
     for key, cond in _interface_conditions().items():
-        r = np.asarray(jax.vmap(lambda it, c=cond: c.residual(at, it, {}))(item), np.float64)
+        r = np.asarray(jax.jit(jax.vmap(lambda it, c=cond: c.residual(at, it, {})))(item), np.float64)
         f = key.split("_")[1]
         out[f"interface_jump_{f}"] = float(np.sqrt(np.mean(r[:, 0] ** 2)))
         out[f"interface_flux_jump_{f}"] = float(np.sqrt(np.mean(r[:, 1] ** 2)))
     ref = _reference("interface")()
     band = np.abs(GAMMA.level_set(ref.points[:, 0], ref.points[:, 1])) < 0.05
-    pred = np.asarray(jax.vmap(u)(jnp.asarray(ref.points[band], dtype)), np.float64)
+    pred = np.asarray(jax.jit(jax.vmap(u))(jnp.asarray(ref.points[band], dtype)), np.float64)
     for k, f in ((3, "phi"), (4, "T")):
         out[f"rel_l2_{f}_near_interface"] = _rel(pred[:, k], ref.flat[band, k])
     return out
