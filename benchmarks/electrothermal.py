@@ -62,7 +62,7 @@ def tables(results: list[dict], models: tuple[str, ...]) -> list[str]:
         if not rows:
             continue
         lines += [f"### {problem}", "",
-                  "Relative L2 error per field (mean ± std over seeds), parameters, steps and training time:", "",
+                  "Relative L2 error per field (mean ± std over seeds); parameters, steps and training time (means):", "",
                   "| backbone | params | steps | time [s] | " + " | ".join(FIELDS) + " | worst field |",
                   "| --- | --- | --- | --- | " + " | ".join("---" for _ in FIELDS) + " | --- |"]
         best = {}
@@ -72,8 +72,8 @@ def tables(results: list[dict], models: tuple[str, ...]) -> list[str]:
                 continue
             per = {f: _mean([r["metrics"].get(f"rel_l2_{f}") for r in rs]) for f in FIELDS}
             best[m] = max(per.values())
-            lines.append(f"| {m} | {rs[0]['n_params']} | {_stat([r['steps'] for r in rs])} | "
-                         f"{_stat([r['wall_time_s'] for r in rs])} | "
+            lines.append(f"| {m} | {rs[0]['n_params']} | {_mean([r['steps'] for r in rs]):.0f} | "
+                         f"{_mean([r['wall_time_s'] for r in rs]):.0f} | "
                          + " | ".join(_stat([r["metrics"].get(f"rel_l2_{f}") for r in rs]) for f in FIELDS)
                          + f" | {best[m]:.2e} |")
         lines += ["", "MSE / RMSE / MAE / MaxAE per field (means over seeds):", "",
