@@ -78,7 +78,6 @@ full-stress form in every scenario (it equals :math:`\Delta\mathbf u` for consta
 from __future__ import annotations
 
 import functools
-import math
 
 import jax
 import jax.numpy as jnp
@@ -92,7 +91,6 @@ from . import register
 FIELDS = ("u", "v", "p", "phi", "T")
 PARAMS = {"Re": 50.0, "Pe": 50.0, "Ec": 0.05, "Ri": 0.08, "J": 0.04}
 K12, S12 = (1.0, 4.0), (1.0, 5.0)           # S4 conductivities: thermal (k1, k2), electrical (sigma1, sigma2)
-SQ5 = math.sqrt(5.0)
 GAMMA = Segment((0.0, 0.25), (1.0, 0.75))  # normal (-1, 2)/sqrt 5: into material 2, above
 
 
