@@ -37,6 +37,7 @@ _EXPORTS = {
     "fieldlab.problem": ["Condition", "Data", "Dirichlet", "Fields", "Initial", "InitialRate", "Neumann",
                          "Periodic", "Point", "Problem", "Reference", "Robin"],
     "fieldlab.nonlocal_conditions": ["Nonlocal"],
+    "fieldlab.constraints": ["Integral", "Interface", "Scaled", "Segment"],
     "fieldlab.errors": ["FieldlabError"],
     "fieldlab.config": ["RunConfig"],
     "fieldlab.run": ["Run", "load_run", "resume", "solve", "train"],

@@ -27,14 +27,24 @@ def rel_l2(pred, ref) -> float:
     return float(np.linalg.norm(np.asarray(pred) - ref) / max(np.linalg.norm(ref), 1e-300))
 
 
+PER_FIELD = ("rel_l2", "mse", "rmse", "mae", "max_ae")
+
+
 def all_metrics(pred, ref, fields: tuple[str, ...] | None = None) -> dict[str, float]:
-    """MSE, RMSE, MAE, MaxAE and relative L2 over all fields, and relative L2 per field."""
+    """MSE, RMSE, MAE, MaxAE and relative L2 over all fields, and each of them per field.
+
+    Per-field keys are ``<metric>_<field>`` (``rel_l2_u``, ``mse_p``, ``max_ae_T``), for problems
+    with several fields. Fields of very different sizes make the pooled numbers meaningless; the
+    per-field relative L2 is the one to compare.
+    """
     pred, ref = np.asarray(pred, np.float64), np.asarray(ref, np.float64)
     out = {"mse": mse(pred, ref), "rmse": rmse(pred, ref), "mae": mae(pred, ref),
            "max_ae": max_ae(pred, ref), "rel_l2": rel_l2(pred, ref)}
     if fields is not None and len(fields) > 1:
-        for k, name in enumerate(fields):
-            out[f"rel_l2_{name}"] = rel_l2(pred[:, k], ref[:, k])
+        funcs = {"rel_l2": rel_l2, "mse": mse, "rmse": rmse, "mae": mae, "max_ae": max_ae}
+        for name in PER_FIELD:
+            for k, field in enumerate(fields):
+                out[f"{name}_{field}"] = funcs[name](pred[:, k], ref[:, k])
     return out
 
 

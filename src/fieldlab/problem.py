@@ -831,6 +831,12 @@ class Problem:
             problems); runs report each trained parameter's relative error against them.
         transform: hard constraints as an output transform ``(z, raw_out) -> out``, pointwise.
         exact: names of conditions that ``transform`` satisfies exactly (not trained).
+        outputs: number of raw network outputs that ``transform`` maps to the fields, when it is not
+            ``len(fields)`` (0, the default); for example fields with a kink across an interface
+            (:func:`fieldlab.constraints.kink`).
+        extra_metrics: ``(u, dtype) -> {name: float}``, problem-specific metrics of the trained
+            pointwise solution ``u: z (d,) -> fields (m,)`` (a gauge error, interface residuals),
+            reported with the metrics against the reference.
         reference: a :class:`Reference`, or a callable without arguments returning one (built lazily,
             as built-in problems do), or ``None``.
         description: the equations in words, for listings and reports.
@@ -850,6 +856,8 @@ class Problem:
     exact: tuple[str, ...] = ()
     reference: Callable[[], Reference] | None = None
     description: str = ""
+    outputs: int = 0
+    extra_metrics: Callable[[PointFn, Any], Mapping[str, float]] | None = None
 
     def __post_init__(self):
         for key in ("coords", "fields", "trainable", "exact"):
@@ -877,6 +885,9 @@ class Problem:
         unknown = [k for k in self.exact if k not in self.conditions]
         if unknown:
             raise FieldlabError(f"exact conditions {unknown} are not among the conditions {list(self.conditions)}.")
+        if self.outputs and (self.transform is None or self.outputs < len(self.fields)):
+            raise FieldlabError(f"problem '{self.name}' asks for {self.outputs} network outputs; that needs a transform "
+                                f"and at least one output per field ({len(self.fields)}).")
         for cond in self.conditions.values():
             cond.check(self)
         if isinstance(self.reference, Reference):
@@ -886,6 +897,11 @@ class Problem:
         elif self.reference is not None and not callable(self.reference):
             raise FieldlabError(f"problem '{self.name}': reference must be a Reference or a function returning one, "
                                 f"not {type(self.reference).__name__}.")
+
+    @property
+    def n_outputs(self) -> int:
+        """Raw network outputs: ``outputs``, or one per field."""
+        return self.outputs or len(self.fields)
 
     @property
     def trained_conditions(self) -> dict[str, Condition]:
@@ -903,7 +919,7 @@ class Problem:
 
     def soft(self) -> Problem:
         """The same problem with every condition in the loss and no output transform."""
-        return dataclasses.replace(self, transform=None, exact=())
+        return dataclasses.replace(self, transform=None, exact=(), outputs=0)
 
     def apply(self, net: PointFn) -> PointFn:
         """The pointwise solution ``z -> fields``: ``net`` followed by the hard-constraint transform."""

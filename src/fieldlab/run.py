@@ -69,7 +69,7 @@ def _build_model(problem: Problem, config: RunConfig, module=None, directory: Pa
                             "fieldlab rebuilds itself; drop model=.")
     lo, hi = problem.domain.bounds()
     key = jax.random.PRNGKey(config.recipe.seed)
-    return models.build(config.model.name, len(problem.coords), len(problem.fields), key=key,
+    return models.build(config.model.name, len(problem.coords), problem.n_outputs, key=key,
                         lo=lo, hi=hi, **config.model.options)
 
 
@@ -145,7 +145,11 @@ class Run:
             return {}
         ref = self.problem.reference()
         pred = ref.select(self.predict(ref.points, allow_outside=True), self.problem.fields)
-        return _metrics.all_metrics(pred, ref.flat, ref.fields or self.problem.fields)
+        out = _metrics.all_metrics(pred, ref.flat, ref.fields or self.problem.fields)
+        if self.problem.extra_metrics is not None:
+            dtype = jax.tree_util.tree_leaves(self.theta)[0].dtype
+            out.update(self.problem.extra_metrics(solution(self.problem, self.theta, self.static), dtype))
+        return out
 
     @property
     def module(self):

@@ -133,6 +133,9 @@ def compute_cell(spec: BenchSpec, cell: Cell) -> tuple[dict[str, Any], bytes | N
         curve=[[t, e] for t, e in zip(times, errors) if np.isfinite(e)],
         model_options=cfg.model.options,
     )
+    # per-field metrics (rel_l2_u, mse_p, ...) and the problem's own (a gauge error, interface residuals)
+    record["metrics"] = {k: v for k, v in run.metrics.items() if isinstance(v, float) and k not in record
+                        and k not in ("wall_time_s", "final_loss")}
     buf = io.BytesIO()
     where = {f"axis{i}": a for i, a in enumerate(ref.axes)} if ref.grid else {"points": ref.points}
     np.savez(buf, pred=pred, ref=ref.values, **where)

@@ -181,7 +181,7 @@ def defaults(name: str) -> dict:
     return {"problem": name, **copy.deepcopy(entry[1])}
 
 
-from . import advection, allen_cahn, burgers, cavity, fisher_kpp, heat, helmholtz, klein_gordon, kovasznay, poisson, poisson1d, population, reaction_inverse, wave  # noqa: E402,F401 - register the built-ins
+from . import advection, allen_cahn, burgers, cavity, electrothermal, fisher_kpp, heat, helmholtz, klein_gordon, kovasznay, poisson, poisson1d, population, reaction_inverse, wave  # noqa: E402,F401 - register the built-ins
 
 __all__ = ["available", "defaults", "file_spec", "get", "is_file", "label", "options_of", "parse_options", "register"]
 
