@@ -125,7 +125,7 @@ class Setup:
         self.batch = sample_batch(pb, recipe, 0, dtype)
         opt, self.run_chunk = make_chunk(stage, lambda th, b: loss_terms(th, b)[0], chunk)
         self.opt_state = opt.init(self.theta)
-        self.counters = jnp.zeros((2,), jnp.int32)
+        self.counters = jnp.zeros((len(stage.rules()),), jnp.int32)
         self.last = jnp.asarray(float("inf"), dtype)
         self.stage = stage
         self.dtype = recipe.dtype

@@ -136,7 +136,7 @@ def fit_neural(system: WeakSystem, lo: float, hi: float, d_scale: float, r_scale
         for stage in stages:
             opt, run = make_chunk(stage, loss, chunk)
             state = opt.init(params)
-            done, counters, last = 0, jnp.zeros(2, jnp.int32), jnp.asarray(jnp.inf)
+            done, counters, last = 0, jnp.zeros(len(stage.rules()), jnp.int32), jnp.asarray(jnp.inf)
             while done < stage.steps:
                 params, state, losses, n, reason, counters, last, _ = run(params, state, None, min(chunk, stage.steps - done), counters, last, None)
                 done += int(n)
