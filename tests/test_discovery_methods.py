@@ -332,6 +332,7 @@ def test_refit_repairs_a_wrong_start_on_clean_data():
     assert neg is None or np.min(neg[0].fn()(np.linspace(lo, hi, 50))) > 0
 
 
+@pytest.mark.slow
 def test_refine_chooses_by_re_simulating_the_data():
     ds, s = _system("case_c")
     lo, hi = _range(ds)
@@ -465,6 +466,7 @@ def _perturbed_truth_fits(case, ds, families, factor_d=1.05, factor_r=0.95):
             symbolic._make_fit(FR, [v * factor_r for v in fr.a], fr.q, fr.exponent, 0.0), g)
 
 
+@pytest.mark.slow
 def test_polish_pair_estimates_the_initial_condition_and_projects_it_out():
     ds = make_dataset("case_a", "noise1", 0)
     c = CASES["case_a"]
@@ -631,6 +633,7 @@ def found_case_a(short_neural):
     return pipeline.discover(make_dataset("case_a", "clean"), "neural-symbolic-refit,neural-symbolic, weak-poly,weak-poly")
 
 
+@pytest.mark.slow
 def test_discover_returns_methods_in_order(found_case_a):
     ds, found = make_dataset("case_a", "sparse_xt"), found_case_a
     assert list(found) == ["weak-poly", "neural-symbolic", "neural-symbolic-refit"]
@@ -654,6 +657,7 @@ def test_discover_and_evaluate_argument_errors():
         pipeline.evaluate(found, ds, truth=CASES["case_a"])
 
 
+@pytest.mark.slow
 def test_run_discovery_with_truth_writes_closures_and_metrics(truth_run, found_case_a):
     ds, out, result = truth_run
     saved = json.loads((out / "closures.json").read_text())
@@ -747,6 +751,7 @@ def test_run_discovery_without_truth_rolls_out_against_the_data(tmp_path):
     assert pipeline._jsonable(metrics)["bad"]["rollout_mean"] is None
 
 
+@pytest.mark.slow
 def test_refit_on_a_users_dirichlet_file_without_truth(short_neural):
     """A user's file: Dirichlet ends held at their first values, coarse grid, no truth."""
     c = CASES["case_a"]

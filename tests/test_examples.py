@@ -67,6 +67,7 @@ def test_my_pde(tmp_path):
     assert float(history(out / "my_pde" / "run")[-1]["loss"]) < float(history(out / "my_pde" / "run")[0]["loss"])
 
 
+@pytest.mark.slow
 def test_bench_backbones(tmp_path):
     out, stdout = run_example("bench_backbones", tmp_path, 40)
     results = json.loads((out / "bench" / "results.json").read_text())
@@ -82,6 +83,7 @@ def test_bench_backbones(tmp_path):
     assert "| poisson1d |" in stdout
 
 
+@pytest.mark.slow
 def test_reaction_inverse(tmp_path):
     out, stdout = run_example("reaction_inverse", tmp_path, 60)
     run = out / "reaction_inverse" / "run"

@@ -131,6 +131,7 @@ def test_param_scales_are_checked():
 
 # ----------------------------------------------------------------------------- identification
 
+@pytest.mark.slow
 def test_identifies_d_and_kf_within_one_percent_on_clean_data(tmp_path):
     # The default recipe through the command line: about 40 s on 2 CPU cores. Measured over
     # seeds 0, 1, 2 (and 0, 1 with 64-bit JAX enabled, as in the full suite): errors 0.02% to 0.43%.
