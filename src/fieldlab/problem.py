@@ -476,6 +476,11 @@ def _observed(fields: Any, problem: Problem, cond: Condition, kind: str) -> None
         )
 
 
+def _field_names(fields):
+    """``fields`` as a tuple of names (one name may be given as a string), or ``None``."""
+    return (fields,) if isinstance(fields, str) else None if fields is None else tuple(fields)
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Data(Condition):
     """Pointwise observations: ``fields`` equal ``values`` at ``points``.
@@ -492,10 +497,7 @@ class Data(Condition):
     kind = "data"
 
     def __post_init__(self):
-        if isinstance(self.fields, str):
-            object.__setattr__(self, "fields", (self.fields,))
-        elif self.fields is not None:
-            object.__setattr__(self, "fields", tuple(self.fields))
+        object.__setattr__(self, "fields", _field_names(self.fields))
         pts = np.asarray(self.points, dtype=np.float64)
         vals = np.asarray(self.values, dtype=np.float64)
         if vals.ndim == 1:
@@ -559,10 +561,7 @@ class Point(Condition):
     kind = "point"
 
     def __post_init__(self):
-        if isinstance(self.fields, str):
-            object.__setattr__(self, "fields", (self.fields,))
-        elif self.fields is not None:
-            object.__setattr__(self, "fields", tuple(self.fields))
+        object.__setattr__(self, "fields", _field_names(self.fields))
         pts = np.asarray(self.points, dtype=np.float64)
         if pts.ndim == 1:
             pts = pts[None, :]
