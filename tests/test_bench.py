@@ -82,6 +82,7 @@ def test_lr_window_verdicts():
     assert w["verdicts"] == {1e-4: "stalled", 1e-3: "stable", 1e-2: "stable", 1e-1: "diverged"}
 
 
+@pytest.mark.slow  # a training: run with -m slow
 def test_parallel_workers(tmp_path):
     results = run_grid(_tiny(dict(seeds=2, steps=20)), tmp_path, workers=2)
     assert [r["status"] for r in results] == ["ok", "ok"]

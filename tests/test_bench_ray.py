@@ -40,6 +40,7 @@ def cluster():
     ray.shutdown()
 
 
+@pytest.mark.slow  # a training: run with -m slow
 def test_ray_cells_match_the_local_pool(tmp_path, spec, cluster):
     # the defaults: a pool of one-core workers, and Ray tasks of one CPU; two seeds, two cells
     spec = dataclasses.replace(spec, seeds=2)

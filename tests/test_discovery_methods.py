@@ -187,7 +187,7 @@ def test_weak_poly_at_one_percent_noise(case, seed):
     assert spurious.max() < 0.02
 
 
-@pytest.mark.parametrize("case, seed", [("case_a", 1), ("case_b", 0)])
+@pytest.mark.parametrize("case, seed", [pytest.param("case_a", 1, marks=pytest.mark.slow), ("case_b", 0)])
 def test_weak_poly_refit_at_one_percent_noise(case, seed):
     """The weak form's terms, the coefficients fitted to the data by re-simulation (start estimated)."""
     ds, s = _system(case, "noise1", seed)

@@ -40,6 +40,7 @@ def test_every_example_is_tested():
     assert scripts <= tested, f"examples without a test: {sorted(scripts - tested)}"
 
 
+@pytest.mark.slow  # a training: run with -m slow
 def test_burgers(tmp_path):
     out, stdout = run_example("burgers", tmp_path, 60)
     run = out / "burgers"
@@ -53,6 +54,7 @@ def test_burgers(tmp_path):
     assert f"{metrics['rel_l2']:.3e}" in stdout
 
 
+@pytest.mark.slow  # a training: run with -m slow
 def test_my_pde(tmp_path):
     out, _ = run_example("my_pde", tmp_path, 60)
     metrics = json.loads((out / "my_pde" / "run" / "metrics.json").read_text())
@@ -96,6 +98,7 @@ def test_reaction_inverse(tmp_path):
     assert "relative error" in stdout
 
 
+@pytest.mark.slow  # a training: run with -m slow
 def test_discover_closure(tmp_path):
     out, _ = run_example("discover_closure", tmp_path, 1)
     found = json.loads((out / "discover" / "closures.json").read_text())
@@ -110,6 +113,7 @@ def test_discover_closure(tmp_path):
         assert (out / "discover" / figure).exists()
 
 
+@pytest.mark.slow  # a training: run with -m slow
 def test_holes(tmp_path):
     out, stdout = run_example("holes", tmp_path, 60)
     run = out / "holes" / "run"

@@ -90,6 +90,7 @@ def _minibatch_config():
                    "chunk": 10, "eval_every": 20}})
 
 
+@pytest.mark.slow  # a training: run with -m slow
 def test_minibatch_trains_and_resumes_exactly(tmp_path):
     cfg = _minibatch_config()
     full = fieldlab.solve(cfg, tmp_path / "full", progress=False)

@@ -299,7 +299,8 @@ GROUPS = {  # every stateful strategy, in groups that compile together
 }
 
 
-@pytest.mark.parametrize("group", sorted(GROUPS))
+# one group runs by default; the others compile three trainings each (about 20 s): run with -m slow
+@pytest.mark.parametrize("group", [g if g == "weights" else pytest.param(g, marks=pytest.mark.slow) for g in sorted(GROUPS)])
 def test_interrupted_then_resumed_equals_uninterrupted_with_strategies(tmp_path, group):
     recipe = {"sampling": {"interior": 120, "boundary": 16, "initial": 16}, "chunk": 10, "eval_every": 20,
               "strategies": GROUPS[group],

@@ -10,6 +10,7 @@ from fieldlab.geometry import Interval, TimeInterval
 from fieldlab.reference import heat_exact
 
 
+@pytest.mark.slow  # a training: run with -m slow
 def test_two_coupled_fields_train():
     # u' = v, v' = -u on [0, pi], u(0) = 0, v(0) = 1  ->  u = sin x, v = cos x.
     pb = fieldlab.Problem(

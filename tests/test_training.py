@@ -18,6 +18,7 @@ def _config(recipe, **model):
     return resolve(problems.defaults("heat1d"), {"model": {"name": "mlp", "width": 16, "depth": 2, **model}, "recipe": recipe})
 
 
+@pytest.mark.slow  # a training: run with -m slow
 def test_heat1d_trains_below_stated_error(tmp_path, tiny_recipe):
     run = fieldlab.solve(_config(tiny_recipe), tmp_path / "run", progress=False)
     # 300 Adam + 400 L-BFGS steps on 500 points reach ~1e-3; the untrained network is at ~1.
