@@ -17,8 +17,8 @@ diffusivity growing with its density. ``brusselator`` is the Brusselator with ``
 whose ``u^2 v`` term couples the species at degree 3. All have zero-flux (Neumann) boundaries.
 
 **Data** (:func:`make_system_dataset`): the truth is simulated on a fine grid (1-D: 401 nodes on
-``[0, 1]`` by :func:`~.coupled.simulate_system`; 2-D: 65 x 65 nodes on ``[0, 1]^2`` by
-:func:`~.solver.simulate2d`) and observed on every 4th (1-D: 101 nodes) or every 2nd node (2-D:
+``[0, 1]`` by :func:`~.coupled.simulate_system`; 2-D: 97 x 97 nodes on ``[0, 1]^2`` by
+:func:`~.solver.simulate2d`) and observed on every 4th (1-D: 101 nodes) or every 3rd node (2-D:
 33 x 33), at :data:`NT_OBS` equally spaced times over ``[0, T]``; nothing is interpolated. Noise as
 in :mod:`.cases`: Gaussian, independent at every observation, with standard deviation ``noise``
 times the standard deviation of that species' clean field, from ``numpy.random.default_rng(seed)``.
@@ -41,8 +41,8 @@ from .data import Dataset
 
 __all__ = ["NT_OBS", "SYSTEM_CASES", "SystemCase", "fine_axes", "make_system_dataset", "system_ics"]
 
-NT_OBS = {1: 81, 2: 41}
-FINE = {1: (401, 4), 2: (65, 2)}  # fine nodes per axis, observed every k-th
+NT_OBS = {1: 81, 2: 81}
+FINE = {1: (401, 4), 2: (97, 3)}  # fine nodes per axis, observed every k-th
 BC = "neumann"
 
 
