@@ -169,3 +169,15 @@ def test_cli_simulates_and_discovers_a_two_species_file(tmp_path):
     assert "species u, v" in result.output and "rollout rel L2" in result.output
     saved = json.loads((tmp_path / "o" / "closures.json").read_text())
     assert saved["data"]["species"] == ["u", "v"] and saved["methods"]["weak-poly-species"]["metrics"]["rollout_mean"] < 1e-2
+
+
+def test_two_species_in_two_dimensions():
+    ds = system_cases.make_system_dataset("schnakenberg2d", "noise1", seed=0)
+    assert ds.kind == "2d-2species" and ds.u.shape == ds.v.shape == (81, 33, 33)
+    found = pipeline.discover(ds)["weak-poly-species"]
+    errors = coefficient_errors(coefficients_of(found, ds.species), system_cases.SYSTEM_CASES["schnakenberg2d"].coefficients())
+    for e in errors:
+        assert e["spurious"] == [] and e["max_true"] < 0.03, errors
+    w0 = system_cases.system_ics("schnakenberg2d", (ds.x, ds.y), "validation")["front"]
+    w = simulate_system(list(found.D), found.R, w0, (ds.x, ds.y), ds.t[::8])
+    assert w.shape == (11, 2, 33, 33) and np.all(np.isfinite(w))

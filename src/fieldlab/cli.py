@@ -409,7 +409,7 @@ def bench(
 @_friendly
 def simulate(
     case: str = typer.Option(..., help="closure case: case_a, case_b, case_c, case_exp, case_allee, case_porous, "
-                             "case_sigmoid, case_sign; 2-D fisher2d; two species predator_prey, brusselator"),
+                             "case_sigmoid, case_sign; 2-D fisher2d; two species predator_prey, brusselator, schnakenberg2d (2-D)"),
     regime: str = typer.Option("clean", help="observation regime: clean, noise1, noise5, sparse_x, sparse_t or "
                                "sparse_xt"),
     seed: int = typer.Option(0, help="seed of the observation noise, 0 to 2**32 - 1"),
@@ -465,7 +465,7 @@ def discover(
     data: Path | None = typer.Argument(None, help="data file (.npz with x (nx,), t (nt,), u (nt, nx) or (runs, nt, nx); "
                                        "or NetCDF .nc, NetCDF 3 or 4)"),
     case: str | None = typer.Option(None, help="built-in case instead of a file: case_a, case_b, case_c, case_exp, "
-                                    "case_allee, case_porous, case_sigmoid, case_sign; 2-D fisher2d; two species predator_prey, brusselator"),
+                                    "case_allee, case_porous, case_sigmoid, case_sign; 2-D fisher2d; two species predator_prey, brusselator, schnakenberg2d (2-D)"),
     regime: str = typer.Option("noise1", help="regime of the built-in case: clean, noise1, noise5, sparse_x, sparse_t, sparse_xt"),
     structure: str = typer.Option("reaction-diffusion", help="PDE structure: u_t = (D(u) u_x)_x + R(u)"),
     methods: str = typer.Option(DISCOVERY_METHODS, help="comma-separated methods"),

@@ -7,6 +7,7 @@ fisher2d         2     ``0.005 + 0.02*u``         ``u*(1 - u)``
 predator_prey    1     ``0.004 + 0.006*u``;       ``u - u**2 - u*v``;
                        ``0.003``                  ``0.8*u*v - 0.4*v``
 brusselator      1     ``0.01``; ``0.004``        ``1 - 2.8*u + u**2*v``; ``1.8*u - u**2*v``
+schnakenberg2d   2     ``0.002``; ``0.008``       ``0.1 - u + u**2*v``; ``0.9 - u**2*v``
 ===============  ====  =========================  ===========================================
 
 ``fisher2d`` is Fisher-KPP with a linear (porous-medium-like) diffusivity on the unit square:
@@ -14,12 +15,14 @@ the bumps grow to 1 and spread. ``predator_prey`` is a Lotka-Volterra system wit
 ``u`` and predator ``v`` (coexistence state ``(0.5, 0.5)``, a damped oscillation), the prey's
 diffusivity growing with its density. ``brusselator`` is the Brusselator with ``A = 1`` and
 ``B = 1.8`` (below the Hopf threshold ``1 + A^2``: a damped oscillation towards ``(A, B/A)``),
-whose ``u^2 v`` term couples the species at degree 3. All have zero-flux (Neumann) boundaries.
+whose ``u^2 v`` term couples the species at degree 3. ``schnakenberg2d`` is the Schnakenberg
+system on the unit square (``a = 0.1``, ``b = 0.9``: a damped oscillation towards ``(1, 0.9)``;
+the diffusivities' ratio 4 is below the Turing threshold). All have zero-flux (Neumann) boundaries.
 
 **Data** (:func:`make_system_dataset`): the truth is simulated on a fine grid (1-D: 401 nodes on
 ``[0, 1]`` by :func:`~.coupled.simulate_system`; 2-D: 97 x 97 nodes on ``[0, 1]^2`` by
-:func:`~.solver.simulate2d`) and observed on every 4th (1-D: 101 nodes) or every 3rd node (2-D:
-33 x 33), at :data:`NT_OBS` equally spaced times over ``[0, T]``; nothing is interpolated. Noise as
+:func:`~.solver.simulate2d`, two species in 2-D 65 x 65 by :func:`~.coupled.simulate_system`) and
+observed on every 4th (1-D: 101 nodes), 3rd or 2nd node (2-D: 33 x 33), at :data:`NT_OBS` equally spaced times over ``[0, T]``; nothing is interpolated. Noise as
 in :mod:`.cases`: Gaussian, independent at every observation, with standard deviation ``noise``
 times the standard deviation of that species' clean field, from ``numpy.random.default_rng(seed)``.
 Only the regimes without thinning (``clean``, ``noise1``, ``noise5``) apply.
@@ -42,7 +45,8 @@ from .data import Dataset
 __all__ = ["NT_OBS", "SYSTEM_CASES", "SystemCase", "fine_axes", "make_system_dataset", "system_ics"]
 
 NT_OBS = {1: 81, 2: 81}
-FINE = {1: (401, 4), 2: (97, 3)}  # fine nodes per axis, observed every k-th
+FINE = {1: (401, 4), 2: (97, 3)}  # fine nodes per axis, observed every k-th (by dimension; FINE_CASE overrides)
+FINE_CASE = {"schnakenberg2d": (65, 2)}
 BC = "neumann"
 
 
@@ -122,6 +126,8 @@ SYSTEM_CASES: dict[str, SystemCase] = {c.name: c for c in (
                "Lotka-Volterra predator-prey with logistic prey and density-dependent prey diffusivity"),
     SystemCase("brusselator", 1, ("0.01", "0.004"), ("1 - 2.8*u + u**2*v", "1.8*u - u**2*v"), 6.0,
                "Brusselator, A = 1, B = 1.8 (damped oscillation towards (1, 1.8))"),
+    SystemCase("schnakenberg2d", 2, ("0.002", "0.008"), ("0.1 - u + u**2*v", "0.9 - u**2*v"), 5.0,
+               "Schnakenberg on the unit square, a = 0.1, b = 0.9 (damped oscillation towards (1, 0.9))"),
 )}
 
 
@@ -135,6 +141,13 @@ def system_ics(case: str, axes, kind: str = "training") -> dict[str, np.ndarray]
     c = _lookup(case)
     if kind not in ("training", "validation"):
         raise FieldlabError(f"kind must be 'training' or 'validation'; got '{kind}'.")
+    if case == "schnakenberg2d":
+        x, y = np.meshgrid(*axes, indexing="ij")
+        sets = {"training": {"bumps": (1.0 + 0.6 * _g(x, 0.3, 0.12) * _g(y, 0.35, 0.12), 0.9 - 0.4 * _g(x, 0.65, 0.15) * _g(y, 0.6, 0.15)),
+                             "waves": (1.0 - 0.4 * np.cos(np.pi * x) * np.cos(np.pi * y), 0.9 + 0.3 * np.cos(2 * np.pi * y))},
+                "validation": {"front": (0.7 + 0.6 * 0.5 * (1 + np.tanh((x - y) / 0.1)), 0.9 + 0.3 * _g(x, 0.3, 0.15) * _g(y, 0.7, 0.15)),
+                               "cosine": (1.0 + 0.3 * np.cos(2 * np.pi * x), 0.9 - 0.3 * np.cos(np.pi * x) * np.cos(np.pi * y))}}
+        return {k: np.stack(v) for k, v in sets[kind].items()}
     if c.dim == 2:
         x, y = np.meshgrid(*axes, indexing="ij")
         sets = {"training": {"two_bumps": 0.05 + 0.9 * _g(x, 0.3, 0.1) * _g(y, 0.3, 0.1) + 0.5 * _g(x, 0.7, 0.12) * _g(y, 0.65, 0.12),
@@ -166,7 +179,11 @@ def _lookup(case: str) -> SystemCase:
 def fine_axes(case: str) -> tuple[np.ndarray, ...]:
     """The solver grid of ``case``: ``(x,)`` or ``(x, y)`` on ``[0, 1]`` (see the module notes)."""
     c = _lookup(case)
-    return (np.linspace(0.0, 1.0, FINE[c.dim][0]),) * c.dim
+    return (np.linspace(0.0, 1.0, _fine(case)[0]),) * c.dim
+
+
+def _fine(case: str) -> tuple[int, int]:
+    return FINE_CASE.get(case, FINE[_lookup(case).dim])
 
 
 def observation_times(case: str) -> np.ndarray:
@@ -191,7 +208,7 @@ def simulate_case(case: str, w0: np.ndarray, axes, t) -> np.ndarray:
 @functools.lru_cache(maxsize=None)
 def _clean(case: str, ic: str) -> np.ndarray:
     axes = fine_axes(case)
-    k = FINE[_lookup(case).dim][1]
+    k = _fine(case)[1]
     w = simulate_case(case, system_ics(case, axes)[ic], axes, observation_times(case))
     w = w[(slice(None), slice(None)) + (slice(None, None, k),) * len(axes)]
     w.setflags(write=False)
@@ -220,10 +237,10 @@ def make_system_dataset(case: str, regime: str = "clean", seed: int = 0, runs: i
     rng = np.random.default_rng(seed)
     fields = [s + rng.normal(0.0, sig, size=s.shape) if sig > 0 else np.array(s) for s, sig in zip(w, sigmas)]
     fields = [f[0] if runs == 1 else f for f in fields]
-    k = FINE[c.dim][1]
+    k = _fine(case)[1]
     axes = [a[::k] for a in fine_axes(case)]
     meta = {"case": case, "regime": regime, "seed": int(seed), "noise": level, "noise_sigma": sigmas, "T": c.T,
             "D": list(c.D), "R": list(c.R), "bc": BC, "initial_condition": names[0] if runs == 1 else names[:runs],
-            "fine_nodes": FINE[c.dim][0]}
+            "fine_nodes": _fine(case)[0]}
     return Dataset(axes[0], observation_times(case), fields[0], meta, y=axes[1] if c.dim == 2 else None,
                    v=fields[1] if len(fields) > 1 else None)
