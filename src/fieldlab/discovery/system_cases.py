@@ -94,7 +94,7 @@ class SystemCase:
 
     def D_fns(self) -> list:
         """One NumPy callable per species: its diffusivity at its own values."""
-        return [(lambda f: lambda s: f(s))(_lambdify(d, (n,))) for d, n in zip(self.D, self.species)]
+        return [_lambdify(d, (n,)) for d, n in zip(self.D, self.species)]
 
     def R_fn(self):
         """The reactions for fields stacked on the first axis, ``(S, ...)`` in and out."""

@@ -184,11 +184,11 @@ def run_system_discovery(ds: Dataset, out: Path | None, *, methods=None, criteri
         "methods": {m: {**f.record(), "metrics": metrics[m]} for m, f in found.items()},
         "assessment": None,
     }
-    if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "closures.json").write_text(json.dumps(_jsonable(result), indent=1))
-        (out / "report.md").write_text(system_report(result))
+    files = {} if out is None else {"closures.json": json.dumps(_jsonable(result), indent=1),
+                                    "report.md": system_report(result)}
+    for name, text in files.items():
+        Path(out).mkdir(parents=True, exist_ok=True)
+        (Path(out) / name).write_text(text)
     return result
 
 
