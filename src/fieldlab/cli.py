@@ -520,7 +520,7 @@ def discover(
         mt = r["metrics"]
         parts = [f"{k} " + ("/".join(f"{v:.3g}" for v in mt[k]) if isinstance(mt[k], list) else f"{mt[k]:.3g}")
                  for k in ("ErrD", "ErrR", "BIR_D", "BIR_R") if k in mt]  # a list: one value per species
-        for k, label in (("rollout_mean", "rollout"), ("forecast_mean", "forecast")):
+        for k, label in (("rollout_mean", "rollout"), ("forecast_mean", "forecast"), ("holdout", "held-out window")):
             if k in mt:
                 parts.append(f"{label} rel L2 {mt[k]:.3g}")
         out.print(f"  [bold]{m}[/]: " + ", ".join(parts), highlight=False)
