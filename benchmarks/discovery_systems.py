@@ -1,6 +1,6 @@
 """2-D and two-species closure discovery: coefficient and forecast errors; writes docs/results/discovery-systems.md.
 
-    python benchmarks/discovery_systems.py [--cases fisher2d,predator_prey,brusselator] [--noise 0,0.01]
+    python benchmarks/discovery_systems.py [--cases fisher2d,predator_prey,brusselator,schnakenberg2d] [--noise 0,0.01]
         [--seeds 3] [--runs 1] [--doc docs/results/discovery-systems.md]
 
 Every cell (case, noise level, seed) is ``fieldlab discover --case CASE`` in code: the built-in data
@@ -53,7 +53,7 @@ def cell(case: str, noise: float, seed: int, runs: int) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--cases", default="fisher2d,predator_prey,brusselator")
+    p.add_argument("--cases", default="fisher2d,predator_prey,brusselator,schnakenberg2d")
     p.add_argument("--noise", default="0,0.01")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--runs", type=int, default=1)
