@@ -41,7 +41,9 @@ def simulate_system(D: Sequence[Callable], R: Callable, w0, axes, t, bc: str = "
         axes: the uniform space grids.
         t: strictly increasing output times, ``t[0]`` the initial time.
         bc: ``"neumann"``, ``"dirichlet"`` or ``"periodic"`` on every edge.
-        rtol, atol, method: the integrator's tolerances and method (``"BDF"`` or ``"Radau"``).
+        rtol: the integrator's relative tolerance.
+        atol: the integrator's absolute tolerance.
+        method: ``"BDF"`` or ``"Radau"``.
 
     Returns:
         ``w`` of shape ``(len(t), S, len(x)[, len(y)])``, float64, with ``w[0] = w0``.
