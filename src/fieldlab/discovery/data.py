@@ -68,7 +68,8 @@ MIN_T = 5
 @dataclass
 class Dataset:
     """Observed ``u`` of shape ``(len(t), len(x))``, or ``(runs, len(t), len(x))``, with positions ``x``,
-    times ``t`` and ``meta``."""
+    times ``t`` and ``meta``; for 2-D data also ``y`` (``u`` then ``(len(t), len(x), len(y))``, or with runs
+    first), and for two species a second field ``v`` shaped like ``u``."""
 
     x: np.ndarray
     t: np.ndarray
