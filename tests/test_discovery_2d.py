@@ -131,3 +131,17 @@ def test_cli_discovers_a_2d_file(tmp_path):
     assert saved["methods"]["weak-poly-2d"]["metrics"]["rollout"]["run0"]["rel_l2"] < 2e-2
     bad = runner.invoke(app, ["discover", str(tmp_path / "d.npz"), "--methods", "neural", "--out", str(tmp_path / "p")])
     assert bad.exit_code != 0 and "cannot handle 2d data" in bad.output
+
+
+def test_netcdf_2d_in_another_dimension_order_is_transposed(tmp_path):
+    import xarray as xr
+
+    ds = _small_2d()
+    arr = xr.DataArray(ds.u.transpose(0, 2, 1), dims=("t", "y", "x"), coords={"t": ds.t, "y": ds.y, "x": ds.x}, name="u")
+    arr.to_dataset().to_netcdf(tmp_path / "yx.nc", engine="scipy")
+    back = load(tmp_path / "yx.nc")
+    assert back.kind == "2d" and np.array_equal(back.u, ds.u) and np.array_equal(back.y, ds.y)
+    bad = xr.Dataset({"u": arr, "v": xr.DataArray(ds.u[:, :, 0], dims=("t", "x"), coords={"t": ds.t, "x": ds.x})})
+    bad.to_netcdf(tmp_path / "bad.nc", engine="scipy")
+    with pytest.raises(FieldlabError, match="'v' must have dimensions"):
+        load(tmp_path / "bad.nc")
