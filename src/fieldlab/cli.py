@@ -409,7 +409,7 @@ def bench(
 @_friendly
 def simulate(
     case: str = typer.Option(..., help="closure case: case_a, case_b, case_c, case_exp, case_allee, case_porous, "
-                             "case_sigmoid or case_sign"),
+                             "case_sigmoid, case_sign; 2-D fisher2d; two species predator_prey, brusselator, schnakenberg2d (2-D)"),
     regime: str = typer.Option("clean", help="observation regime: clean, noise1, noise5, sparse_x, sparse_t or "
                                "sparse_xt"),
     seed: int = typer.Option(0, help="seed of the observation noise, 0 to 2**32 - 1"),
@@ -438,7 +438,16 @@ def _check_seed(seed: int) -> None:
 
 
 def _shape(ds) -> str:
-    return f"{ds.t.size} times x {ds.x.size} positions" + (f" x {ds.runs} runs" if ds.runs > 1 else "")
+    space = f"{ds.x.size} positions" if ds.y is None else f"{ds.x.size} x {ds.y.size} positions"
+    return (f"{ds.t.size} times x {space}" + (f" x {ds.runs} runs" if ds.runs > 1 else "")
+            + (f", species {', '.join(ds.species)}" if len(ds.species) > 1 else ""))
+
+
+def cases_system() -> tuple[str, ...]:
+    """The built-in 2-D and two-species cases (fieldlab.discovery.system_cases.SYSTEM_CASES)."""
+    from .discovery.system_cases import SYSTEM_CASES
+
+    return tuple(SYSTEM_CASES)
 
 
 def _discovery_methods() -> str:
@@ -456,7 +465,7 @@ def discover(
     data: Path | None = typer.Argument(None, help="data file (.npz with x (nx,), t (nt,), u (nt, nx) or (runs, nt, nx); "
                                        "or NetCDF .nc, NetCDF 3 or 4)"),
     case: str | None = typer.Option(None, help="built-in case instead of a file: case_a, case_b, case_c, case_exp, "
-                                    "case_allee, case_porous, case_sigmoid, case_sign"),
+                                    "case_allee, case_porous, case_sigmoid, case_sign; 2-D fisher2d; two species predator_prey, brusselator, schnakenberg2d (2-D)"),
     regime: str = typer.Option("noise1", help="regime of the built-in case: clean, noise1, noise5, sparse_x, sparse_t, sparse_xt"),
     structure: str = typer.Option("reaction-diffusion", help="PDE structure: u_t = (D(u) u_x)_x + R(u)"),
     methods: str = typer.Option(DISCOVERY_METHODS, help="comma-separated methods"),
@@ -482,7 +491,15 @@ def discover(
         raise FieldlabError(f"unknown boundary condition --bc {bc}; choose one of {', '.join(bcs)}.")
     if bc is not None and case is not None:
         raise FieldlabError("--bc is for a data file; a built-in case has its own boundary condition.")
-    if case is not None:
+    if case is not None and case in cases_system():
+        from .discovery import system_cases
+
+        ds = cases.make_dataset(case, regime, seed, runs=runs)
+        axes = system_cases.fine_axes(case)
+        extra = {"truth": system_cases.SYSTEM_CASES[case], "ics": system_cases.system_ics(case, axes, "validation"),
+                 "x": axes, "t": ds.t}
+        name = f"{case}-{regime}-s{seed}" + (f"-r{runs}" if runs > 1 else "")
+    elif case is not None:
         ds = cases.make_dataset(case, regime, seed, runs=runs)
         x = cases.fine_grid()
         _, t = cases.observation_grid()
@@ -501,9 +518,11 @@ def discover(
                            log=lambda s: out.print("  " + s, highlight=False, soft_wrap=True), **extra)
     for m, r in result["methods"].items():
         mt = r["metrics"]
-        parts = [f"{k} {mt[k]:.3g}" for k in ("ErrD", "ErrR", "BIR_D", "BIR_R") if k in mt]
-        if "rollout_mean" in mt:
-            parts.append(f"rollout rel L2 {mt['rollout_mean']:.3g}")
+        parts = [f"{k} " + ("/".join(f"{v:.3g}" for v in mt[k]) if isinstance(mt[k], list) else f"{mt[k]:.3g}")
+                 for k in ("ErrD", "ErrR", "BIR_D", "BIR_R") if k in mt]  # a list: one value per species
+        for k, label in (("rollout_mean", "rollout"), ("forecast_mean", "forecast"), ("holdout", "held-out window")):
+            if k in mt:
+                parts.append(f"{label} rel L2 {mt[k]:.3g}")
         out.print(f"  [bold]{m}[/]: " + ", ".join(parts), highlight=False)
     a = result.get("assessment") or {}
     if a.get("chosen"):

@@ -291,6 +291,10 @@ def make_dataset(case: str, regime: str = "clean", seed: int = 0, runs: int = 1,
     draws (scaled by the standard deviation over all runs). ``noise``: a relative noise level in place
     of the regime's (for example to keep the information of ``runs`` runs that of one:
     ``0.01 * sqrt(runs)``)."""
+    from .system_cases import SYSTEM_CASES, make_system_dataset
+
+    if case in SYSTEM_CASES:  # 2-D and two-species cases
+        return make_system_dataset(case, regime, seed, runs, noise)
     closure = _lookup(CASES, case, "case")
     reg = _lookup(REGIMES, regime, "regime")
     names = list(_run_names(runs))

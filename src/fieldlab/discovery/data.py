@@ -11,7 +11,14 @@ name          shape / type                         meaning
 ``u``         ``(nt, nx)`` float64                 ``u[k, i] = u(t[k], x[i])``
               or ``(runs, nt, nx)``                ``u[j, k, i]``: run ``j`` (several runs)
 ``meta``      JSON object                          free-form provenance (case, regime, seed, ...)
+``y``         ``(ny,)`` float64, optional          2-D data: second coordinate, strictly increasing;
+                                                   ``u`` is then ``(nt, nx, ny)`` or ``(runs, nt, nx, ny)``
+``v``         like ``u``, optional                 a second species (two-species systems)
 ============  ===================================  ==============================================
+
+The data set says what it is: :attr:`Dataset.dim` (1 or 2), :attr:`Dataset.species` (``("u",)`` or
+``("u", "v")``) and :attr:`Dataset.kind` (``"1d"``, ``"2d"``, ``"1d-2species"``, ``"2d-2species"``),
+which the registered methods declare they support (:mod:`.registry`).
 
 - ``.npz``: arrays ``x``, ``t``, ``u`` and ``meta``, a 0-d string array holding the JSON text
   (``meta`` may be absent on reading). No pickle.
@@ -19,7 +26,8 @@ name          shape / type                         meaning
   NetCDF 3 or as NetCDF 4 / HDF5 (xarray's ``h5netcdf`` engine, through h5py), told apart by the
   file's first bytes. A variable
   ``u`` with dimensions ``("t", "x")``, or ``("run", "t", "x")`` for several runs, coordinates ``x``
-  and ``t``, and the JSON text in the global attribute ``meta``. Dimensions stored in another order
+  and ``t`` (2-D data: dimensions ``(["run",] "t", "x", "y")`` and the coordinate ``y``; a second
+  species: a variable ``v`` like ``u``), and the JSON text in the global attribute ``meta``. Dimensions stored in another order
   are transposed on reading (the names make it unambiguous).
 
 Rules checked on reading and writing, each failure one :class:`~fieldlab.errors.FieldlabError`:
@@ -60,36 +68,66 @@ MIN_T = 5
 @dataclass
 class Dataset:
     """Observed ``u`` of shape ``(len(t), len(x))``, or ``(runs, len(t), len(x))``, with positions ``x``,
-    times ``t`` and ``meta``."""
+    times ``t`` and ``meta``; for 2-D data also ``y`` (``u`` then ``(len(t), len(x), len(y))``, or with runs
+    first), and for two species a second field ``v`` shaped like ``u``."""
 
     x: np.ndarray
     t: np.ndarray
     u: np.ndarray
     meta: dict = field(default_factory=dict)
+    y: np.ndarray | None = None  # 2-D data: u[..., k, i, j] = u(t[k], x[i], y[j])
+    v: np.ndarray | None = None  # a second species, shaped like u
 
     def __post_init__(self):
         self.x = np.asarray(self.x, dtype=np.float64)
         self.t = np.asarray(self.t, dtype=np.float64)
         self.u = np.asarray(self.u, dtype=np.float64)
         self.meta = dict(self.meta or {})
+        self.y = None if self.y is None else np.asarray(self.y, dtype=np.float64)
+        self.v = None if self.v is None else np.asarray(self.v, dtype=np.float64)
+
+    @property
+    def dim(self) -> int:
+        """Space dimensions: 1, or 2 when the data set has ``y``."""
+        return 1 if self.y is None else 2
+
+    @property
+    def species(self) -> tuple[str, ...]:
+        """The observed fields: ``("u",)``, or ``("u", "v")`` for a two-species system."""
+        return ("u",) if self.v is None else ("u", "v")
+
+    @property
+    def kind(self) -> str:
+        """``"1d"``, ``"2d"``, ``"1d-2species"`` or ``"2d-2species"``: what a method must support."""
+        return f"{self.dim}d" + ("" if self.v is None else f"-{len(self.species)}species")
+
+    @property
+    def space_shape(self) -> tuple[int, ...]:
+        """``(nx,)``, or ``(nx, ny)`` for 2-D data."""
+        return (self.x.size,) if self.y is None else (self.x.size, self.y.size)
 
     @property
     def runs(self) -> int:
-        """The number of runs (1 for ``u`` of shape ``(nt, nx)``)."""
-        return 1 if self.u.ndim == 2 else int(self.u.shape[0])
+        """The number of runs (1 for ``u`` of shape ``(nt, nx)``, or ``(nt, nx, ny)`` in 2-D)."""
+        return 1 if self.u.ndim == 1 + self.dim else int(self.u.shape[0])
 
     @property
     def stacked(self) -> np.ndarray:
-        """``u`` of shape ``(runs, nt, nx)`` whatever its stored shape (a view): the one shape the methods use."""
-        return self.u.reshape(-1, self.t.size, self.x.size)
+        """``u`` of shape ``(runs, nt, nx)`` (2-D: ``(runs, nt, nx, ny)``) whatever its stored shape (a view): the
+        one shape the methods use."""
+        return self.u.reshape((-1, self.t.size) + self.space_shape)
 
     def run(self, j: int) -> np.ndarray:
-        """Run ``j``'s field, ``(nt, nx)``."""
-        return self.u.reshape(-1, self.t.size, self.x.size)[j]
+        """Run ``j``'s field, ``(nt, nx)`` (2-D: ``(nt, nx, ny)``)."""
+        return self.stacked[j]
 
 
 def validate(ds: Dataset, source: str = "the dataset") -> Dataset:
     """Check ``ds`` against the schema in the module docstring; returns it unchanged or raises."""
+    if ds.y is not None or ds.v is not None:
+        from .fields import validate_fields  # 2-D data and two species
+
+        return validate_fields(ds, source)
     for name in ("x", "t"):
         a = getattr(ds, name)
         if a.ndim != 1:
@@ -154,16 +192,19 @@ def save(ds: Dataset, path) -> Path:
     fmt = format_of(path)
     validate(ds, "dataset to save")
     text = _meta_json(ds.meta)
+    extra = {k: a for k, a in (("y", ds.y), ("v", ds.v)) if a is not None}
     if fmt == ".npz":
         buf = io.BytesIO()
-        np.savez(buf, x=ds.x, t=ds.t, u=ds.u, meta=np.array(text))
+        np.savez(buf, x=ds.x, t=ds.t, u=ds.u, meta=np.array(text), **extra)
         data = buf.getvalue()
     else:
         import xarray as xr
 
-        dims = ("t", "x") if ds.u.ndim == 2 else ("run", "t", "x")
-        arr = xr.DataArray(ds.u, dims=dims, coords={"t": ds.t, "x": ds.x}, name="u")
-        data = bytes(arr.to_dataset(promote_attrs=False).assign_attrs(meta=text).to_netcdf(engine="scipy"))
+        space = ("x",) if ds.y is None else ("x", "y")
+        dims = ("t",) + space if ds.u.ndim == 1 + ds.dim else ("run", "t") + space
+        coords = {"t": ds.t, "x": ds.x} | ({} if ds.y is None else {"y": ds.y})
+        fields = {k: xr.DataArray(a, dims=dims, coords=coords, name=k) for k, a in (("u", ds.u), ("v", ds.v)) if a is not None}
+        data = bytes(xr.Dataset(fields).assign_attrs(meta=text).to_netcdf(engine="scipy"))
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, data)
     return path
@@ -201,7 +242,11 @@ def _load_npz(path: Path) -> Dataset:
         if m.dtype.kind not in "US" or m.size != 1:
             raise FieldlabError(f"{path}: 'meta' must be a single JSON string.")
         meta = _meta_parse(str(m.reshape(()).item()), str(path))
-    return Dataset(x, t, u, meta)
+    try:
+        y, v = (None if k not in arrays else np.asarray(arrays[k], dtype=np.float64) for k in ("y", "v"))
+    except (TypeError, ValueError):
+        raise FieldlabError(f"{path}: y and v must be numeric arrays.") from None
+    return Dataset(x, t, u, meta, y=y, v=v)
 
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -240,6 +285,12 @@ def _load_nc(path: Path) -> Dataset:
     if "u" not in nc.data_vars:
         raise FieldlabError(f"{path} has no variable 'u' (found: {', '.join(map(str, nc.data_vars)) or 'none'}).")
     u = nc["u"]
+    if "y" in u.dims or "v" in nc.data_vars:
+        from .fields import nc_fields  # 2-D data and two species
+
+        x, t, values, y, v = nc_fields(nc, path)
+        text = nc.attrs.get("meta")
+        return Dataset(x, t, values, _meta_parse(str(text), str(path)) if text is not None else {}, y=y, v=v)
     dims = ("t", "x") if u.ndim == 2 else ("run", "t", "x")
     if set(u.dims) != set(dims):
         raise FieldlabError(f"{path}: 'u' must have dimensions ('t', 'x'), or ('run', 't', 'x') for several runs; got "

@@ -49,7 +49,7 @@ from ..errors import FieldlabError
 from . import poly, symbolic, validate
 from .data import Dataset
 from .methods import Context, Found, poly_found, symbolic_found
-from .registry import METHODS, REGISTRY
+from .registry import METHODS, REGISTRY, for_data
 from .solver import simulate1d
 from .weak import WeakSystem, weak_system
 
@@ -80,6 +80,7 @@ def discover(ds: Dataset, methods=None, *, criterion: str = "bic", seed: int = 0
     (default: the data's meta ``bc``, else ``neumann``).
     """
     wanted = _parse_methods(methods)
+    wanted = for_data(wanted, ds.kind, default=methods is None or set(wanted) == set(REGISTRY))
     if criterion not in ("aic", "bic"):
         raise FieldlabError(f"criterion must be 'aic' or 'bic', not '{criterion}'.")
     ctx = Context(ds, wanted, criterion=criterion, seed=seed, bc=bc, log=log)
@@ -199,6 +200,11 @@ def run_discovery(ds: Dataset, out: Path | None, *, methods=None, criterion: str
     """Discover, evaluate, assess (held-out choice, ensemble, support, forecast flags:
     :func:`~.assess.assess`; ``assess=False`` skips it) and (with ``out``) write ``closures.json``,
     ``report.md`` and figures. With a truth, the forecasts checked are those of ``ics`` (on the data grid)."""
+    if ds.kind != "1d":  # 2-D data and two species: their own validation and report
+        from .systems import run_system_discovery
+
+        return run_system_discovery(ds, out, methods=methods, criterion=criterion, seed=seed, truth=truth, ics=ics,
+                                    x=x, t=t, bc=bc, log=log)
     found = discover(ds, methods, criterion=criterion, seed=seed, bc=bc, log=log)
     checked = evaluate(found, ds, truth=truth, ics=ics, x=x, t=t, bc=bc)
     assessment = None

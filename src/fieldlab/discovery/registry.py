@@ -24,6 +24,7 @@ class MethodSpec:
     target: str | Callable
     needs: tuple[str, ...] = ()
     summary: str = ""
+    supports: tuple[str, ...] = ("1d",)  # the data kinds it handles (Dataset.kind: "1d", "2d", "1d-2species", ...)
 
     def load(self) -> Callable:
         """The method's ``run(ctx)`` (imported now for a ``"module:function"`` target)."""
@@ -46,9 +47,26 @@ REGISTRY: dict[str, MethodSpec] = {m.name: m for m in (
                "the surrogates compressed into symbolic families chosen by AIC/BIC"),
     MethodSpec("neural-symbolic-refit", ".methods:neural_symbolic_refit", ("weak-poly", "neural-symbolic"),
                "the families refitted on the weak form and on the data by re-simulation"),
+    MethodSpec("weak-poly-2d", ".species:weak_poly_2d", (), "2-D weak form, polynomial D(u) and R(u) by BIC", ("2d",)),
+    MethodSpec("weak-poly-species", ".species:weak_poly_species", (),
+               "two species, weak form, polynomial D_s and R_s(u, v) by BIC per species", ("1d-2species", "2d-2species")),
 )}
 
 METHODS: tuple[str, ...] = tuple(REGISTRY)
+
+
+def for_data(wanted: tuple[str, ...], kind: str, default: bool = False) -> tuple[str, ...]:
+    """The methods of ``wanted`` that support data of ``kind``; ``default`` (every method was asked, the
+    default): those that do, else all must, and one that does not raises a one-sentence error naming those that can."""
+    from ..errors import FieldlabError
+
+    able = [m for m in REGISTRY if kind in REGISTRY[m].supports]
+    chosen = tuple(m for m in wanted if m in able)
+    if (default and not chosen) or (not default and len(chosen) < len(wanted)):
+        bad = [m for m in wanted if m not in able]
+        raise FieldlabError(f"method(s) {', '.join(bad)} cannot handle {kind} data; the ones that can: "
+                            f"{', '.join(able) or 'none'}.")
+    return chosen
 
 
 def register(spec: MethodSpec) -> MethodSpec:
