@@ -59,8 +59,13 @@ MIN_T = 5
 
 @dataclass
 class Dataset:
-    """Observed ``u`` of shape ``(len(t), len(x))``, or ``(runs, len(t), len(x))``, with positions ``x``,
-    times ``t`` and ``meta``."""
+    """Observed ``u`` with positions ``x``, times ``t`` and ``meta``.
+
+    ``u`` is always ``(runs, len(t), len(x))`` once constructed: one run may be given as
+    ``(len(t), len(x))`` and is stored as ``(1, len(t), len(x))`` (the only place where the two shapes
+    meet; every discovery function takes ``(runs, nt, nx)``). A one-run data set is written to file in
+    the one-run layout of the schema.
+    """
 
     x: np.ndarray
     t: np.ndarray
@@ -70,22 +75,23 @@ class Dataset:
     def __post_init__(self):
         self.x = np.asarray(self.x, dtype=np.float64)
         self.t = np.asarray(self.t, dtype=np.float64)
-        self.u = np.asarray(self.u, dtype=np.float64)
+        u = np.asarray(self.u, dtype=np.float64)
+        self.u = u[None] if u.ndim == 2 else u  # one run given as (nt, nx)
         self.meta = dict(self.meta or {})
 
     @property
     def runs(self) -> int:
-        """The number of runs (1 for ``u`` of shape ``(nt, nx)``)."""
-        return 1 if self.u.ndim == 2 else int(self.u.shape[0])
+        """The number of runs."""
+        return int(self.u.shape[0])
 
     @property
     def stacked(self) -> np.ndarray:
-        """``u`` of shape ``(runs, nt, nx)`` whatever its stored shape (a view): the one shape the methods use."""
-        return self.u.reshape(-1, self.t.size, self.x.size)
+        """``u`` itself, ``(runs, nt, nx)`` (the name from when ``u`` kept the shape it was given)."""
+        return self.u
 
     def run(self, j: int) -> np.ndarray:
         """Run ``j``'s field, ``(nt, nx)``."""
-        return self.u.reshape(-1, self.t.size, self.x.size)[j]
+        return self.u[j]
 
 
 def validate(ds: Dataset, source: str = "the dataset") -> Dataset:
@@ -94,7 +100,7 @@ def validate(ds: Dataset, source: str = "the dataset") -> Dataset:
         a = getattr(ds, name)
         if a.ndim != 1:
             raise FieldlabError(f"{source}: '{name}' must be 1-D; got shape {a.shape}.")
-    if ds.u.shape[-2:] != (ds.t.size, ds.x.size) or ds.u.ndim not in (2, 3) or ds.u.shape[0] == 0:
+    if ds.u.shape[-2:] != (ds.t.size, ds.x.size) or ds.u.ndim != 3 or ds.u.shape[0] == 0:
         raise FieldlabError(f"{source}: 'u' must have shape (len(t), len(x)) = ({ds.t.size}, {ds.x.size}), or "
                             f"(runs, {ds.t.size}, {ds.x.size}) for several runs; got {ds.u.shape}.")
     for name in ("x", "t", "u"):
@@ -156,13 +162,13 @@ def save(ds: Dataset, path) -> Path:
     text = _meta_json(ds.meta)
     if fmt == ".npz":
         buf = io.BytesIO()
-        np.savez(buf, x=ds.x, t=ds.t, u=ds.u, meta=np.array(text))
+        np.savez(buf, x=ds.x, t=ds.t, u=ds.u[0] if ds.runs == 1 else ds.u, meta=np.array(text))
         data = buf.getvalue()
     else:
         import xarray as xr
 
-        dims = ("t", "x") if ds.u.ndim == 2 else ("run", "t", "x")
-        arr = xr.DataArray(ds.u, dims=dims, coords={"t": ds.t, "x": ds.x}, name="u")
+        one = ds.runs == 1  # the schema's one-run layout
+        arr = xr.DataArray(ds.u[0] if one else ds.u, dims=("t", "x") if one else ("run", "t", "x"), coords={"t": ds.t, "x": ds.x}, name="u")
         data = bytes(arr.to_dataset(promote_attrs=False).assign_attrs(meta=text).to_netcdf(engine="scipy"))
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, data)
