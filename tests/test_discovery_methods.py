@@ -108,7 +108,7 @@ def _by_parts_errors(nx, nt):
     u = np.exp(-0.5 * T) * (1 + 0.5 * np.sin(2 * np.pi * X))
     u_x = np.exp(-0.5 * T) * np.pi * np.cos(2 * np.pi * X)
     u_xx = -np.exp(-0.5 * T) * 2 * np.pi**2 * np.sin(2 * np.pi * X)
-    s = weak_system(x, t, u)
+    s = weak_system(x, t, u[None])
     hx, ht = default_widths(x, t)
     per_axis = [int(np.floor((z[-1] - z[0] - 2 * h) / (h / 2) + 1e-9)) + 1 for z, h in ((x, hx), (t, ht))]
     assert (s.hx, s.ht) == (hx, ht) and s.n == per_axis[0] * per_axis[1]
@@ -130,7 +130,7 @@ def test_weak_matrices_integrate_by_parts_on_a_non_uniform_grid():
 
 def test_weak_system_layout_and_true_closures_satisfy_it():
     ds, s = _system("case_a")
-    nt, nx = ds.u.shape
+    _, nt, nx = ds.u.shape
     assert (s.hx, s.ht) == pytest.approx((0.15, 0.15))
     # centres half a half-width apart inside [h, L - h]: 10 in x ([0.15, 0.85]), 37 in t ([0.15, 2.85])
     assert s.n == 10 * 37 and s.W_xx.shape == s.W_0.shape == (s.n, nt * nx) and np.array_equal(s.u, ds.u.ravel())
@@ -153,9 +153,9 @@ def test_weak_system_rejects_too_short_a_domain():
     x, t = np.linspace(0, 1, 8), np.linspace(0, 1, 20)  # 7 spacings < 2 x 5 spacings of one test function
     u = np.outer(np.exp(-t), np.cos(np.pi * x))
     with pytest.raises(FieldlabError, match="shorter than one test function"):
-        weak_system(x, t, u)
+        weak_system(x, t, u[None])
     with pytest.raises(FieldlabError, match="shorter than one test function"):
-        weak_system(np.linspace(0, 1, 50), t, np.outer(np.exp(-t), np.ones(50)), hx=0.6)
+        weak_system(np.linspace(0, 1, 50), t, np.outer(np.exp(-t), np.ones(50))[None], hx=0.6)
 
 
 # ------------------------------------------------------------------------------------------ poly
@@ -202,13 +202,13 @@ def test_weak_poly_refit_at_one_percent_noise(case, seed):
 
 def test_strong_poly_is_rough_on_clean_data_and_fails_at_five_percent_noise():
     ds, _ = _system("case_a")
-    errD, errR = _closure_errors(poly.strong_poly(ds.x, ds.t, ds.u), "case_a", ds)
+    errD, errR = _closure_errors(poly.strong_poly(poly.strong_system(ds.x, ds.t, ds.u)), "case_a", ds)
     # finite differences in time (dt = 0.03) miss the fast early transient: measured ErrD 0.373, ErrR 0.017
     assert errD < 0.4 and errR < 0.02
     assert errD > 0.1  # ... and that is far worse than the weak form (next line), even without noise
     assert max(_closure_errors(poly.weak_poly(_system("case_a")[1]), "case_a", ds)) < 1e-3
     ds5, s5 = _system("case_a", "noise5", 0)
-    sD, sR = _closure_errors(poly.strong_poly(ds5.x, ds5.t, ds5.u), "case_a", ds5)
+    sD, sR = _closure_errors(poly.strong_poly(poly.strong_system(ds5.x, ds5.t, ds5.u)), "case_a", ds5)
     wD, wR = _closure_errors(poly.weak_poly(s5), "case_a", ds5)
     # measured: strong ErrD 1.0, ErrR 1.32; weak ErrD 0.56, ErrR 0.0058: at 5 % noise weak R is still
     # good, D is determined by neither (its effect is the smallest in these data)
@@ -431,7 +431,7 @@ def test_data_rollout_of_noisy_periodic_data(nx):
     x, t = np.linspace(0.0, 1.0, nx), np.linspace(0.0, 1.0, 11)
     clean = simulate_truth(c, 0.3 + 0.2 * np.cos(2 * np.pi * x), x, t, bc="periodic")
     noisy = clean + np.random.default_rng(0).normal(0.0, 1e-3, clean.shape)  # the two ends now differ
-    sim = validate.data_rollout(c.D_fn(), c.R_fn(), x, t, noisy, "periodic")
+    sim = validate.data_rollout(c.D_fn(), c.R_fn(), x, t, noisy[None], "periodic")[0]
     assert sim.shape == clean.shape and np.allclose(sim[:, 0], sim[:, -1])
     assert np.linalg.norm(sim[1:] - clean[1:]) / np.linalg.norm(clean[1:]) < 2e-3
 

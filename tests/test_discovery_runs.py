@@ -19,7 +19,7 @@ def test_built_in_runs_start_from_the_training_conditions_and_share_the_noise_sc
     one, three = make_dataset("case_a", "noise1", 3), make_dataset("case_a", "noise1", 3, runs=3)
     clean1, clean3 = make_dataset("case_a", "clean"), make_dataset("case_a", "clean", runs=3)
     assert three.u.shape == (3, 101, 101) and three.runs == 3 and one.runs == 1
-    assert np.array_equal(clean3.run(0), clean1.u)  # the first run is the one-run data set
+    assert np.array_equal(clean3.run(0), clean1.run(0))  # the first run is the one-run data set
     x = clean3.x
     for j, (name, u0) in enumerate(training_ics(x, 3).items()):
         assert name == TRAINING_ICS[j]
@@ -27,7 +27,7 @@ def test_built_in_runs_start_from_the_training_conditions_and_share_the_noise_sc
     assert not np.allclose(clean3.run(1), clean3.run(2), atol=1e-2)
     assert three.meta["initial_condition"] == ["training", "step", "ripple"]
     assert three.meta["noise_sigma"] == pytest.approx(0.01 * np.std(clean3.u))
-    z1 = (one.u - clean1.u) / one.meta["noise_sigma"]
+    z1 = (one.run(0) - clean1.run(0)) / one.meta["noise_sigma"]
     z3 = (three.run(0) - clean3.run(0)) / three.meta["noise_sigma"]
     np.testing.assert_allclose(z3, z1, atol=1e-8)  # the same standard normal draws for the first run
     with pytest.raises(FieldlabError, match="1 to 4 runs"):
@@ -88,8 +88,9 @@ def test_weak_system_of_runs_stacks_the_runs_equations():
 
 def test_polynomial_fits_of_repeated_runs_are_those_of_one_run():
     ds = make_dataset("case_a", "noise1", 2)
-    twice = np.stack([ds.u, ds.u])
-    for one, two in ((poly.strong_poly(ds.x, ds.t, ds.u), poly.strong_poly(ds.x, ds.t, twice)),
+    twice = np.concatenate([ds.u, ds.u])
+    for one, two in ((poly.strong_poly(poly.strong_system(ds.x, ds.t, ds.u)),
+                      poly.strong_poly(poly.strong_system(ds.x, ds.t, twice))),
                      (poly.weak_poly(weak_system(ds.x, ds.t, ds.u)), poly.weak_poly(weak_system(ds.x, ds.t, twice)))):
         np.testing.assert_allclose(two.d, one.d, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(two.r, one.r, rtol=1e-9, atol=1e-12)
@@ -121,7 +122,7 @@ def test_data_rollout_and_start_of_runs():
     sim = validate.data_rollout(D, R, ds.x, ds.t, ds.u)
     assert sim.shape == ds.u.shape
     for j in range(2):
-        np.testing.assert_allclose(sim[j], validate.data_rollout(D, R, ds.x, ds.t, ds.run(j)), atol=1e-12)
+        np.testing.assert_allclose(sim[j], validate.data_rollout(D, R, ds.x, ds.t, ds.u[j:j + 1])[0], atol=1e-12)
     assert np.max(np.abs(sim - ds.u)) < 1e-3  # the true closure re-simulates both runs of clean data
 
 
