@@ -20,6 +20,7 @@ from fieldlab.discovery.cases import (CASES, fine_grid, make_dataset, observatio
                                       validation_ics)
 from fieldlab.discovery.data import Dataset, save
 from fieldlab.discovery.figures import write_figures
+from fieldlab.discovery.forms import WeakForm
 from fieldlab.discovery.neural import Surrogate, curvature, fit_neural
 from fieldlab.discovery.weak import bump, default_widths, fold, interpolation, trapezoid_weights, weak_system
 from fieldlab.errors import FieldlabError
@@ -339,7 +340,7 @@ def test_refine_chooses_by_re_simulating_the_data():
     sel = _perturbed_selection("case_c", ds, s)
     # a lighter polish than the defaults (6 evaluations, 4 start corrections: half the time); the
     # defaults gave the same families and closure errors within 1e-6 (measured 2026-12-03)
-    ref = symbolic.refine(sel, s, lo, hi, ds.x, ds.t, ds.u, polish_steps=6, modes=4)
+    ref = symbolic.refine(sel, WeakForm().system(ds), polish_steps=6, modes=4)
     c = CASES["case_c"]
     # both D families contain the truth (rational with d = 0 is hill with n = 2), both R families
     # too; on noise-free data the misfit left is the solver's, which a looser family absorbs best
@@ -347,7 +348,7 @@ def test_refine_chooses_by_re_simulating_the_data():
     assert ref.D.family in {"hill", "rational"} and ref.R.family in {"michaelis-menten", "rational"}
     # without the polish: the weak-form coefficients of the pair with the least misfit from the first
     # snapshot (measured: rational, with 201 re-simulation nodes hill), nothing polished
-    weak = symbolic.refine(sel, s, lo, hi, ds.x, ds.t, ds.u, polish=0)
+    weak = symbolic.refine(sel, WeakForm().system(ds), polish=0)
     assert weak.D.family in {"hill", "rational"} and not any(r.get("polished") for r in weak.table)
     assert validate.closure_error(weak.D.fn(), c.D_fn(), lo, hi) < 1e-3
     polished = [r for r in ref.table if r.get("polished")]
@@ -382,7 +383,7 @@ def test_refine_chooses_by_re_simulating_the_data():
         if row["sse"] < 4 * best["sse"]:
             assert e["forecast"]["at_end"] < 1e-3
     with pytest.raises(FieldlabError, match="criterion must be"):
-        symbolic.refine(sel, s, lo, hi, ds.x, ds.t, ds.u, criterion="cv")
+        symbolic.refine(sel, WeakForm().system(ds), criterion="cv")
 
 
 def test_forecast_divergence_of_two_closures():

@@ -189,11 +189,10 @@ def neural_symbolic_refit(ctx: Context) -> Found:
     """``neural-symbolic-refit``: :func:`~.symbolic.refine` of the compressed families, with the ties reported."""
     from .pipeline import ties
 
-    comp, system = ctx.get("neural-symbolic"), ctx.get("weak-poly").info["_system"]
+    comp, system = ctx.get("neural-symbolic"), ctx.get("weak-poly").info["_regression"]
     t0 = time.perf_counter()
-    x, t, u, crit = ctx.x, ctx.t, ctx.u, ctx.criterion
-    ref = symbolic.refine(comp.info["_selection"], system, ctx.lo, ctx.hi, x, t, u, criterion=crit, bc=ctx.bc,
-                          seed=ctx.seed)
+    t, crit = ctx.t, ctx.criterion
+    ref = symbolic.refine(comp.info["_selection"], system, criterion=crit, bc=ctx.bc, seed=ctx.seed)
     found = symbolic_found("neural-symbolic-refit", ref, crit, 0.0)
     first = ctx.u[0, 0]  # (the first run's) first snapshot
     found.info["ties"] = ties(ref, crit, ctx.lo, ctx.hi, t, ctx.bc, (float(first[0]), float(first[-1])))

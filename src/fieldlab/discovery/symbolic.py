@@ -581,11 +581,14 @@ START_MODES = 8  # smooth corrections of the first snapshot estimated with the l
 TIE = 2.0  # criterion differences below this are no real evidence for one pair over another (Kass & Raftery 1995)
 
 
-def refine(selection: Selection, system, lo: float, hi: float, x: np.ndarray, t: np.ndarray, u: np.ndarray, *,
-           criterion: str = "bic", bc: str = "neumann", seed: int = 0, polish: int | None = None,
-           polish_steps: int | None = None, modes: int | None = None) -> Selection:
+def refine(selection: Selection, system, *, criterion: str = "bic", bc: str = "neumann", seed: int = 0,
+           polish: int | None = None, polish_steps: int | None = None, modes: int | None = None) -> Selection:
     r"""Refit every compressed pair on the weak form (:func:`refit`), then fit the leading pairs to the
     data by re-simulating them (output error), and choose by that misfit.
+
+    ``system``: a weak-form :class:`~.forms.System` (:class:`~.forms.WeakForm`): its equations folded
+    onto the states of its ``range`` (:meth:`~.forms.System.table`) for the weak-form refits, its data
+    set (``u`` of shape (runs, nt, nx)) for the re-simulations.
 
     Stage 2 of ``neural-symbolic`` fits each family to the surrogate, so it keeps the surrogate's
     errors (the bias-inheritance ratio measures this). Here the compressed fits are only starting
@@ -625,7 +628,8 @@ def refine(selection: Selection, system, lo: float, hi: float, x: np.ndarray, t:
     polish_n = POLISH if polish is None else polish
     steps = POLISH_STEPS if polish_steps is None else polish_steps
     modes = START_MODES if modes is None else modes
-    table_w = _StateTable(system, lo, hi)
+    table_w = system.table()
+    x, t, u = system.ds.x, system.ds.t, system.ds.u
     n = int(np.size(u))
 
     def score(row, sse):
