@@ -3,18 +3,15 @@ r"""Estimators: how the coefficients (and terms) of a closure are fitted to a :c
 One small interface, ``Estimator.fit(system, structure) -> fit``: ``structure`` is what the
 estimator is told to keep fixed, ``fit`` what it returns.
 
-=========================== ============================== =========================== ===================
-estimator                   structure                      fit                         criterion
-=========================== ============================== =========================== ===================
-:class:`BestSubset`         the library (``None``: the     :class:`~.poly.PolyFit`     BIC over ``n_eff``
-                            system's columns)              (terms and coefficients)    independent rows
-:class:`CompensatedGLS`     a :class:`~.poly.PolyFit`      its terms, coefficients by  (the structure's)
-                            (its nonzero terms)            bias-compensated GLS
-:class:`VariableProjection` a :class:`Pair` of families    the :class:`Pair` refitted  weak residual
-                            with starting fits             on the weak equations
-:class:`OutputError`        a :class:`Pair`                :class:`~.symbolic.Polished` data misfit of
-                                                           (re-simulation fit)         re-simulations
-=========================== ============================== =========================== ===================
+- :class:`BestSubset`: structure, the library (the system's columns); fit, a
+  :class:`~.poly.PolyFit` (terms and coefficients), chosen by BIC over the system's ``n_eff``
+  independent rows;
+- :class:`CompensatedGLS`: structure, a :class:`~.poly.PolyFit` (its nonzero terms); fit, the same
+  terms with coefficients by bias-compensated generalised least squares;
+- :class:`VariableProjection`: structure, a :class:`Pair` of families with starting fits; fit, the
+  :class:`Pair` refitted on the weak equations (least squares on the weak residual);
+- :class:`OutputError`: structure, a :class:`Pair`; fit, a :class:`~.symbolic.Polished` (the pair
+  fitted to the data by re-simulation, least squares on the data misfit).
 
 The mathematics lives where it always did: :func:`~.poly.select` (best subset),
 :func:`~.poly.weak_gls` (compensated GLS), :func:`~.symbolic.refit` (variable projection) and

@@ -9,18 +9,13 @@ row), two linear maps from values at every datum to one entry per row, ``xx`` (a
 :math:`G(u) = \int D`, the flux term) and ``zero`` (applied to :math:`R(u)`), and the number of
 independent rows ``n_independent`` that the information criteria count:
 
-============== ============================================= ==========================================
-form           equations                                     rows
-============== ============================================= ==========================================
-:class:`StrongForm` :class:`~.poly.StrongSystem`: ``b`` = finite-  interior nodes (all independent)
-               difference :math:`u_t`, ``xx`` = second
-               difference in ``x``, ``zero`` = the values
-:class:`WeakForm`   :class:`~.weak.WeakSystem`: integrals against test functions (overlapping supports:
-               test functions (:mod:`.weak`)                 the disjoint ones are independent)
-:class:`TrajectoryForm` none: the closure is fitted by re-          every datum (independent noise)
-               simulating the data (output error); the
-               target is the data themselves
-============== ============================================= ==========================================
+- :class:`StrongForm` (:class:`~.poly.StrongSystem`): ``b`` is the finite-difference :math:`u_t`
+  at the interior nodes, ``xx`` the second difference in ``x``, ``zero`` the values there; every
+  row counts as independent;
+- :class:`WeakForm` (:class:`~.weak.WeakSystem`): integrals against test functions (:mod:`.weak`);
+  their supports overlap, so only the test functions with disjoint supports count as independent;
+- :class:`TrajectoryForm`: no equations; the closure is fitted by re-simulating the data (output
+  error), the target is the data themselves and every datum counts.
 
 :meth:`Form.system` applies a library to the equations and returns a :class:`System`: the columns
 ``X`` (one per candidate term), the target ``b`` and the effective sample size, so that a linear
