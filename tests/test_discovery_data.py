@@ -75,7 +75,7 @@ def _with_nan(a):
     [
         ({"u": None}, "lacks array(s) u"),
         ({"x": None, "t": None}, "lacks array(s) x, t"),
-        ({"u": np.ones((9, 11))}, "'u' must have shape (len(t), len(x)) = (9, 12), or (runs, 9, 12) for several runs; got (9, 11)"),
+        ({"u": np.ones((9, 11))}, "'u' must have shape (len(t), len(x)) = (9, 12), or (runs, 9, 12) for several runs; got (1, 9, 11)"),
         ({"u": _with_nan(_small().u[0])}, "'u' has 12 NaN or infinite values"),
         ({"x": _with_nan(_small().x)}, "'x' has 1 NaN"),
         ({"t": np.where(np.arange(9) == 4, np.inf, _small().t)}, "'t' has 1 NaN or infinite"),

@@ -828,7 +828,7 @@ def test_cli_discover_errors(tmp_path):
     _fails(["discover", "--case", "case_z"], "unknown case 'case_z'")
     ds = make_dataset("case_a", "sparse_xt")
     u = ds.u.copy()
-    u[3, 4] = np.nan
+    u[0, 3, 4] = np.nan
     np.savez(tmp_path / "nan.npz", x=ds.x, t=ds.t, u=u)
     _fails(["discover", str(tmp_path / "nan.npz"), "--out", str(tmp_path / "o")], "'u' has 1 NaN or infinite values")
     assert not (tmp_path / "o").exists()
