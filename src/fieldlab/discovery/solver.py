@@ -242,13 +242,23 @@ def simulate1d_sensitivities(D: Closure, R: Closure, dD: Closure, dR: Closure, D
     :math:`(S_k, D(u))`, plus :math:`R'(u) S_k + \partial R/\partial\theta_k`.
 
     Args:
-        D, R: the laws, as for :func:`simulate1d`.
-        dD, dR: their derivatives :math:`D'(u)`, :math:`R'(u)` (vectorised callables of ``u``).
-        D_p, R_p: callables of ``u`` (n,) returning ``(p, n)``: :math:`\partial D/\partial\theta_k` and
-            :math:`\partial R/\partial\theta_k` at ``u`` (zero rows for parameters of the initial condition).
-        u0: initial values on ``x``; ``S0``: ``(p, len(x))``, their derivatives (zero rows for law parameters).
-        x, t, bc, bc_values, rtol, atol, method: as for :func:`simulate1d` (Dirichlet ends are held, so
-            their sensitivities stay those of ``S0``, which should vanish there).
+        D: the diffusivity, as for :func:`simulate1d`.
+        R: the reaction term, as for :func:`simulate1d`.
+        dD: its derivative :math:`D'(u)`, a vectorised callable of ``u``.
+        dR: :math:`R'(u)`, likewise.
+        D_p: a callable of ``u`` (n,) returning ``(p, n)``: :math:`\partial D/\partial\theta_k` at ``u``
+            (zero rows for parameters of the initial condition).
+        R_p: likewise :math:`\partial R/\partial\theta_k`.
+        u0: initial values on ``x``, ``(len(x),)``.
+        S0: ``(p, len(x))``, the derivatives of ``u0`` (zero rows for law parameters; Dirichlet ends are
+            held, so they should vanish there).
+        x: as for :func:`simulate1d`.
+        t: as for :func:`simulate1d`.
+        bc: as for :func:`simulate1d`.
+        bc_values: as for :func:`simulate1d`.
+        rtol: the integrator's relative tolerance (on ``u`` and ``S``).
+        atol: the integrator's absolute tolerance.
+        method: ``"BDF"`` or ``"Radau"``.
 
     Returns:
         ``(u, S)``: ``u`` of shape ``(len(t), len(x))`` as :func:`simulate1d`; ``S`` of shape
