@@ -126,6 +126,7 @@ def test_cli_discovers_a_2d_file(tmp_path):
     result = runner.invoke(app, ["discover", str(tmp_path / "d.npz"), "--out", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
     assert "13 positions" in result.output and "rollout rel L2" in result.output
+    assert "data support R for u in" in result.output  # the assessment runs for 2-D data
     saved = json.loads((tmp_path / "o" / "closures.json").read_text())
     assert list(saved["methods"]) == ["weak-poly-2d"]
     assert saved["methods"]["weak-poly-2d"]["metrics"]["rollout"]["run0"]["rel_l2"] < 2e-2

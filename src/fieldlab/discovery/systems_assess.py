@@ -157,7 +157,7 @@ def _states(ds: Dataset, most: int) -> np.ndarray:
 
 
 def bands(members: list[tuple], chosen: SystemFit, ds: Dataset, states: np.ndarray, n: int = 101) -> dict[str, dict]:
-    """Per species: ``"s"`` (an equispaced grid of ``n`` values over its observed range), ``"D_lo"``, ``"D_hi"`` (the
+    r"""Per species: ``"s"`` (an equispaced grid of ``n`` values over its observed range), ``"D_lo"``, ``"D_hi"`` (the
     band of the diffusivity there), ``"R_lo"``, ``"R_hi"`` (that of the reaction at ``states``, observed states
     ``(S, m)``), and ``"D_width"``, ``"R_width"`` (the band's largest width relative to the largest ``|chosen|``).
     The band at every point: the members' mean :math:`\pm` ``BAND_SD`` standard deviations of the members, widened
@@ -202,7 +202,7 @@ def probe_ics(ds: Dataset, sup: dict) -> dict[str, np.ndarray]:
 def _simulate(fit: SystemFit, w0, axes, times, bc) -> np.ndarray:
     from .coupled import simulate_system
 
-    return simulate_system([law.D for law in fit.laws], fit.reaction, w0, axes, times, bc=bc, rtol=1e-7)
+    return simulate_system([law.D for law in fit.laws], fit.reaction, w0, axes, times, bc=bc, rtol=1e-6)
 
 
 def forecast_check(chosen: SystemFit, members: list[tuple], ics: dict, axes, t: np.ndarray, sup: dict,
