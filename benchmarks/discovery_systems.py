@@ -47,6 +47,7 @@ def cell(case: str, noise: float, seed: int, runs: int) -> dict:
     a = result["assessment"]
     return {"flags": [{"ic": k, "spread": c["spread"], "excursion": c["excursion"], "flag": c["flag"],
                        "actual": c["actual"], "why": c["why"]} for k, c in a["forecasts"].items()],
+            "probes": probe_flags(case, ds),
             "band": band_coverage(case, a), "assess_s": a["seconds"], "members": a["members"],
             "case": case, "noise": noise, "seed": seed, "method": method,
             "coef_D": max(e["D"] for e in mt["coefficients"]), "coef_R": max(e["R"] for e in mt["coefficients"]),
@@ -55,6 +56,34 @@ def cell(case: str, noise: float, seed: int, runs: int) -> dict:
             "forecast_mean": float(np.mean(forecasts)), "forecast_max": float(np.max(forecasts)),
             "fit_s": r["seconds"], "cell_s": time.perf_counter() - t0,
             "laws": "; ".join(f"D_{k} = {v['D']}, R_{k} = {v['R']}" for k, v in laws.items())}
+
+
+def probe_flags(case: str, ds) -> list[dict]:
+    """The assessment's flags for the four probe initial conditions of a data file
+    (:func:`fieldlab.discovery.systems_assess.probe_ics`, shapes mapped onto each species' observed range), and the
+    actual error of the chosen closure's forecast over the data's span against the true system, both simulated on
+    the data grid."""
+    from fieldlab.discovery import system_cases, systems_assess
+    from fieldlab.discovery.coupled import simulate_system
+    from fieldlab.discovery.species import fit_system
+
+    fit = fit_system(ds)  # the weak-poly method's fit
+    axes = (ds.x,) if ds.y is None else (ds.x, ds.y)
+    sup = systems_assess.support(ds)
+    probes = systems_assess.probe_ics(ds, sup)
+    check = systems_assess.forecast_check(fit, systems_assess.ensemble(fit, ds), probes, axes, ds.t, sup)
+    out = []
+    for k, w0 in probes.items():
+        c = check[k]
+        try:
+            true = system_cases.simulate_case(case, w0, axes, ds.t)
+            mine = simulate_system([law.D for law in fit.laws], fit.reaction, w0, axes, ds.t)
+            actual = float(np.linalg.norm(mine - true) / np.linalg.norm(true))
+        except Exception:  # a failed simulation: the forecast is as wrong as it gets
+            actual = float("inf")
+        out.append({"ic": k, "spread": c["spread"], "excursion": c["excursion"], "flag": c["flag"], "actual": actual,
+                    "why": c["why"]})
+    return out
 
 
 def band_coverage(case: str, a: dict) -> dict:
@@ -78,6 +107,20 @@ def band_coverage(case: str, a: dict) -> dict:
             excess = np.maximum(lo - true, true - hi)[mask]
             out[f"{key}_out"] = max(out[f"{key}_out"], float(max(excess.max(), 0.0) / np.max(np.abs(true))))
     return out
+
+
+def flag_row(r: dict, f: dict) -> str:
+    right = f["flag"] or f["actual"] <= 1e-2
+    return (f"| {r['case']} | {r['noise']:.0%} | {r['seed']} | {f['ic']} | {f['spread']:.2e} | {f['excursion']:.2f} | "
+            f"{'yes: ' + f['why'] if f['flag'] else 'no'} | {f['actual']:.2e} | {'yes' if right else '**no**'} |")
+
+
+def summary(flags: list[dict]) -> str:
+    wrong = sum(1 for f in flags if not f["flag"] and f["actual"] > 1e-2)
+    alarms = sum(1 for f in flags if f["flag"] and f["actual"] <= 1e-2)
+    return (f"\n{len(flags)} forecasts, {sum(f['flag'] for f in flags)} flagged ({alarms} of them with an actual "
+            f"error within 1e-2), {wrong} unflagged with an actual error above 1e-2; the largest actual error "
+            f"{max(f['actual'] for f in flags):.2e}.")
 
 
 def main() -> None:
@@ -130,14 +173,19 @@ def main() -> None:
               "| --- | ---: | ---: | --- | ---: | ---: | --- | ---: | --- |"]
     for r in rows:
         for f in r["flags"]:
-            right = f["flag"] or f["actual"] <= 1e-2
-            lines.append(f"| {r['case']} | {r['noise']:.0%} | {r['seed']} | {f['ic']} | {f['spread']:.2e} | "
-                         f"{f['excursion']:.2f} | {'yes: ' + f['why'] if f['flag'] else 'no'} | {f['actual']:.2e} | "
-                         f"{'yes' if right else '**no**'} |")
-    flags = [f for r in rows for f in r["flags"]]
-    wrong = sum(1 for f in flags if not f["flag"] and f["actual"] > 1e-2)
-    lines += ["", f"{len(flags)} forecasts, {sum(f['flag'] for f in flags)} flagged, {wrong} unflagged with an actual "
-              f"error above 1e-2; the largest actual error {max(f['actual'] for f in flags):.2e}.", "",
+            lines.append(flag_row(r, f))
+    lines += [summary([f for r in rows for f in r["flags"]]), "",
+              "The same for the four probe initial conditions that `fieldlab discover` checks on a data file without "
+              "a truth (`systems_assess.probe_ics`: the shapes of the 1-D validation initial conditions mapped onto "
+              "each species' observed range, along the diagonal in 2-D, the second species shifted by one shape); "
+              "here the actual error is that of the chosen closure's forecast over the data's span against the true "
+              "system, both simulated on the data grid.", "",
+              "| case | noise | seed | initial condition | spread | excursion | flagged | actual error | right |",
+              "| --- | ---: | ---: | --- | ---: | ---: | --- | ---: | --- |"]
+    for r in rows:
+        for f in r["probes"]:
+            lines.append(flag_row(r, f))
+    lines += [summary([f for r in rows for f in r["probes"]]), "",
               "Ensemble bands against the true laws: the share of the supported range (D) or of the observed states "
               "inside every species' supported range (R) where the true law lies inside the band (worst species), the "
               "largest excess outside the band relative to the largest true value, the bands' largest relative width, "

@@ -292,12 +292,10 @@ def assess_system(found: dict, ds: Dataset, *, ics: dict | None = None, bc: str 
     return out
 
 
-def _g(v) -> str:
-    return "-" if v is None else "failed" if not np.isfinite(v) else f"{v:.3g}"
-
-
 def assessment_markdown(a: dict | None) -> list[str]:
     """The generalisation section of a system's ``report.md`` (the words of :func:`~.report.assessment_markdown`)."""
+    from .report import forecast_lines
+
     if not a or not a.get("chosen"):
         return []
     sup = a["support"]
@@ -313,28 +311,9 @@ def assessment_markdown(a: dict | None) -> list[str]:
                   "observed range " + "; ".join(f"the members' D_{k} spread by up to {b['D_width']:.2%} and R_{k} "
                                                 f"(at the observed states) by up to {b['R_width']:.2%} of their largest "
                                                 "value" for k, b in a["bands"].items()) + "."]
-    fc = a.get("forecasts") or {}
-    if fc:
-        actual = any("actual" in c for c in fc.values())
-        lines += ["", f"Forecasts of initial conditions the data did not see ({a.get('ics', '')}); spread: the largest "
-                  "relative L2 distance over the data's time span between the refitted members' forecasts and their "
-                  "mean; excursion: how far the forecast leaves a species' observed range, as a share of that range.",
-                  "", "| initial condition | ranges | spread | spread at 2x the span | excursion | supported |"
-                  + (" actual error |" if actual else ""),
-                  "| --- | --- | ---: | ---: | ---: | --- |" + (" ---: |" if actual else "")]
-        for name, c in fc.items():
-            rng = "-" if c["range"] is None else ", ".join(f"{k} [{r[0]:.3g}, {r[1]:.3g}]" for k, r in c["range"].items())
-            lines.append(f"| {name} | {rng} | {_g(c['spread'])} | {_g(c['spread_long'])} | {_g(c['excursion'])} | "
-                         + ("**no**: " + c["why"] if c["flag"] else "yes") + " |"
-                         + (f" {_g(c.get('actual'))} |" if actual else ""))
-        flagged = [n for n, c in fc.items() if c["flag"]]
-        lines += ["", (f"**Not supported by the data**: the forecasts of {', '.join(flagged)} should not be trusted to "
-                       "1e-2." if flagged else "Every checked forecast is supported by the data (spread and excursion "
-                       "below the flag thresholds).")]
-    ex = a.get("experiment")
-    if ex:
-        lines += ["", f"Next experiment: observe from the `{ex['initial_condition']}` initial condition over t in "
-                  f"[{ex['window'][0]:.3g}, {ex['window'][1]:.3g}]: there the ensemble's forecasts differ by "
-                  f"{_g(ex['separation'])}, the most of the probed experiments, so it separates the candidate closures "
-                  "best."]
+    intro = (f"Forecasts of initial conditions the data did not see ({a.get('ics', '')}); spread: the largest "
+             "relative L2 distance over the data's time span between the refitted members' forecasts and their "
+             "mean; excursion: how far the forecast leaves a species' observed range, as a share of that range.")
+    lines += forecast_lines(a.get("forecasts") or {}, a.get("experiment"), intro, "ranges", lambda r: "-" if r is None
+                            else ", ".join(f"{k} [{v[0]:.3g}, {v[1]:.3g}]" for k, v in r.items()))
     return lines
