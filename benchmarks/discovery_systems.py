@@ -188,7 +188,7 @@ def main() -> None:
     lines += [summary([f for r in rows for f in r["probes"]]), "",
               "Ensemble bands against the true laws: the share of the supported range (D) or of the observed states "
               "inside every species' supported range (R) where the true law lies inside the band (worst species), the "
-              "largest excess outside the band relative to the largest true value, the bands' largest relative width, "
+              "largest excess outside the band relative to the largest true value, "
               "and the assessment's wall time.", "",
               "| case | noise | seed | members | D inside | D excess | R inside | R excess | assessment [s] |",
               "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]

@@ -106,7 +106,7 @@ def refit(fit: SystemFit, ds: Dataset, widths=None) -> SystemFit | None:
     """``fit``'s terms (its non-zero coefficients, per species) refitted by least squares on unit-norm columns on
     the weak equations of ``ds`` with half-widths ``widths`` (``((h_x[, h_y]), h_t)``, default those of
     :func:`~.weak2d.default_widths_nd`); ``None`` when a refitted diffusivity is negative on its species' observed
-    range."""
+    range. The laws keep ``fit``'s criteria (``rss``, ``bic``, ``aic``); ``widths`` are the new ones."""
     deg_d = len(fit.laws[0].d) - 1
     deg_r = max(sum(e) for e in fit.laws[0].exponents)
     systems, _, _, hw = weak_library(ds, deg_d, deg_r, widths)
