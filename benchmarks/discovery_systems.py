@@ -109,18 +109,22 @@ def band_coverage(case: str, a: dict) -> dict:
     return out
 
 
-def flag_row(r: dict, f: dict) -> str:
-    right = f["flag"] or f["actual"] <= 1e-2
-    return (f"| {r['case']} | {r['noise']:.0%} | {r['seed']} | {f['ic']} | {f['spread']:.2e} | {f['excursion']:.2f} | "
-            f"{'yes: ' + f['why'] if f['flag'] else 'no'} | {f['actual']:.2e} | {'yes' if right else '**no**'} |")
-
-
-def summary(flags: list[dict]) -> str:
+def flag_table(rows: list[dict], key: str) -> list[str]:
+    """The markdown table of the forecast checks ``r[key]`` of every row, then a summary line and a blank one."""
+    lines = ["", "| case | noise | seed | initial condition | spread | excursion | flagged | actual error | right |",
+             "| --- | ---: | ---: | --- | ---: | ---: | --- | ---: | --- |"]
+    for r in rows:
+        for f in r[key]:
+            right = f["flag"] or f["actual"] <= 1e-2
+            lines.append(f"| {r['case']} | {r['noise']:.0%} | {r['seed']} | {f['ic']} | {f['spread']:.2e} | "
+                         f"{f['excursion']:.2f} | {'yes: ' + f['why'] if f['flag'] else 'no'} | {f['actual']:.2e} | "
+                         f"{'yes' if right else '**no**'} |")
+    flags = [f for r in rows for f in r[key]]
     wrong = sum(1 for f in flags if not f["flag"] and f["actual"] > 1e-2)
     alarms = sum(1 for f in flags if f["flag"] and f["actual"] <= 1e-2)
-    return (f"\n{len(flags)} forecasts, {sum(f['flag'] for f in flags)} flagged ({alarms} of them with an actual "
-            f"error within 1e-2), {wrong} unflagged with an actual error above 1e-2; the largest actual error "
-            f"{max(f['actual'] for f in flags):.2e}.")
+    return lines + ["", f"{len(flags)} forecasts, {sum(f['flag'] for f in flags)} flagged ({alarms} of them with an "
+                    f"actual error within 1e-2), {wrong} unflagged with an actual error above 1e-2; the largest actual "
+                    f"error {max(f['actual'] for f in flags):.2e}.", ""]
 
 
 def main() -> None:
@@ -168,24 +172,12 @@ def main() -> None:
               "chosen forecast leaves a species' observed range (share of it). A forecast is flagged when the spread "
               f"exceeds {FLAG_SPREAD:g} or the excursion {FLAG_EXCURSION:g}. Actual: the relative L2 error of the "
               "chosen closure's forecast against the true system on the case's fine grid. A flag is *right* unless the "
-              "forecast is unflagged and its actual error exceeds 1e-2.", "",
-              "| case | noise | seed | initial condition | spread | excursion | flagged | actual error | right |",
-              "| --- | ---: | ---: | --- | ---: | ---: | --- | ---: | --- |"]
-    for r in rows:
-        for f in r["flags"]:
-            lines.append(flag_row(r, f))
-    lines += [summary([f for r in rows for f in r["flags"]]), "",
+              "forecast is unflagged and its actual error exceeds 1e-2."] + flag_table(rows, "flags") + [
               "The same for the four probe initial conditions that `fieldlab discover` checks on a data file without "
               "a truth (`systems_assess.probe_ics`: the shapes of the 1-D validation initial conditions mapped onto "
               "each species' observed range, along the diagonal in 2-D, the second species shifted by one shape); "
               "here the actual error is that of the chosen closure's forecast over the data's span against the true "
-              "system, both simulated on the data grid.", "",
-              "| case | noise | seed | initial condition | spread | excursion | flagged | actual error | right |",
-              "| --- | ---: | ---: | --- | ---: | ---: | --- | ---: | --- |"]
-    for r in rows:
-        for f in r["probes"]:
-            lines.append(flag_row(r, f))
-    lines += [summary([f for r in rows for f in r["probes"]]), "",
+              "system, both simulated on the data grid."] + flag_table(rows, "probes") + [
               "Ensemble bands against the true laws: the share of the supported range (D) or of the observed states "
               "inside every species' supported range (R) where the true law lies inside the band (worst species), the "
               "largest excess outside the band relative to the largest true value, "
