@@ -60,16 +60,17 @@ def run(case: str, regime: str, seed: int, variant: str) -> dict:
     from fieldlab.discovery import cases, pipeline, poly, validate
 
     ds = cases.make_dataset(case, regime, seed)
-    noisy, clean = ds.u[0].copy(), np.asarray(cases._clean(case)[0], float)
+    noisy, clean = ds.u[0, 0].copy(), np.asarray(cases._clean(case)[0], float)
     sigma, k = poly.noise_sigma(ds.u), None
     base = {"snapshot": noisy, "oracle": clean}.get(variant)
     if variant == "projected":
         base, k = projected(ds.x, noisy, sigma)
     original = validate.simulation_start
 
-    def start(x, first, bc="neumann", min_nodes=301):
+    def start(x, first, bc="neumann", min_nodes=301):  # first: (runs, nx), here one run
         first = np.asarray(first)
-        return original(x, base if first.shape == noisy.shape and np.array_equal(first, noisy) else first, bc, min_nodes)
+        own = first.shape == (1, noisy.size) and np.array_equal(first[0], noisy)
+        return original(x, base[None] if own else first, bc, min_nodes)
 
     x = cases.fine_grid()
     _, t = cases.observation_grid()

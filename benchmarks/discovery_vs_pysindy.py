@@ -415,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
                 R = sum(c * system.u**k for k, c in enumerate(tr))
                 residual = float(np.linalg.norm(system.residual(G, R)) / np.linalg.norm(system.b))
                 ours[key] = {"d": fit.d.tolist(), "r": fit.r.tolist(), "seconds": seconds, "truth_residual": residual,
-                             "lo": float(ds.u.min()), "hi": float(ds.u.max()), "shape": list(ds.u.shape)}
+                             "lo": float(ds.u.min()), "hi": float(ds.u.max()), "shape": list(ds.run(0).shape)}
                 jobs.append({"id": key, "file": str(path), "case": case, "regime": regime, "seed": seed,
                              "hx": float(system.hx), "ht": float(system.ht), "K": int(system.n),
                              "tune": case == "case_a" and regime == "clean", "truth_d": td, "truth_r": tr})

@@ -120,7 +120,7 @@ def main(argv=None) -> int:
                                  np.concatenate([s.b / c for s, c in zip(systems, scale)]), base.u, base.hx, base.ht,
                                  base.n_independent)
             variants.setdefault((case, "stacked 9 widths"), []).append(error(_coef(poly.weak_poly(stacked)), TRUTH[case]))
-            denoised = weak_system(ds.x, ds.t, svd_denoise(ds.u), *default_widths(ds.x, ds.t))
+            denoised = weak_system(ds.x, ds.t, svd_denoise(ds.u[0])[None], *default_widths(ds.x, ds.t))
             variants.setdefault((case, "SVD-denoised data"), []).append(error(_coef(poly.weak_poly(denoised)), TRUTH[case]))
         print(f"{case} done ({time.perf_counter() - t0:.0f} s)", flush=True)
 

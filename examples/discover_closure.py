@@ -22,7 +22,7 @@ out.mkdir()
 data.save(cases.make_dataset("case_a", "noise1", seed=0), out / "data.npz")
 
 ds = data.load(out / "data.npz")                        # checked: shapes, finite values, increasing grids
-print(f"data: u of shape {ds.u.shape} on {ds.x.size} positions x {ds.t.size} times")
+print(f"data: u of shape {ds.u.shape} (runs, nt, nx) on {ds.x.size} positions x {ds.t.size} times")
 quick = steps(1000) < 100                               # a smoke test runs only the fast methods
 methods = "strong-poly,weak-poly" if quick else "strong-poly,weak-poly,weak-poly-refit,neural-symbolic-refit"
 result = pipeline.run_discovery(ds, out, methods=methods, log=print)

@@ -64,7 +64,7 @@ def fisher_noisy():
 
 def test_noisy_recovery_of_the_builtin_case_and_a_wrong_library_fails(fisher_noisy):
     ds = fisher_noisy
-    assert ds.kind == "2d" and ds.u.shape == (81, 33, 33) and ds.y.size == 33
+    assert ds.kind == "2d" and ds.u.shape == (1, 81, 33, 33) and ds.y.size == 33
     truth = system_cases.SYSTEM_CASES["fisher2d"].coefficients()
     found = pipeline.discover(ds)  # the default: every method that supports 2-D data
     assert list(found) == ["weak-poly-2d"]
@@ -108,15 +108,15 @@ def test_round_trip_2d(tmp_path, suffix):
 def test_bad_2d_inputs_raise():
     ds = _small_2d()
     with pytest.raises(FieldlabError, match=r"'u' must have shape \(len\(t\), len\(x\), len\(y\)\) = \(21, 17, 13\)"):
-        save(Dataset(ds.x, ds.t, ds.u[:, :, :-1], y=ds.y), "/tmp/never.npz")
+        save(Dataset(ds.x, ds.t, ds.u[..., :-1], y=ds.y), "/tmp/never.npz")
     with pytest.raises(FieldlabError, match="'y' must be strictly increasing"):
         save(Dataset(ds.x, ds.t, ds.u, y=ds.y[::-1]), "/tmp/never.npz")
     with pytest.raises(FieldlabError, match="'y' has 4 points"):
-        save(Dataset(ds.x, ds.t, ds.u[:, :, :4], y=ds.y[:4]), "/tmp/never.npz")
+        save(Dataset(ds.x, ds.t, ds.u[..., :4], y=ds.y[:4]), "/tmp/never.npz")
     with pytest.raises(FieldlabError, match="cannot handle 2d data; the ones that can: weak-poly-2d"):
         pipeline.discover(ds, "weak-poly")
     with pytest.raises(FieldlabError, match="cannot handle 1d data; the ones that can: strong-poly"):
-        pipeline.discover(Dataset(ds.x, ds.t, ds.u[:, :, 3]), "weak-poly-2d")
+        pipeline.discover(Dataset(ds.x, ds.t, ds.u[..., 3]), "weak-poly-2d")
     with pytest.raises(FieldlabError, match="system cases take the regimes clean, noise1 or noise5"):
         system_cases.make_system_dataset("fisher2d", "sparse_x")
 
@@ -138,11 +138,11 @@ def test_netcdf_2d_in_another_dimension_order_is_transposed(tmp_path):
     import xarray as xr
 
     ds = _small_2d()
-    arr = xr.DataArray(ds.u.transpose(0, 2, 1), dims=("t", "y", "x"), coords={"t": ds.t, "y": ds.y, "x": ds.x}, name="u")
+    arr = xr.DataArray(ds.u[0].transpose(0, 2, 1), dims=("t", "y", "x"), coords={"t": ds.t, "y": ds.y, "x": ds.x}, name="u")
     arr.to_dataset().to_netcdf(tmp_path / "yx.nc", engine="scipy")
     back = load(tmp_path / "yx.nc")
     assert back.kind == "2d" and np.array_equal(back.u, ds.u) and np.array_equal(back.y, ds.y)
-    bad = xr.Dataset({"u": arr, "v": xr.DataArray(ds.u[:, :, 0], dims=("t", "x"), coords={"t": ds.t, "x": ds.x})})
+    bad = xr.Dataset({"u": arr, "v": xr.DataArray(ds.u[0, :, :, 0], dims=("t", "x"), coords={"t": ds.t, "x": ds.x})})
     bad.to_netcdf(tmp_path / "bad.nc", engine="scipy")
     with pytest.raises(FieldlabError, match="'v' must have dimensions"):
         load(tmp_path / "bad.nc")

@@ -78,7 +78,7 @@ def test_support_weights_diffusion_by_gradients():
     # flat at 0.1 on the left half, a steep ramp from 0.1 to 0.9 on the right: states are mostly 0.1
     row = np.where(x < 0.5, 0.1, 0.1 + 0.8 * (x - 0.5) / 0.5)
     u = np.tile(row, (len(t), 1)) + 1e-3 * np.sin(7 * t)[:, None]
-    s = assess.support(x, t, u)
+    s = assess.support(x, t, u[None])
     assert s["observed"] == pytest.approx([u.min(), u.max()])
     assert s["R"][0] == pytest.approx(0.1, abs=2e-3)
     assert s["D"][0] > 0.1  # where u is flat, the data say nothing about D

@@ -43,7 +43,7 @@ def test_nc_layout_and_transposed_variable(tmp_path):
     with xr.open_dataset(tmp_path / "d.nc", engine="scipy") as f:
         assert f["u"].dims == ("t", "x")
         assert json.loads(f.attrs["meta"])["case"] == "demo"
-    arr = xr.DataArray(ds.u.T, dims=("x", "t"), coords={"x": ds.x, "t": ds.t}, name="u")
+    arr = xr.DataArray(ds.u[0].T, dims=("x", "t"), coords={"x": ds.x, "t": ds.t}, name="u")
     arr.to_dataset().to_netcdf(tmp_path / "tr.nc", engine="scipy")
     back = load(tmp_path / "tr.nc")
     assert np.array_equal(back.u, ds.u) and back.meta == {}
@@ -51,14 +51,14 @@ def test_nc_layout_and_transposed_variable(tmp_path):
 
 def test_npz_without_meta_and_transposed_u(tmp_path):
     ds = _small()
-    np.savez(tmp_path / "a.npz", x=ds.x, t=ds.t, u=ds.u.T)  # (x, t): unambiguous since 12 != 9
+    np.savez(tmp_path / "a.npz", x=ds.x, t=ds.t, u=ds.u[0].T)  # (x, t): unambiguous since 12 != 9
     back = load(tmp_path / "a.npz")
     assert np.array_equal(back.u, ds.u) and back.meta == {}
 
 
 def _npz(tmp_path, **arrays):
     ds = _small()
-    full = {"x": ds.x, "t": ds.t, "u": ds.u, **arrays}
+    full = {"x": ds.x, "t": ds.t, "u": ds.u[0], **arrays}
     path = tmp_path / "bad.npz"
     np.savez(path, **{k: v for k, v in full.items() if v is not None})
     return path
@@ -75,8 +75,8 @@ def _with_nan(a):
     [
         ({"u": None}, "lacks array(s) u"),
         ({"x": None, "t": None}, "lacks array(s) x, t"),
-        ({"u": np.ones((9, 11))}, "'u' must have shape (len(t), len(x)) = (9, 12), or (runs, 9, 12) for several runs; got (9, 11)"),
-        ({"u": _with_nan(_small().u)}, "'u' has 12 NaN or infinite values"),
+        ({"u": np.ones((9, 11))}, "'u' must have shape (len(t), len(x)) = (9, 12), or (runs, 9, 12) for several runs; got (1, 9, 11)"),
+        ({"u": _with_nan(_small().u[0])}, "'u' has 12 NaN or infinite values"),
         ({"x": _with_nan(_small().x)}, "'x' has 1 NaN"),
         ({"t": np.where(np.arange(9) == 4, np.inf, _small().t)}, "'t' has 1 NaN or infinite"),
         ({"x": _small().x[::-1]}, "'x' must be strictly increasing"),
@@ -128,7 +128,7 @@ def test_bad_files(tmp_path):
     with pytest.raises(FieldlabError, match="lacks the coordinate 'x'"):
         load(tmp_path / "nox.nc")
     ds = _small()
-    xr.DataArray(np.where(ds.u > 0.9, np.nan, ds.u), dims=("t", "x"), coords={"t": ds.t, "x": ds.x},
+    xr.DataArray(np.where(ds.u[0] > 0.9, np.nan, ds.u[0]), dims=("t", "x"), coords={"t": ds.t, "x": ds.x},
                  name="u").to_dataset().to_netcdf(tmp_path / "nan.nc", engine="scipy")
     with pytest.raises(FieldlabError, match="'u' has 4 NaN"):
         load(tmp_path / "nan.nc")
@@ -204,12 +204,12 @@ def test_regimes_table():
 def test_dataset_shapes_strides_and_meta(regime, shape):
     ds = make_dataset("case_a", regime)
     reg = REGIMES[regime]
-    assert ds.u.shape == shape == (ds.t.size, ds.x.size)
+    assert ds.u.shape == (1, *shape) == (1, ds.t.size, ds.x.size)  # one run: (1, nt, nx)
     assert (ds.x[0], ds.x[-1], ds.t[0], ds.t[-1]) == (0.0, 1.0, 0.0, cases.T_END)
     clean = make_dataset("case_a", "clean")
     assert np.array_equal(ds.x, clean.x[:: reg.x_stride]) and np.array_equal(ds.t, clean.t[:: reg.t_stride])
     if reg.noise == 0:
-        assert np.array_equal(ds.u, clean.u[:: reg.t_stride, :: reg.x_stride])
+        assert np.array_equal(ds.u, clean.u[:, :: reg.t_stride, :: reg.x_stride])
     m = ds.meta
     assert (m["case"], m["regime"], m["seed"], m["noise"], m["x_stride"], m["t_stride"], m["T"], m["bc"]) == (
         "case_a", regime, 0, reg.noise, reg.x_stride, reg.t_stride, cases.T_END, "neumann")
@@ -239,7 +239,7 @@ def test_seeds_are_deterministic():
 
 @pytest.mark.parametrize("case", PAPER_CASES)
 def test_training_data_probe_useful_range_and_validation_stays_inside(case):
-    u = make_dataset(case, "clean").u
+    u = make_dataset(case, "clean").run(0)
     assert u.min() < 0.06 and u.max() > 0.94
     assert u.std() > 0.1
     # diffusion and reaction both act: neither term is negligible over the data
@@ -262,7 +262,7 @@ def test_new_cases_act_on_both_terms_and_lie_outside_the_polynomials(case):
     import sympy
 
     ds = make_dataset(case, "clean")
-    u, x, cl = ds.u, ds.x, CASES[case]
+    u, x, cl = ds.run(0), ds.x, CASES[case]
     assert u.min() < 0.06 and u.max() > 0.94
     h = x[1] - x[0]
     flux = 0.5 * (cl.D_fn()(u[:, 1:]) + cl.D_fn()(u[:, :-1])) * np.diff(u, axis=1) / h
@@ -315,7 +315,7 @@ def test_cli_simulate_writes_loadable_file(tmp_path, suffix):
     assert result.exit_code == 0, result.output
     assert "101 times x 26 positions" in result.output and str(out) in " ".join(result.output.split())
     ds = load(out)
-    assert ds.u.shape == (101, 26)
+    assert ds.u.shape == (1, 101, 26)
     assert np.array_equal(ds.u, make_dataset("case_a", "sparse_x", 2).u)
     assert ds.meta["seed"] == 2 and ds.meta["regime"] == "sparse_x"
 

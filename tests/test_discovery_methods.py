@@ -20,6 +20,7 @@ from fieldlab.discovery.cases import (CASES, fine_grid, make_dataset, observatio
                                       validation_ics)
 from fieldlab.discovery.data import Dataset, save
 from fieldlab.discovery.figures import write_figures
+from fieldlab.discovery.forms import WeakForm
 from fieldlab.discovery.neural import Surrogate, curvature, fit_neural
 from fieldlab.discovery.weak import bump, default_widths, fold, interpolation, trapezoid_weights, weak_system
 from fieldlab.errors import FieldlabError
@@ -108,7 +109,7 @@ def _by_parts_errors(nx, nt):
     u = np.exp(-0.5 * T) * (1 + 0.5 * np.sin(2 * np.pi * X))
     u_x = np.exp(-0.5 * T) * np.pi * np.cos(2 * np.pi * X)
     u_xx = -np.exp(-0.5 * T) * 2 * np.pi**2 * np.sin(2 * np.pi * X)
-    s = weak_system(x, t, u)
+    s = weak_system(x, t, u[None])
     hx, ht = default_widths(x, t)
     per_axis = [int(np.floor((z[-1] - z[0] - 2 * h) / (h / 2) + 1e-9)) + 1 for z, h in ((x, hx), (t, ht))]
     assert (s.hx, s.ht) == (hx, ht) and s.n == per_axis[0] * per_axis[1]
@@ -130,7 +131,7 @@ def test_weak_matrices_integrate_by_parts_on_a_non_uniform_grid():
 
 def test_weak_system_layout_and_true_closures_satisfy_it():
     ds, s = _system("case_a")
-    nt, nx = ds.u.shape
+    _, nt, nx = ds.u.shape
     assert (s.hx, s.ht) == pytest.approx((0.15, 0.15))
     # centres half a half-width apart inside [h, L - h]: 10 in x ([0.15, 0.85]), 37 in t ([0.15, 2.85])
     assert s.n == 10 * 37 and s.W_xx.shape == s.W_0.shape == (s.n, nt * nx) and np.array_equal(s.u, ds.u.ravel())
@@ -153,9 +154,9 @@ def test_weak_system_rejects_too_short_a_domain():
     x, t = np.linspace(0, 1, 8), np.linspace(0, 1, 20)  # 7 spacings < 2 x 5 spacings of one test function
     u = np.outer(np.exp(-t), np.cos(np.pi * x))
     with pytest.raises(FieldlabError, match="shorter than one test function"):
-        weak_system(x, t, u)
+        weak_system(x, t, u[None])
     with pytest.raises(FieldlabError, match="shorter than one test function"):
-        weak_system(np.linspace(0, 1, 50), t, np.outer(np.exp(-t), np.ones(50)), hx=0.6)
+        weak_system(np.linspace(0, 1, 50), t, np.outer(np.exp(-t), np.ones(50))[None], hx=0.6)
 
 
 # ------------------------------------------------------------------------------------------ poly
@@ -202,13 +203,13 @@ def test_weak_poly_refit_at_one_percent_noise(case, seed):
 
 def test_strong_poly_is_rough_on_clean_data_and_fails_at_five_percent_noise():
     ds, _ = _system("case_a")
-    errD, errR = _closure_errors(poly.strong_poly(ds.x, ds.t, ds.u), "case_a", ds)
+    errD, errR = _closure_errors(poly.strong_poly(poly.strong_system(ds.x, ds.t, ds.u)), "case_a", ds)
     # finite differences in time (dt = 0.03) miss the fast early transient: measured ErrD 0.373, ErrR 0.017
     assert errD < 0.4 and errR < 0.02
     assert errD > 0.1  # ... and that is far worse than the weak form (next line), even without noise
     assert max(_closure_errors(poly.weak_poly(_system("case_a")[1]), "case_a", ds)) < 1e-3
     ds5, s5 = _system("case_a", "noise5", 0)
-    sD, sR = _closure_errors(poly.strong_poly(ds5.x, ds5.t, ds5.u), "case_a", ds5)
+    sD, sR = _closure_errors(poly.strong_poly(poly.strong_system(ds5.x, ds5.t, ds5.u)), "case_a", ds5)
     wD, wR = _closure_errors(poly.weak_poly(s5), "case_a", ds5)
     # measured: strong ErrD 1.0, ErrR 1.32; weak ErrD 0.56, ErrR 0.0058: at 5 % noise weak R is still
     # good, D is determined by neither (its effect is the smallest in these data)
@@ -339,7 +340,7 @@ def test_refine_chooses_by_re_simulating_the_data():
     sel = _perturbed_selection("case_c", ds, s)
     # a lighter polish than the defaults (6 evaluations, 4 start corrections: half the time); the
     # defaults gave the same families and closure errors within 1e-6 (measured 2026-12-03)
-    ref = symbolic.refine(sel, s, lo, hi, ds.x, ds.t, ds.u, polish_steps=6, modes=4)
+    ref = symbolic.refine(sel, WeakForm().system(ds), polish_steps=6, modes=4)
     c = CASES["case_c"]
     # both D families contain the truth (rational with d = 0 is hill with n = 2), both R families
     # too; on noise-free data the misfit left is the solver's, which a looser family absorbs best
@@ -347,7 +348,7 @@ def test_refine_chooses_by_re_simulating_the_data():
     assert ref.D.family in {"hill", "rational"} and ref.R.family in {"michaelis-menten", "rational"}
     # without the polish: the weak-form coefficients of the pair with the least misfit from the first
     # snapshot (measured: rational, with 201 re-simulation nodes hill), nothing polished
-    weak = symbolic.refine(sel, s, lo, hi, ds.x, ds.t, ds.u, polish=0)
+    weak = symbolic.refine(sel, WeakForm().system(ds), polish=0)
     assert weak.D.family in {"hill", "rational"} and not any(r.get("polished") for r in weak.table)
     assert validate.closure_error(weak.D.fn(), c.D_fn(), lo, hi) < 1e-3
     polished = [r for r in ref.table if r.get("polished")]
@@ -382,7 +383,7 @@ def test_refine_chooses_by_re_simulating_the_data():
         if row["sse"] < 4 * best["sse"]:
             assert e["forecast"]["at_end"] < 1e-3
     with pytest.raises(FieldlabError, match="criterion must be"):
-        symbolic.refine(sel, s, lo, hi, ds.x, ds.t, ds.u, criterion="cv")
+        symbolic.refine(sel, WeakForm().system(ds), criterion="cv")
 
 
 def test_forecast_divergence_of_two_closures():
@@ -431,7 +432,7 @@ def test_data_rollout_of_noisy_periodic_data(nx):
     x, t = np.linspace(0.0, 1.0, nx), np.linspace(0.0, 1.0, 11)
     clean = simulate_truth(c, 0.3 + 0.2 * np.cos(2 * np.pi * x), x, t, bc="periodic")
     noisy = clean + np.random.default_rng(0).normal(0.0, 1e-3, clean.shape)  # the two ends now differ
-    sim = validate.data_rollout(c.D_fn(), c.R_fn(), x, t, noisy, "periodic")
+    sim = validate.data_rollout(c.D_fn(), c.R_fn(), x, t, noisy[None], "periodic")[0]
     assert sim.shape == clean.shape and np.allclose(sim[:, 0], sim[:, -1])
     assert np.linalg.norm(sim[1:] - clean[1:]) / np.linalg.norm(clean[1:]) < 2e-3
 
@@ -490,9 +491,9 @@ def test_polish_pair_estimates_the_initial_condition_and_projects_it_out():
     (ro_s, d_s, r_s), (ro_e, d_e, r_e) = errors(snap), errors(est)
     assert ro_e < 0.7 * ro_s and d_e < 0.7 * d_s and r_e < 0.7 * r_s
     # ... and the estimated start is closer to the true initial condition in the modes it corrects
-    xs, v0 = est.start
+    xs, (v0,) = est.start  # one run
     Q = np.linalg.qr(validate.start_modes(xs, 8))[0]
-    assert np.linalg.norm(Q.T @ (v0 - training_ic(xs))) < 0.8 * np.linalg.norm(Q.T @ (snap.start[1] - training_ic(xs)))
+    assert np.linalg.norm(Q.T @ (v0 - training_ic(xs))) < 0.8 * np.linalg.norm(Q.T @ (snap.start[1][0] - training_ic(xs)))
     # eliminating the corrections linearly from that start gives the same fit (measured: misfit
     # 2e-4 relative lower, coefficients within 4e-4) at no extra simulation per parameter
     proj = symbolic.polish_pair(fd, fr, ds.x, ds.t, ds.u, "neumann", g, 20, start=est.start, response=est.response)
@@ -827,7 +828,7 @@ def test_cli_discover_errors(tmp_path):
     _fails(["discover", "--case", "case_z"], "unknown case 'case_z'")
     ds = make_dataset("case_a", "sparse_xt")
     u = ds.u.copy()
-    u[3, 4] = np.nan
+    u[0, 3, 4] = np.nan
     np.savez(tmp_path / "nan.npz", x=ds.x, t=ds.t, u=u)
     _fails(["discover", str(tmp_path / "nan.npz"), "--out", str(tmp_path / "o")], "'u' has 1 NaN or infinite values")
     assert not (tmp_path / "o").exists()

@@ -99,7 +99,7 @@ def noisy(request):
 def test_noisy_recovery_and_a_method_blind_to_the_coupling_fails(noisy):
     case, ds = noisy
     truth = system_cases.SYSTEM_CASES[case]
-    assert ds.kind == "1d-2species" and ds.species == ("u", "v") and ds.v.shape == ds.u.shape == (81, 101)
+    assert ds.kind == "1d-2species" and ds.species == ("u", "v") and ds.v.shape == ds.u.shape == (1, 81, 101)
     found = pipeline.discover(ds)
     assert list(found) == ["weak-poly-species"]
     errors = coefficient_errors(coefficients_of(found["weak-poly-species"], ds.species), truth.coefficients())
@@ -151,7 +151,7 @@ def test_bad_species_inputs_raise(tmp_path):
     with pytest.raises(FieldlabError, match="'v' is constant"):
         save(Dataset(ds.x, ds.t, ds.u, v=np.ones_like(ds.u)), tmp_path / "a.npz")
     bad = ds.v.copy()
-    bad[2, 3] = np.nan
+    bad[0, 2, 3] = np.nan
     with pytest.raises(FieldlabError, match="'v' has 1 NaN"):
         save(Dataset(ds.x, ds.t, ds.u, v=bad), tmp_path / "a.npz")
     with pytest.raises(FieldlabError, match="cannot handle 1d-2species data; the ones that can: weak-poly-species"):
@@ -175,7 +175,7 @@ def test_cli_simulates_and_discovers_a_two_species_file(tmp_path):
 
 def test_two_species_in_two_dimensions():
     ds = system_cases.make_system_dataset("schnakenberg2d", "noise1", seed=0)
-    assert ds.kind == "2d-2species" and ds.u.shape == ds.v.shape == (81, 33, 33)
+    assert ds.kind == "2d-2species" and ds.u.shape == ds.v.shape == (1, 81, 33, 33)
     found = pipeline.discover(ds)["weak-poly-species"]
     errors = coefficient_errors(coefficients_of(found, ds.species), system_cases.SYSTEM_CASES["schnakenberg2d"].coefficients())
     for e in errors:

@@ -294,7 +294,7 @@ def test_discovery_reads_netcdf4_through_h5netcdf(tmp_path):
     assert (tmp_path / "obs.nc").read_bytes()[:4] == b"\x89HDF"
     assert data.netcdf_engine(tmp_path / "obs.nc") == "h5netcdf"
     ds = data.load(tmp_path / "obs.nc")
-    np.testing.assert_array_equal(ds.u, u)
+    np.testing.assert_array_equal(ds.u, u[None])
     np.testing.assert_array_equal(ds.x, x)
     assert ds.meta == {"case": "mine"}
     (tmp_path / "bad.nc").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 64)

@@ -66,10 +66,13 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import FieldlabError
-from . import symbolic
+from . import poly, symbolic
+from .data import Dataset
+from .estimators import Pair, VariableProjection
+from .forms import System, WeakForm
 from .poly import GLS_SCALES, noise_sigma
 from .validate import data_rollout, simulation_start
-from .weak import _centres, default_widths, weak_system
+from .weak import default_widths
 
 HEAD = 0.75
 RESAMPLES = 3
@@ -89,10 +92,15 @@ class Structure:
     FR: symbolic.Family
     fr: symbolic.SymbolicFit
 
-    def refit(self, table, seed: int = 0):
-        """``(D, R)`` numpy callables refitted on ``table`` (a :class:`~.symbolic._StateTable`), or ``None``."""
-        out = symbolic.refit(self.fd, self.fr, table, starts=0, seed=seed, families=(self.FD, self.FR))
-        return None if out is None else (out[0].fn(), out[1].fn())
+    @property
+    def pair(self) -> Pair:
+        return Pair(self.FD, self.fd, self.FR, self.fr)
+
+    def refit(self, system: System, seed: int = 0):
+        """``(D, R)`` numpy callables refitted on a weak-form ``system`` (:class:`~.estimators.VariableProjection`
+        from the structure's coefficients only), or ``None``."""
+        out = VariableProjection(starts=0, seed=seed).fit(system, self.pair)
+        return None if out is None else out.laws()
 
 
 def structure_of(found) -> Structure | None:
@@ -102,15 +110,15 @@ def structure_of(found) -> Structure | None:
         return Structure(found.method, *s)
     coef = found.info.get("coefficients")
     if coef is not None:
-        (FD, fd), (FR, fr) = symbolic.polynomial(np.asarray(coef["D"])), symbolic.polynomial(np.asarray(coef["R"]))
-        return Structure(found.method, FD, fd, FR, fr)
+        p = Pair.of_poly(poly.PolyFit(np.asarray(coef["D"]), np.asarray(coef["R"]), 0.0, 0, 0.0, 0.0))
+        return Structure(found.method, p.FD, p.fd, p.FR, p.fr)
     return None
 
 
 def support(x: np.ndarray, t: np.ndarray, u: np.ndarray, quantiles=QUANTILES) -> dict:
     """The ranges of ``u`` the data support, ``{"R": [lo, hi], "D": [lo, hi], "observed": [min, max]}``
     (see the module notes); ``u`` of shape ``(runs, nt, nx)``."""
-    u = np.asarray(u, float).reshape(-1, len(t), len(x))
+    u = np.asarray(u, float)
     smooth = u.copy()  # a 3 x 3 running mean: noise differentiated would otherwise weigh flat regions
     smooth[:, 1:-1, :] = (u[:, :-2, :] + u[:, 1:-1, :] + u[:, 2:, :]) / 3
     smooth[:, :, 1:-1] = (smooth[:, :, :-2] + smooth[:, :, 1:-1] + smooth[:, :, 2:]) / 3
@@ -126,8 +134,9 @@ def support(x: np.ndarray, t: np.ndarray, u: np.ndarray, quantiles=QUANTILES) ->
     return {"R": wq(flat, np.ones_like(flat)), "D": wq(flat, w.ravel()), "observed": [float(flat.min()), float(flat.max())]}
 
 
-def _table(x, t, u, hx, ht, lo, hi):
-    return symbolic._StateTable(weak_system(x, t, u, hx, ht), lo, hi)
+def _table(x, t, u, hx, ht, lo, hi) -> System:
+    """The weak-form system of ``u`` (runs, nt, nx) with half-widths ``hx``, ``ht``, its laws over ``[lo, hi]``."""
+    return WeakForm(half_widths=(hx, ht)).system(Dataset(x, t, u), range=(lo, hi))
 
 
 def holdout(structures: list[Structure], x, t, u, bc: str = "neumann", head: float = HEAD, seed: int = 0) -> dict:
@@ -139,15 +148,14 @@ def holdout(structures: list[Structure], x, t, u, bc: str = "neumann", head: flo
     u = np.asarray(u, float)
     lo, hi = float(u.min()), float(u.max())
     hx, ht = default_widths(x, t)
-    if u.ndim == 3 and u.shape[0] > 1:
-        fit_u, test_u, cut, split = u[:-1], u[-1], 0, f"runs 0-{u.shape[0] - 2} fitted, run {u.shape[0] - 1} held out"
+    if u.shape[0] > 1:
+        fit_u, test_u, cut, split = u[:-1], u[-1:], 0, f"runs 0-{u.shape[0] - 2} fitted, run {u.shape[0] - 1} held out"
         fit_t = t
     else:
-        one = u.reshape(len(t), len(x)) if u.ndim == 2 or u.shape[0] == 1 else u
         cut = max(int(np.ceil(head * len(t))), 2)
         while t[cut - 1] - t[0] < 2 * ht and cut < len(t) - 1:  # the head must hold a test function
             cut += 1
-        fit_u, test_u, fit_t = one[:cut], one, t[:cut]
+        fit_u, test_u, fit_t = u[:, :cut], u, t[:cut]
         split = f"t <= {t[cut - 1]:.4g} fitted, t > {t[cut - 1]:.4g} held out"
     try:
         table = _table(x, fit_t, fit_u, hx, ht, lo, hi)
@@ -164,9 +172,9 @@ def holdout(structures: list[Structure], x, t, u, bc: str = "neumann", head: flo
         except FieldlabError:
             errors[s.method] = float("inf")
             continue
-        a, b = sim[cut:], test_u[cut:]
+        a, b = sim[:, cut:], test_u[:, cut:]
         errors[s.method] = float(np.linalg.norm(a - b) / np.linalg.norm(b))
-    b = test_u[cut:]
+    b = test_u[:, cut:]
     floor = noise_sigma(u) * np.sqrt(b.size) / float(np.linalg.norm(b))
     excess = {m: float(np.sqrt(max(e**2 - floor**2, 0.0))) if np.isfinite(e) else e for m, e in errors.items()}
     return {"split": split, "errors": errors, "noise_floor": float(floor), "excess": excess}
@@ -321,7 +329,7 @@ def assess(found: dict, ds, *, ics: dict | None = None, x=None, bc: str | None =
     xs = ds.x if x is None else np.asarray(x, float)
     if ics is None:
         if not np.allclose(np.diff(xs), xs[1] - xs[0], rtol=1e-6):
-            xs = simulation_start(ds.x, ds.u.reshape(-1, ds.t.size, ds.x.size)[0, 0], bc)[0]
+            xs = simulation_start(ds.x, ds.u[:, 0], bc)[0]
         ics = probe_ics(xs, *sup["observed"])
         out["ics"] = "probe initial conditions mapped onto the observed range (fieldlab.discovery.assess.probe_ics)"
     else:

@@ -301,7 +301,6 @@ def make_dataset(case: str, regime: str = "clean", seed: int = 0, runs: int = 1,
     x, t = observation_grid()
     x, t = x[:: reg.x_stride], t[:: reg.t_stride]
     u = np.array([_clean(case, ic)[:: reg.t_stride, :: reg.x_stride] for ic in names])
-    u = u[0] if runs == 1 else u
     level = reg.noise if noise is None else float(noise)
     if not level >= 0:
         raise FieldlabError(f"the noise level must be >= 0; got {noise}.")

@@ -67,9 +67,14 @@ MIN_T = 5
 
 @dataclass
 class Dataset:
-    """Observed ``u`` of shape ``(len(t), len(x))``, or ``(runs, len(t), len(x))``, with positions ``x``,
-    times ``t`` and ``meta``; for 2-D data also ``y`` (``u`` then ``(len(t), len(x), len(y))``, or with runs
-    first), and for two species a second field ``v`` shaped like ``u``."""
+    """Observed ``u`` with positions ``x``, times ``t`` and ``meta``; for 2-D data also ``y``, and for two
+    species a second field ``v`` shaped like ``u``.
+
+    ``u`` is always ``(runs, len(t), len(x))`` (2-D: ``(runs, len(t), len(x), len(y))``) once
+    constructed: one run may be given without its ``runs`` axis and is stored with ``runs = 1`` (the only
+    place where the two shapes meet; every discovery function takes the shape with runs). A one-run data
+    set is written to file in the one-run layout of the schema.
+    """
 
     x: np.ndarray
     t: np.ndarray
@@ -81,10 +86,14 @@ class Dataset:
     def __post_init__(self):
         self.x = np.asarray(self.x, dtype=np.float64)
         self.t = np.asarray(self.t, dtype=np.float64)
-        self.u = np.asarray(self.u, dtype=np.float64)
         self.meta = dict(self.meta or {})
         self.y = None if self.y is None else np.asarray(self.y, dtype=np.float64)
-        self.v = None if self.v is None else np.asarray(self.v, dtype=np.float64)
+        u = np.asarray(self.u, dtype=np.float64)
+        one = u.ndim == 1 + self.dim  # one run given without its runs axis
+        self.u = u[None] if one else u
+        if self.v is not None:
+            v = np.asarray(self.v, dtype=np.float64)
+            self.v = v[None] if one and v.ndim == 1 + self.dim else v
 
     @property
     def dim(self) -> int:
@@ -108,18 +117,18 @@ class Dataset:
 
     @property
     def runs(self) -> int:
-        """The number of runs (1 for ``u`` of shape ``(nt, nx)``, or ``(nt, nx, ny)`` in 2-D)."""
-        return 1 if self.u.ndim == 1 + self.dim else int(self.u.shape[0])
+        """The number of runs."""
+        return int(self.u.shape[0])
 
     @property
     def stacked(self) -> np.ndarray:
-        """``u`` of shape ``(runs, nt, nx)`` (2-D: ``(runs, nt, nx, ny)``) whatever its stored shape (a view): the
-        one shape the methods use."""
-        return self.u.reshape((-1, self.t.size) + self.space_shape)
+        """``u`` itself, ``(runs, nt, nx)`` or ``(runs, nt, nx, ny)`` (the name from when ``u`` kept the shape
+        it was given)."""
+        return self.u
 
     def run(self, j: int) -> np.ndarray:
         """Run ``j``'s field, ``(nt, nx)`` (2-D: ``(nt, nx, ny)``)."""
-        return self.stacked[j]
+        return self.u[j]
 
 
 def validate(ds: Dataset, source: str = "the dataset") -> Dataset:
@@ -132,7 +141,7 @@ def validate(ds: Dataset, source: str = "the dataset") -> Dataset:
         a = getattr(ds, name)
         if a.ndim != 1:
             raise FieldlabError(f"{source}: '{name}' must be 1-D; got shape {a.shape}.")
-    if ds.u.shape[-2:] != (ds.t.size, ds.x.size) or ds.u.ndim not in (2, 3) or ds.u.shape[0] == 0:
+    if ds.u.shape[-2:] != (ds.t.size, ds.x.size) or ds.u.ndim != 3 or ds.u.shape[0] == 0:
         raise FieldlabError(f"{source}: 'u' must have shape (len(t), len(x)) = ({ds.t.size}, {ds.x.size}), or "
                             f"(runs, {ds.t.size}, {ds.x.size}) for several runs; got {ds.u.shape}.")
     for name in ("x", "t", "u"):
@@ -192,18 +201,20 @@ def save(ds: Dataset, path) -> Path:
     fmt = format_of(path)
     validate(ds, "dataset to save")
     text = _meta_json(ds.meta)
-    extra = {k: a for k, a in (("y", ds.y), ("v", ds.v)) if a is not None}
+    one = ds.runs == 1  # the schema's one-run layout
+    extra = {k: a for k, a in (("y", ds.y), ("v", None if ds.v is None else ds.v[0] if one else ds.v)) if a is not None}
     if fmt == ".npz":
         buf = io.BytesIO()
-        np.savez(buf, x=ds.x, t=ds.t, u=ds.u, meta=np.array(text), **extra)
+        np.savez(buf, x=ds.x, t=ds.t, u=ds.u[0] if one else ds.u, meta=np.array(text), **extra)
         data = buf.getvalue()
     else:
         import xarray as xr
 
         space = ("x",) if ds.y is None else ("x", "y")
-        dims = ("t",) + space if ds.u.ndim == 1 + ds.dim else ("run", "t") + space
+        dims = ("t",) + space if one else ("run", "t") + space
         coords = {"t": ds.t, "x": ds.x} | ({} if ds.y is None else {"y": ds.y})
-        fields = {k: xr.DataArray(a, dims=dims, coords=coords, name=k) for k, a in (("u", ds.u), ("v", ds.v)) if a is not None}
+        fields = {k: xr.DataArray(a[0] if one else a, dims=dims, coords=coords, name=k)
+                  for k, a in (("u", ds.u), ("v", ds.v)) if a is not None}
         data = bytes(xr.Dataset(fields).assign_attrs(meta=text).to_netcdf(engine="scipy"))
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, data)

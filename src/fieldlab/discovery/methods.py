@@ -1,11 +1,28 @@
 r"""The built-in discovery methods, each a function ``run(ctx) -> Found`` registered in :mod:`.registry`.
 
-A method reads the data set and the options from the :class:`Context` (``ctx.ds`` with ``u`` of
-shape ``(runs, nt, nx)`` through ``ctx.u``, ``ctx.criterion``, ``ctx.seed``, ``ctx.bc``) and the
-results of the methods it declared it needs through ``ctx.get(name)``; it returns a :class:`Found`.
+A method is a composition: a *form* (:mod:`.forms`: strong, weak, or the trajectories themselves)
+builds a regression system from the data set, a *library* (polynomials, or the symbolic families
+of :mod:`.symbolic`) gives its candidate terms, and one or more *estimators* (:mod:`.estimators`:
+best subset, compensated GLS, variable projection, output error) fit it:
+
+========================= ============== ================= ==============================================
+method                    form           library           estimators
+========================= ============== ================= ==============================================
+``strong-poly``           strong         polynomials       best subset (BIC)
+``weak-poly``             weak           polynomials       best subset (BIC), then compensated GLS
+``weak-poly-refit``       trajectory     weak-poly's terms output error
+``neural``                weak (wide)    networks          :func:`~.neural.fit_neural`
+``neural-symbolic``       weak (wide)    families          fit to the networks, chosen by AIC/BIC
+``neural-symbolic-refit`` weak, trajectory families        variable projection, then output error
+                                                           (:func:`~.symbolic.refine`)
+========================= ============== ================= ==============================================
+
+A method reads the data set and the options from the :class:`Context` (``ctx.ds``, ``ctx.u`` of
+shape ``(runs, nt, nx)``, ``ctx.criterion``, ``ctx.seed``, ``ctx.bc``) and the results of the
+methods it declared it needs through ``ctx.get(name)``; it returns a :class:`Found`.
 Intermediate objects that other methods reuse (a weak system, a neural fit, a symbolic selection)
 travel in ``Found.info`` under keys that start with ``_``; they are never written to
-``closures.json``. What each method computes: :mod:`.pipeline` and the modules cited below.
+``closures.json``.
 """
 
 from __future__ import annotations
@@ -20,6 +37,8 @@ import sympy as sp
 from ..errors import FieldlabError
 from . import poly, symbolic
 from .data import Dataset
+from .estimators import BestSubset, CompensatedGLS, OutputError
+from .forms import StrongForm, TrajectoryForm, WeakForm
 from .neural import SMOOTH_PER_RESIDUAL, fit_neural
 from .registry import REGISTRY
 
@@ -48,8 +67,7 @@ class Found:
 class Context:
     """The data, the options and the results computed so far, for the methods of one discovery.
 
-    ``u`` is always ``(runs, nt, nx)`` (one run: ``runs = 1``); ``ds.u`` keeps the shape it was given.
-    ``get(name)`` runs a registered method once (its needs first) and caches its :class:`Found`;
+    ``u`` is ``ds.u``, ``(runs, nt, nx)``. ``get(name)`` runs a registered method once (its needs first) and caches its :class:`Found`;
     ``log(name, text)`` logs only for the methods asked for.
     """
 
@@ -57,17 +75,12 @@ class Context:
                  log: Callable[[str], None] = lambda s: None):
         self.ds, self.wanted = ds, tuple(wanted)
         self.x, self.t = ds.x, ds.t
-        self.u = ds.stacked
+        self.u = ds.u
         self.lo, self.hi = float(ds.u.min()), float(ds.u.max())
         self.criterion, self.seed = criterion, seed
         self.bc = bc or ds.meta.get("bc", "neumann")
         self._log, self.found = log, {}
         self._running: list[str] = []
-
-    @property
-    def data(self) -> np.ndarray:
-        """``u`` in the shape the data set has (``(nt, nx)`` for one run): what the estimators expect."""
-        return self.ds.u
 
     def get(self, name: str) -> Found:
         if name in self.found:
@@ -113,47 +126,45 @@ def symbolic_found(name: str, sel: symbolic.Selection, criterion: str, seconds: 
 
 
 def strong_poly(ctx: Context) -> Found:
-    """``strong-poly``: :func:`~.poly.strong_poly`."""
+    """``strong-poly``: strong form, polynomial library, best subset."""
     t0 = time.perf_counter()
-    f = poly_found("strong-poly", poly.strong_poly(ctx.x, ctx.t, ctx.data), time.perf_counter() - t0)
+    fit = BestSubset().fit(StrongForm().system(ctx.ds))
+    f = poly_found("strong-poly", fit, time.perf_counter() - t0)
     ctx.log("strong-poly", f"strong-poly: D = {f.D_expr}, R = {f.R_expr}")
     return f
 
 
 def weak_poly(ctx: Context) -> Found:
-    """``weak-poly``: :func:`~.pipeline.weak_poly_fit` (terms by BIC, coefficients by compensated GLS)."""
-    from .pipeline import weak_poly_fit
-
+    """``weak-poly``: weak form, polynomial library, terms by best subset (BIC), coefficients by compensated GLS."""
     t0 = time.perf_counter()
-    fit, system = weak_poly_fit(ctx.x, ctx.t, ctx.data)
+    system = WeakForm().system(ctx.ds)
+    fit = CompensatedGLS().fit(system, BestSubset().fit(system))
     f = poly_found("weak-poly", fit, time.perf_counter() - t0)
     f.info |= {"test_functions": system.n, "weighting": fit.weighting, "noise_share": fit.noise_share,
-               "_fit": fit, "_system": system}
+               "_fit": fit, "_system": system.equations, "_regression": system}
     ctx.log("weak-poly", f"weak-poly: D = {f.D_expr}, R = {f.R_expr} ({system.n} test functions)")
     return f
 
 
 def weak_poly_refit(ctx: Context) -> Found:
-    """``weak-poly-refit``: :func:`~.pipeline.refit_poly` on weak-poly's terms."""
-    from .pipeline import refit_poly
-
+    """``weak-poly-refit``: weak-poly's terms, coefficients by output error on the trajectories."""
     weak = ctx.get("weak-poly")
     t0 = time.perf_counter()
-    f = poly_found("weak-poly-refit", refit_poly(weak.info["_fit"], ctx.x, ctx.t, ctx.data, ctx.bc),
-                   time.perf_counter() - t0 + weak.seconds)
+    fit = OutputError(bc=ctx.bc).fit_poly(TrajectoryForm().system(ctx.ds), weak.info["_fit"])
+    f = poly_found("weak-poly-refit", fit, time.perf_counter() - t0 + weak.seconds)
     ctx.log("weak-poly-refit", f"weak-poly-refit: D = {f.D_expr}, R = {f.R_expr}")
     return f
 
 
 def neural(ctx: Context) -> Found:
     """``neural``: :func:`~.neural.fit_neural` on the wide test functions, scaled by a weak polynomial fit there."""
-    from .weak import WIDE_WIDTHS, default_widths, weak_system
+    from .weak import WIDE_WIDTHS
 
     t0 = time.perf_counter()
-    x, t, u, lo, hi = ctx.x, ctx.t, ctx.data, ctx.lo, ctx.hi
+    lo, hi = ctx.lo, ctx.hi
     grid = np.linspace(lo, hi, 256)
-    wide = weak_system(x, t, u, *default_widths(x, t, WIDE_WIDTHS))  # the networks fit the noise of narrow supports
-    wide_fit = poly.weak_poly(wide)
+    wide_system = WeakForm(WIDE_WIDTHS).system(ctx.ds)  # the networks fit the noise of narrow supports
+    wide, wide_fit = wide_system.equations, BestSubset().fit(wide_system)
     d_scale = float(np.mean(np.abs(wide_fit.D(grid)))) or 1e-2
     r_scale = float(np.mean(np.abs(wide_fit.R(grid) / np.where(np.abs(grid) > 1e-12, grid, 1e-12)))) or 1e-2
     noise_proxy = wide_fit.rss / float(wide.b @ wide.b)  # relative weak residual of the polynomial fit
@@ -178,11 +189,10 @@ def neural_symbolic_refit(ctx: Context) -> Found:
     """``neural-symbolic-refit``: :func:`~.symbolic.refine` of the compressed families, with the ties reported."""
     from .pipeline import ties
 
-    comp, system = ctx.get("neural-symbolic"), ctx.get("weak-poly").info["_system"]
+    comp, system = ctx.get("neural-symbolic"), ctx.get("weak-poly").info["_regression"]
     t0 = time.perf_counter()
-    x, t, u, crit = ctx.x, ctx.t, ctx.data, ctx.criterion
-    ref = symbolic.refine(comp.info["_selection"], system, ctx.lo, ctx.hi, x, t, u, criterion=crit, bc=ctx.bc,
-                          seed=ctx.seed)
+    t, crit = ctx.t, ctx.criterion
+    ref = symbolic.refine(comp.info["_selection"], system, criterion=crit, bc=ctx.bc, seed=ctx.seed)
     found = symbolic_found("neural-symbolic-refit", ref, crit, 0.0)
     first = ctx.u[0, 0]  # (the first run's) first snapshot
     found.info["ties"] = ties(ref, crit, ctx.lo, ctx.hi, t, ctx.bc, (float(first[0]), float(first[-1])))

@@ -48,10 +48,12 @@ import sympy as sp
 from ..errors import FieldlabError
 from . import poly, symbolic, validate
 from .data import Dataset
+from .estimators import BestSubset, CompensatedGLS, OutputError
+from .forms import TrajectoryForm, WeakForm
 from .methods import Context, Found, poly_found, symbolic_found
 from .registry import METHODS, REGISTRY, for_data
 from .solver import simulate1d
-from .weak import WeakSystem, weak_system
+from .weak import WeakSystem
 
 STRUCTURES = ("reaction-diffusion",)
 
@@ -91,26 +93,20 @@ def discover(ds: Dataset, methods=None, *, criterion: str = "bic", seed: int = 0
 
 
 def weak_poly_fit(x: np.ndarray, t: np.ndarray, u: np.ndarray) -> tuple[poly.PolyFit, WeakSystem]:
-    """The ``weak-poly`` method's fit and the weak system it selected its terms on: terms by BIC on
-    the default test functions (:func:`~.poly.weak_poly`), coefficients re-estimated by
-    bias-compensated GLS where the data are noisy (:func:`~.poly.weak_gls`)."""
-    system = weak_system(x, t, u)
-    return poly.weak_gls(poly.weak_poly(system), x, t, u), system
+    """The ``weak-poly`` method's fit on data ``u`` (runs, nt, nx) and the weak equations it selected its terms
+    on: weak form, terms by best subset (BIC), coefficients re-estimated by bias-compensated GLS where the
+    data are noisy (:class:`~.estimators.CompensatedGLS`)."""
+    system = WeakForm().system(Dataset(x, t, u))
+    return CompensatedGLS().fit(system, BestSubset().fit(system)), system.equations
 
 
-def refit_poly(fit: poly.PolyFit, x: np.ndarray, t: np.ndarray, u: np.ndarray, bc: str = "neumann") -> poly.PolyFit:
-    """The terms of ``fit`` with their coefficients fitted to the data by re-simulation
-    (:func:`~.symbolic.polish_pair` with :data:`~.symbolic.START_MODES` corrections of the first
+def refit_poly(fit: poly.PolyFit, x: np.ndarray, t: np.ndarray, u: np.ndarray, bc: str = "neumann",
+               jacobian: str | None = None) -> poly.PolyFit:
+    """The terms of ``fit`` with their coefficients fitted to the data ``u`` (runs, nt, nx) by re-simulation
+    (:class:`~.estimators.OutputError`: :data:`~.symbolic.START_MODES` corrections of the first
     snapshot and ``2 * POLISH_STEPS`` evaluations, as the leading pair of :func:`~.symbolic.refine`).
     The criteria are those of the data misfit."""
-    (FD, fd), (FR, fr) = symbolic.polynomial(fit.d), symbolic.polynomial(fit.r)
-    grid = np.linspace(float(u.min()), float(u.max()), 256)
-    P = symbolic.polish_pair(fd, fr, x, t, u, bc, grid, 2 * symbolic.POLISH_STEPS, modes=symbolic.START_MODES,
-                             families=(FD, FR))
-    d, r = np.zeros_like(fit.d), np.zeros_like(fit.r)
-    d[fit.d != 0], r[fit.r != 0] = P.D.a, P.R.a
-    aic, bic = poly.information(P.sse, u.size, fd.n_params + fr.n_params)
-    return poly.PolyFit(d=d, r=r, rss=P.sse, n=int(u.size), bic=bic, aic=aic)
+    return OutputError(bc=bc, jacobian=jacobian).fit_poly(TrajectoryForm().system(Dataset(x, t, u)), fit)
 
 
 def ties(sel: symbolic.Selection, criterion: str, lo: float, hi: float, t: np.ndarray, bc: str,
@@ -123,7 +119,7 @@ def ties(sel: symbolic.Selection, criterion: str, lo: float, hi: float, t: np.nd
     difference counted as a tie (default :data:`~.symbolic.TIE`)."""
     chosen = sel.D.fn(), sel.R.fn()
     best, (xs, u0) = sel.polished[0][0][criterion], sel.polished[0][1].start
-    start = xs, np.asarray(u0).reshape(-1, len(xs))[0]
+    start = xs, u0[0]
     tied = sel.ties(criterion, within)
     others = [(P.D.fn(), P.R.fn()) for _, P in tied]
     forecasts = validate.forecast_divergence(chosen, others, start, t, bc, bc_values)
@@ -177,10 +173,9 @@ def evaluate(found: dict[str, Found], ds: Dataset, *, truth=None, ics: dict | No
     else:
         if not np.allclose(np.diff(ds.x), ds.x[1] - ds.x[0], rtol=1e-6):
             return Validation(metrics)
-        runs = ds.u.reshape(-1, ds.t.size, ds.x.size)
-        names = ["data"] if ds.u.ndim == 2 else [f"run{j}" for j in range(len(runs))]
+        names = ["data"] if ds.runs == 1 else [f"run{j}" for j in range(ds.runs)]
         x, t = ds.x, ds.t
-        ics, references = {n: r[0] for n, r in zip(names, runs)}, dict(zip(names, runs))
+        ics, references = {n: r[0] for n, r in zip(names, ds.u)}, dict(zip(names, ds.u))
     out = Validation(metrics, references, {}, x, t)
     for m, f in found.items():
         rolls = {name: validate.rollout(f.D, f.R, u0, x, t, references[name], bc) for name, u0 in ics.items()}

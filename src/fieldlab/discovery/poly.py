@@ -99,27 +99,78 @@ def _powers(u: np.ndarray, deg: int) -> list[np.ndarray]:
     return [u**k for k in range(deg + 1)]
 
 
-def weak_poly(system: WeakSystem, deg_d: int = 2, deg_r: int = 3) -> PolyFit:
-    """Weak-form polynomial regression on an assembled :class:`WeakSystem`."""
+@dataclasses.dataclass(frozen=True)
+class StrongSystem:
+    r"""The strong-form equations :math:`u_t = G(u)_{xx} + R(u)` at the interior data nodes, with the
+    interface of :class:`~.weak.WeakSystem` (``u``, ``b``, ``xx``, ``zero``, ``n``, ``n_independent``).
+
+    ``u`` (runs, nt, nx) flattened; one row per interior node (all times but the first and last, all
+    positions but two at each end, where one-sided differences are less accurate) of every run;
+    ``b`` is :math:`u_t` there and ``xx(values)`` the second difference in ``x`` of values at every
+    datum (``numpy.gradient`` twice: second order, non-uniform grids allowed). Every row counts as
+    independent (``n_independent = n``).
+    """
+
+    x: np.ndarray
+    t: np.ndarray
+    field: np.ndarray  # (runs, nt, nx)
+
+    _INNER = (slice(None), slice(1, -1), slice(2, -2))
+
+    @property
+    def u(self) -> np.ndarray:
+        return self.field.ravel()
+
+    @property
+    def b(self) -> np.ndarray:
+        return np.gradient(self.field, self.t, axis=1)[self._INNER].ravel()
+
+    @property
+    def n(self) -> int:
+        return int(np.prod(self.field[self._INNER].shape))
+
+    @property
+    def n_independent(self) -> int:
+        return self.n
+
+    def xx(self, values: np.ndarray) -> np.ndarray:
+        f = np.asarray(values, float).reshape(self.field.shape)
+        return np.gradient(np.gradient(f, self.x, axis=2), self.x, axis=2)[self._INNER].ravel()
+
+    def zero(self, values: np.ndarray) -> np.ndarray:
+        return np.asarray(values, float).reshape(self.field.shape)[self._INNER].ravel()
+
+
+def strong_system(x: np.ndarray, t: np.ndarray, u: np.ndarray) -> StrongSystem:
+    """The strong-form equations for data ``u`` (runs, nt, nx) on grids ``x``, ``t``."""
+    return StrongSystem(np.asarray(x, float), np.asarray(t, float), np.asarray(u, float))
+
+
+def library_columns(system, deg_d: int = 2, deg_r: int = 3) -> np.ndarray:
+    r"""The polynomial library on the equations of a form (:class:`StrongSystem` or
+    :class:`~.weak.WeakSystem`): columns ``xx(u^{k+1}/(k+1))``, :math:`k \le` ``deg_d`` (the D terms,
+    through :math:`G`), then ``zero(u^k)``, :math:`k \le` ``deg_r`` (the R terms); (rows, deg_d + deg_r + 2)."""
     u = system.u
     g_cols = [system.xx(u ** (k + 1) / (k + 1)) for k in range(deg_d + 1)]
     r_cols = [system.zero(p) for p in _powers(u, deg_r)]
-    return select(np.stack(g_cols + r_cols, axis=1), system.b, deg_d + 1, system.n_independent)
+    return np.stack(g_cols + r_cols, axis=1)
 
 
-def strong_poly(x: np.ndarray, t: np.ndarray, u: np.ndarray, deg_d: int = 2, deg_r: int = 3) -> PolyFit:
-    """Strong-form polynomial regression with finite-difference derivatives of the data ``u`` (nt, nx),
-    or (runs, nt, nx): the equations of all runs together."""
-    u = np.asarray(u, float).reshape(-1, len(t), len(x))
-    u_t = np.gradient(u, t, axis=1)
+def fit_poly(system, deg_d: int = 2, deg_r: int = 3) -> PolyFit:
+    """Best-subset polynomial regression (:func:`select`) on the equations of a form, with its
+    ``n_independent`` rows for the criteria."""
+    return select(library_columns(system, deg_d, deg_r), system.b, deg_d + 1, system.n_independent)
 
-    def dxx(f):
-        return np.gradient(np.gradient(f, x, axis=2), x, axis=2)
 
-    inner = (slice(None), slice(1, -1), slice(2, -2))  # one-sided differences at the ends are less accurate
-    g_cols = [dxx(u ** (k + 1) / (k + 1))[inner].ravel() for k in range(deg_d + 1)]
-    r_cols = [p[inner].ravel() for p in _powers(u, deg_r)]
-    return select(np.stack(g_cols + r_cols, axis=1), u_t[inner].ravel(), deg_d + 1)
+def weak_poly(system: WeakSystem, deg_d: int = 2, deg_r: int = 3) -> PolyFit:
+    """Weak-form polynomial regression on an assembled :class:`~.weak.WeakSystem` (:func:`fit_poly`)."""
+    return fit_poly(system, deg_d, deg_r)
+
+
+def strong_poly(system: StrongSystem, deg_d: int = 2, deg_r: int = 3) -> PolyFit:
+    """Strong-form polynomial regression on a :class:`StrongSystem` (:func:`fit_poly`): finite-difference
+    derivatives of the data."""
+    return fit_poly(system, deg_d, deg_r)
 
 
 GLS_SCALES = ((1.0, 1.0), (0.8, 1.0), (1.2, 1.0), (1.0, 0.8), (1.0, 4 / 3))  # x the default widths (x, t)
@@ -132,7 +183,7 @@ _CHUNK = 4096  # data columns whitened at a time (bounds the memory on large gri
 
 
 def noise_sigma(u: np.ndarray) -> float:
-    r"""Standard deviation of additive white noise in ``u`` ((nt, nx) or (runs, nt, nx)).
+    r"""Standard deviation of additive white noise in ``u`` (runs, nt, nx).
 
     The fourth differences of white noise of variance :math:`\sigma^2` have variance
     :math:`70 \sigma^2`, while those of a smooth field sampled finely are small; the median absolute
@@ -140,7 +191,6 @@ def noise_sigma(u: np.ndarray) -> float:
     of the two is returned (a coarse direction only adds the field's own differences).
     """
     u = np.asarray(u, float)
-    u = u.reshape((-1,) + u.shape[-2:])
     est = [np.median(np.abs(np.diff(u, n=4, axis=a))) / 0.6745 / np.sqrt(70) for a in (1, 2) if u.shape[a] > 4]
     return float(min(est)) if est else 0.0
 
@@ -175,8 +225,9 @@ def weak_gls(fit: PolyFit, x: np.ndarray, t: np.ndarray, u: np.ndarray, sigma: f
     from .weak import default_widths, operators
 
     x, t = np.asarray(x, float), np.asarray(t, float)
-    runs = np.asarray(u, float).reshape(-1, len(t) * len(x))
-    sigma = noise_sigma(runs.reshape(-1, len(t), len(x))) if sigma is None else float(sigma)
+    u = np.asarray(u, float)
+    runs = u.reshape(len(u), len(t) * len(x))
+    sigma = noise_sigma(u) if sigma is None else float(sigma)
     c = np.concatenate([fit.d, fit.r])
     n_d, support = len(fit.d), np.nonzero(c)[0]
     hx, ht = default_widths(x, t)

@@ -43,7 +43,7 @@ from scipy.integrate import solve_ivp
 
 from ..errors import FieldlabError
 
-__all__ = ["BCS", "METHODS", "simulate1d", "simulate2d"]
+__all__ = ["BCS", "METHODS", "simulate1d", "simulate1d_sensitivities", "simulate2d"]
 
 BCS = ("neumann", "dirichlet", "periodic")
 METHODS = ("BDF", "Radau")
@@ -152,12 +152,13 @@ def _pattern1d(m: int, periodic: bool) -> sp.csr_matrix:
     return a.tocsr()
 
 
-def _integrate(rhs, y0: np.ndarray, t: np.ndarray, pattern, method: str, rtol: float, atol: float) -> np.ndarray:
+def _integrate(rhs, y0: np.ndarray, t: np.ndarray, pattern, method: str, rtol: float, atol: float,
+               jac=None) -> np.ndarray:
     if t.size == 1:
         return y0[None, :].copy()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        sol = solve_ivp(rhs, (t[0], t[-1]), y0, method=method, t_eval=t, rtol=rtol, atol=atol,
-                        jac_sparsity=pattern)
+        extra = {"jac_sparsity": pattern} if jac is None else {"jac": jac}
+        sol = solve_ivp(rhs, (t[0], t[-1]), y0, method=method, t_eval=t, rtol=rtol, atol=atol, **extra)
     if sol.status != 0 or sol.y.shape[1] != t.size:
         reached = sol.t[-1] if sol.t.size else t[0]
         raise FieldlabError(f"the {method} integrator stopped at t = {reached:.4g} of {t[-1]:.4g} ({sol.message}); "
@@ -220,6 +221,95 @@ def simulate1d(D: Closure, R: Closure, u0, x, t, bc: str = "neumann", bc_values=
     elif bc == "periodic":
         y = np.concatenate([y, y[:, :1]], axis=1)
     return y
+
+
+def simulate1d_sensitivities(D: Closure, R: Closure, dD: Closure, dR: Closure, D_p, R_p, u0, S0, x, t,
+                             bc: str = "neumann", bc_values=(0.0, 0.0), rtol: float = 1e-8, atol: float = 1e-10,
+                             method: str = "BDF") -> tuple[np.ndarray, np.ndarray]:
+    r""":func:`simulate1d` together with the forward sensitivities :math:`S_k = \partial u / \partial\theta_k`
+    of the solution to ``p`` parameters :math:`\theta` of the laws and of the initial condition.
+
+    With the semi-discrete system :math:`\dot u = F(u, \theta)` (the finite volumes of
+    :func:`simulate1d`), the sensitivities obey the variational equations
+
+    .. math::  \dot S_k = J(u)\,S_k + \partial F / \partial \theta_k, \qquad S_k(t_0) = \partial u_0 / \partial \theta_k,
+
+    integrated with :math:`u` as one stiff system (the same integrator and tolerances, the error
+    controlled on :math:`u` and on :math:`S`; a finite-difference Jacobian of the whole system with
+    its sparsity pattern, about six evaluations of it per Jacobian). The flux is bilinear in
+    :math:`D(u)` and :math:`u`, so :math:`J S_k + \partial F/\partial\theta_k` is the flux operator
+    applied to :math:`(u, D'(u) S_k + \partial D/\partial\theta_k)` plus that applied to
+    :math:`(S_k, D(u))`, plus :math:`R'(u) S_k + \partial R/\partial\theta_k`.
+
+    Args:
+        D: the diffusivity, as for :func:`simulate1d`.
+        R: the reaction term, as for :func:`simulate1d`.
+        dD: its derivative :math:`D'(u)`, a vectorised callable of ``u``.
+        dR: :math:`R'(u)`, likewise.
+        D_p: a callable of ``u`` (n,) returning ``(p, n)``: :math:`\partial D/\partial\theta_k` at ``u``
+            (zero rows for parameters of the initial condition).
+        R_p: likewise :math:`\partial R/\partial\theta_k`.
+        u0: initial values on ``x``, ``(len(x),)``.
+        S0: ``(p, len(x))``, the derivatives of ``u0`` (zero rows for law parameters; Dirichlet ends are
+            held, so they should vanish there).
+        x: as for :func:`simulate1d`.
+        t: as for :func:`simulate1d`.
+        bc: as for :func:`simulate1d`.
+        bc_values: as for :func:`simulate1d`.
+        rtol: the integrator's relative tolerance (on ``u`` and ``S``).
+        atol: the integrator's absolute tolerance.
+        method: ``"BDF"`` or ``"Radau"``.
+
+    Returns:
+        ``(u, S)``: ``u`` of shape ``(len(t), len(x))`` as :func:`simulate1d`; ``S`` of shape
+        ``(len(t), p, len(x))``.
+    """
+    _options(bc, method, rtol, atol)
+    x, h = _grid(x, "x")
+    t = _times(t)
+    u0, S0 = np.array(u0, dtype=np.float64), np.array(S0, dtype=np.float64)
+    if u0.shape != x.shape or S0.ndim != 2 or S0.shape[1] != x.size:
+        raise FieldlabError(f"u0 must have shape ({x.size},) and S0 (p, {x.size}); got {u0.shape} and {S0.shape}.")
+    if bc == "dirichlet":
+        u0[0], u0[-1] = (float(v) for v in bc_values)
+    elif bc == "periodic":
+        _periodic_ends(u0, 0, "x")
+    y0, s0 = (u0[:-1], S0[:, :-1]) if bc == "periodic" else (u0, S0)
+    _check_closures(D, R, y0)
+    n, p = y0.size, s0.shape[0]
+
+    def rhs(_t, y):
+        u, S = y[:n], y[n:].reshape(p, n)
+        d = _eval(D, u)
+        out = np.empty_like(y)
+        out[:n] = _div_last(u, d, h, bc) + _eval(R, u)
+        dd = _eval(dD, u) * S + np.asarray(D_p(u), dtype=np.float64).reshape(p, n)
+        dS = (_div_last(np.broadcast_to(u, S.shape), dd, h, bc) + _div_last(S, np.broadcast_to(d, S.shape), h, bc)
+              + _eval(dR, u) * S + np.asarray(R_p(u), dtype=np.float64).reshape(p, n))
+        out[n:] = dS.ravel()
+        if bc == "dirichlet":
+            out[:n][[0, -1]] = 0.0
+            out[n:].reshape(p, n)[:, [0, -1]] = 0.0
+        return out
+
+    eye, pattern = np.eye(n), _pattern1d(n, bc == "periodic")
+
+    def jac(_t, y):  # kron(I, J(u)): the coupling of S to u left out (a modified Newton iteration)
+        u = y[:n]
+        cols = (_div_last(np.broadcast_to(u, eye.shape), _eval(dD, u) * eye, h, bc)
+                + _div_last(eye, np.broadcast_to(_eval(D, u), eye.shape), h, bc) + _eval(dR, u) * eye)
+        if bc == "dirichlet":
+            cols[:, [0, -1]] = 0.0
+        return sp.kron(sp.identity(p + 1), pattern.multiply(cols.T), format="csc")
+
+    y = _integrate(rhs, np.concatenate([y0, s0.ravel()]), t, None, method, rtol, atol, jac=jac)
+    u, S = y[:, :n], y[:, n:].reshape(t.size, p, n)
+    if bc == "dirichlet":
+        u[:, 0], u[:, -1] = u0[0], u0[-1]
+    elif bc == "periodic":
+        u = np.concatenate([u, u[:, :1]], axis=1)
+        S = np.concatenate([S, S[:, :, :1]], axis=2)
+    return u, S
 
 
 def simulate2d(D: Closure, R: Closure, u0, x, y, t, bc: str = "neumann", rtol: float = 1e-8,

@@ -79,6 +79,17 @@ def _template(text: str):
     return expr, lin, nonlin, fns
 
 
+@functools.lru_cache(maxsize=None)
+def _derivatives(text: str):
+    """``(d/du of each basis function, [d/dq_k of each basis function for each q_k])`` of a template, lambdified."""
+    expr, lin, nonlin, _ = _template(text)
+    cols = [sp.diff(expr, s) for s in lin]
+    args = (U, *nonlin, N)
+    du = [sp.lambdify(args, sp.diff(c, U), "numpy") for c in cols]
+    dq = [[sp.lambdify(args, sp.diff(c, q), "numpy") for c in cols] for q in nonlin]
+    return du, dq
+
+
 @dataclasses.dataclass(frozen=True)
 class Family:
     r"""A family of laws written once, as a SymPy ``template`` in ``u``: linear coefficients ``a0, a1, ...``,
@@ -101,6 +112,18 @@ class Family:
         u = np.asarray(u, float)
         fns = _template(self.template)[3]
         return [np.broadcast_to(np.asarray(f(u, *q, n if n is not None else 1), float), u.shape) for f in fns]
+
+    def basis_du(self, u, q, n) -> list:
+        r"""The derivatives :math:`\partial^2 f / \partial a_j \partial u` of the basis at ``u`` (from the template)."""
+        u = np.asarray(u, float)
+        return [np.broadcast_to(np.asarray(f(u, *q, n if n is not None else 1), float), u.shape)
+                for f in _derivatives(self.template)[0]]
+
+    def basis_dq(self, u, q, n) -> list:
+        r"""``[k][j]``: :math:`\partial^2 f / \partial a_j \partial q_k` at ``u`` (from the template)."""
+        u = np.asarray(u, float)
+        return [[np.broadcast_to(np.asarray(f(u, *q, n if n is not None else 1), float), u.shape) for f in fs]
+                for fs in _derivatives(self.template)[1]]
 
     def expr(self, a, q, n) -> sp.Expr:
         """The law with coefficients ``a``, nonlinear parameters ``q`` and exponent ``n`` as a SymPy expression."""
@@ -378,31 +401,46 @@ class Polished:
     D: SymbolicFit
     R: SymbolicFit
     sse: float
-    start: tuple  # (xs, u0): the simulation grid and the (estimated) initial condition on it
+    start: tuple  # (xs, u0): the simulation grid and the (estimated) initial condition on it, (runs, len(xs))
     response: np.ndarray | None = None  # orthonormal basis (data, modes) of the misfit's response to the modes
+
+
+JACOBIANS = ("sensitivities", "differences")
+JACOBIAN = "sensitivities"  # the output-error Jacobian (docs/results/discovery-refit-cost.md)
+# Tolerance of the sensitivity simulations: a Jacobian needs no more (the misfit itself is simulated at 1e-7);
+# on a test problem (301 nodes, 13 parameters) it gave them to 7e-7 relative against a solve at rtol 1e-10.
+SENSITIVITY_RTOL = 1e-5
 
 
 def polish_pair(fd: SymbolicFit, fr: SymbolicFit, x, t, u, bc: str, grid: np.ndarray, max_nfev: int, *,
                 start: tuple | None = None, modes: int = 0, response: np.ndarray | None = None,
-                families: tuple[Family, Family] | None = None) -> Polished:
-    r"""Least-squares fit of all parameters of (fd, fr) to the data by re-simulating them (output error).
+                families: tuple[Family, Family] | None = None, jacobian: str | None = None) -> Polished:
+    r"""Least-squares fit of all parameters of (fd, fr) to the data ``u`` (runs, nt, nx) by re-simulating
+    them (output error).
 
     The residual :math:`r` is :func:`~.validate.data_rollout` minus the data, from ``start``
-    (default: the data's first snapshot, :func:`~.validate.simulation_start`); data of several runs
-    (``u`` of shape ``(runs, nt, nx)``) are re-simulated run by run, each from its own start,
-    and fitted together. The observed first
+    (default: the data's first snapshots, :func:`~.validate.simulation_start`); every run is
+    re-simulated from its own start and the runs are fitted together. The observed first
     snapshot carries the same noise as any other, and a closure fitted from it absorbs that noise.
     Two ways to estimate the initial condition as well:
 
     - ``modes > 0``: it is ``start`` plus ``modes`` smooth corrections
-      (:func:`~.validate.start_modes`) fitted together with the laws, per run; each Jacobian then costs ``modes`` more simulations of one run per run (a
-      run's corrections move only its own simulation). The result carries
+      (:func:`~.validate.start_modes`) fitted together with the laws, per run (a run's corrections
+      move only its own simulation). The result carries
       ``response``, an orthonormal basis :math:`Q` of the misfit's response to the corrections
       (the Jacobian's columns at the solution);
     - ``response`` given: the corrections are eliminated linearly (variable projection), the
       misfit being :math:`\lVert (I - QQ^T) r \rVert^2`: exact when the response to the start
       does not depend on the laws, which holds to first order between pairs of nearly equal laws,
       at no extra simulation.
+
+    The Jacobian :math:`\partial r / \partial p` (``jacobian``, default :data:`JACOBIAN`):
+    ``"sensitivities"``, the forward sensitivities of the solver integrated with each run's
+    simulation (:func:`~.solver.simulate1d_sensitivities`; the laws' parameter derivatives come
+    from the family templates), one augmented simulation per run; or ``"differences"``, one
+    re-simulation per parameter (forward differences, relative step ``1e-5``; a run's corrections
+    re-simulate only that run). The sensitivities are integrated at the looser tolerance
+    :data:`SENSITIVITY_RTOL`: a Jacobian needs fewer digits than the misfit. Their cost: ``benchmarks/discovery_refit_cost.py``.
 
     Starts from the given coefficients and takes at most ``max_nfev`` evaluations; trust-region
     steps only lower the misfit, so the result is never worse than the start. A D that is not
@@ -412,23 +450,26 @@ def polish_pair(fd: SymbolicFit, fr: SymbolicFit, x, t, u, bc: str, grid: np.nda
     """
     from .validate import data_rollout, simulation_start, start_modes
 
+    jacobian = JACOBIAN if jacobian is None else jacobian
+    if jacobian not in JACOBIANS:
+        raise FieldlabError(f"jacobian must be one of {', '.join(JACOBIANS)}; got '{jacobian}'.")
     FD, FR = families or (_family(fd.family, D_FAMILIES), _family(fr.family, R_FAMILIES))
     u = np.asarray(u, float)
-    runs = 1 if u.ndim == 2 else u.shape[0]
+    runs = u.shape[0]
     sizes = [len(fd.a), len(fd.q), len(fr.a), len(fr.q)]
     p0 = np.concatenate([fd.a, np.log(fd.q), fr.a, np.log(fr.q)])  # every family has linear coefficients
     cuts = np.cumsum(sizes)
-    xs, u0 = simulation_start(x, u[..., 0, :], bc) if start is None else start
+    xs, u0 = simulation_start(x, u[:, 0, :], bc) if start is None else start
     modes_xs = start_modes(xs, modes, bc)
     big = np.full(u.size, 10 * float(np.max(np.abs(u))))
     per_run = u.size // runs
 
     def unpack(p):
         ad, qd, ar, qr, c = np.split(p, cuts)
-        v0 = u0 + modes_xs @ c if runs == 1 else u0 + c.reshape(runs, modes) @ modes_xs.T
+        v0 = np.stack([v + modes_xs @ cj for v, cj in zip(u0, c.reshape(runs, modes))])
         return ad, np.exp(qd), ar, np.exp(qr), v0
 
-    def misfit(p, run=None):  # re-simulation minus data, of every run or of one
+    def laws(p):
         ad, qd, ar, qr, v0 = unpack(p)
 
         def D(v):
@@ -437,7 +478,11 @@ def polish_pair(fd: SymbolicFit, fr: SymbolicFit, x, t, u, bc: str, grid: np.nda
         def R(v):
             return sum(a * b for a, b in zip(ar, FR.basis(np.asarray(v, float), qr, fr.exponent)))
 
-        data, v0 = (u, v0) if run is None else (u[run], v0[run])
+        return D, R, v0
+
+    def misfit(p, run=None):  # re-simulation minus data, of every run or of one
+        D, R, v0 = laws(p)
+        data, v0 = (u, v0) if run is None else (u[run:run + 1], v0[run:run + 1])
         with np.errstate(all="ignore"):
             if not np.min(D(grid)) > 0:
                 return big[:data.size]
@@ -456,26 +501,72 @@ def polish_pair(fd: SymbolicFit, fr: SymbolicFit, x, t, u, bc: str, grid: np.nda
             last[key] = r if response is None else r - response @ (response.T @ r)
         return last[key]
 
-    jac = "2-point"
-    if runs > 1 and modes and response is None:
-        def jac(p):  # scipy's '2-point' with diff_step 1e-5, but a run's corrections move only that run
-            f0, J = resid(p), np.zeros((u.size, p.size))
-            for k in range(p.size):
-                sign, p1 = (1.0 if p[k] >= 0 else -1.0), p.copy()
-                p1[k] += 1e-5 * sign * abs(p[k])
-                if p1[k] == p[k]:  # a zero parameter: scipy's fallback step
-                    p1[k] = p[k] + np.sqrt(np.finfo(float).eps) * sign * max(1.0, abs(p[k]))
-                h = p1[k] - p[k]
-                if k < len(p0):
-                    J[:, k] = (resid(p1) - f0) / h
-                else:
-                    rows = slice((k - len(p0)) // modes * per_run, ((k - len(p0)) // modes + 1) * per_run)
-                    J[rows, k] = (misfit(p1, (k - len(p0)) // modes) - f0[rows]) / h
-            return J
+    n_law = len(p0)
 
+    def differences(p):  # scipy's '2-point' with diff_step 1e-5, but a run's corrections move only that run
+        f0, J = resid(p), np.zeros((u.size, p.size))
+        for k in range(p.size):
+            sign, p1 = (1.0 if p[k] >= 0 else -1.0), p.copy()
+            p1[k] += 1e-5 * sign * abs(p[k])
+            if p1[k] == p[k]:  # a zero parameter: scipy's fallback step
+                p1[k] = p[k] + np.sqrt(np.finfo(float).eps) * sign * max(1.0, abs(p[k]))
+            h = p1[k] - p[k]
+            if k < n_law or response is not None:
+                J[:, k] = (resid(p1) - f0) / h
+            else:
+                run = (k - n_law) // modes
+                rows = slice(run * per_run, (run + 1) * per_run)
+                J[rows, k] = (misfit(p1, run) - f0[rows]) / h
+        return J
+
+    same = len(xs) == len(x) and np.allclose(xs, x)
+    to_data = np.eye(len(x)) if same else np.stack([np.interp(x, xs, e) for e in np.eye(len(xs))], axis=1)
+
+    def sensitivities(p):
+        from .solver import simulate1d_sensitivities
+
+        ad, qd, ar, qr, _ = unpack(p)
+        D, R, v0 = laws(p)
+        na, nq = len(ad), len(qd)
+        n_p = n_law + modes
+
+        def derivative(F, a, q, n):
+            return lambda v: sum(c * b for c, b in zip(a, F.basis_du(np.asarray(v, float), q, n)))
+
+        def by_theta(F, a, q, n, first):  # rows of d law / d p for the law parameters starting at ``first``
+            def f(v):
+                out = np.zeros((n_p, np.size(v)))
+                out[first:first + len(a)] = F.basis(v, q, n)
+                for k, col in enumerate(F.basis_dq(v, q, n)):  # log-parameters: q_k d/dq_k
+                    out[first + len(a) + k] = q[k] * sum(c * b for c, b in zip(a, col))
+                return out
+            return f
+
+        dD, dR = derivative(FD, ad, qd, fd.exponent), derivative(FR, ar, qr, fr.exponent)
+        D_p, R_p = by_theta(FD, ad, qd, fd.exponent, 0), by_theta(FR, ar, qr, fr.exponent, na + nq)
+        S0 = np.zeros((n_p, len(xs)))
+        S0[n_law:] = modes_xs.T
+        J = np.zeros((u.size, p.size))
+        with np.errstate(all="ignore"):
+            if not np.min(D(grid)) > 0:
+                return J
+            for j in range(runs):
+                try:
+                    _, S = simulate1d_sensitivities(D, R, dD, dR, D_p, R_p, v0[j], S0, xs, t, bc,
+                                                    (u[j, 0, 0], u[j, 0, -1]), rtol=SENSITIVITY_RTOL,
+                                                    atol=1e-3 * SENSITIVITY_RTOL)
+                except FieldlabError:
+                    return np.zeros((u.size, p.size))
+                Sj = np.einsum("tkx,ix->tik", S, to_data).reshape(per_run, n_p)  # (nt * nx, parameters)
+                rows = slice(j * per_run, (j + 1) * per_run)
+                J[rows, :n_law] = Sj[:, :n_law]
+                J[rows, n_law + j * modes:n_law + (j + 1) * modes] = Sj[:, n_law:]
+        return J if response is None else J - response @ (response.T @ J)
+
+    jac = sensitivities if jacobian == "sensitivities" else differences
     scale = np.maximum(np.abs(p0), 1e-2 * float(np.max(np.abs(p0))))
     scale = np.concatenate([scale, np.full(modes * runs, 1e-3 * float(np.max(np.abs(u))))])
-    res = least_squares(resid, np.concatenate([p0, np.zeros(modes * runs)]), jac=jac, x_scale=scale, diff_step=1e-5,
+    res = least_squares(resid, np.concatenate([p0, np.zeros(modes * runs)]), jac=jac, x_scale=scale,
                         max_nfev=max_nfev)
     ad, qd, ar, qr, v0 = unpack(res.x)
     if modes:
@@ -490,11 +581,14 @@ START_MODES = 8  # smooth corrections of the first snapshot estimated with the l
 TIE = 2.0  # criterion differences below this are no real evidence for one pair over another (Kass & Raftery 1995)
 
 
-def refine(selection: Selection, system, lo: float, hi: float, x: np.ndarray, t: np.ndarray, u: np.ndarray, *,
-           criterion: str = "bic", bc: str = "neumann", seed: int = 0, polish: int | None = None,
-           polish_steps: int | None = None, modes: int | None = None) -> Selection:
+def refine(selection: Selection, system, *, criterion: str = "bic", bc: str = "neumann", seed: int = 0,
+           polish: int | None = None, polish_steps: int | None = None, modes: int | None = None) -> Selection:
     r"""Refit every compressed pair on the weak form (:func:`refit`), then fit the leading pairs to the
     data by re-simulating them (output error), and choose by that misfit.
+
+    ``system``: a weak-form :class:`~.forms.System` (:class:`~.forms.WeakForm`): its equations folded
+    onto the states of its ``range`` (:meth:`~.forms.System.table`) for the weak-form refits, its data
+    set (``u`` of shape (runs, nt, nx)) for the re-simulations.
 
     Stage 2 of ``neural-symbolic`` fits each family to the surrogate, so it keeps the surrogate's
     errors (the bias-inheritance ratio measures this). Here the compressed fits are only starting
@@ -534,7 +628,8 @@ def refine(selection: Selection, system, lo: float, hi: float, x: np.ndarray, t:
     polish_n = POLISH if polish is None else polish
     steps = POLISH_STEPS if polish_steps is None else polish_steps
     modes = START_MODES if modes is None else modes
-    table_w = _StateTable(system, lo, hi)
+    table_w = system.table()
+    x, t, u = system.ds.x, system.ds.t, system.ds.u
     n = int(np.size(u))
 
     def score(row, sse):

@@ -55,8 +55,7 @@ def simulation_start(x: np.ndarray, first: np.ndarray, bc: str = "neumann",
                      min_nodes: int = 301) -> tuple[np.ndarray, np.ndarray]:
     """The grid ``xs`` and initial values on it from which :func:`data_rollout` re-simulates the data.
 
-    ``first``: the first snapshot, ``(nx,)``, or one per run, ``(runs, nx)`` (the values are then
-    ``(runs, len(xs))``).
+    ``first``: the first snapshot of every run, ``(runs, nx)``; the values are ``(runs, len(xs))``.
 
     The solver needs a uniform grid: the data grid itself when it is uniform with at least
     ``min_nodes`` nodes, else ``max(min_nodes, nx)`` uniform nodes over the same interval, with the
@@ -100,22 +99,22 @@ def start_modes(xs: np.ndarray, k: int, bc: str = "neumann") -> np.ndarray:
 
 def data_rollout(D: Callable, R: Callable, x: np.ndarray, t: np.ndarray, u: np.ndarray, bc: str = "neumann",
                  min_nodes: int = 301, rtol: float = 1e-7, start: tuple | None = None) -> np.ndarray:
-    """Simulate from the data's first snapshot and return the field at the data's nodes, ``(nt, nx)``;
-    for data of several runs, ``u`` of shape ``(runs, nt, nx)``, each run from its own first snapshot,
-    ``(runs, nt, nx)``.
+    """Simulate every run of the data ``u`` (runs, nt, nx) from its own first snapshot and return the
+    fields at the data's nodes, ``(runs, nt, nx)``.
 
-    ``start``: ``(xs, u0)``, the simulation grid and initial values (``(runs, len(xs))`` for several
-    runs; default :func:`simulation_start` of the first snapshot; an estimated initial condition
-    replaces it). A grid other than the data's is interpolated back linearly. Dirichlet ends keep the
-    first snapshot's end values. Raises :class:`FieldlabError` when the solver fails.
+    ``start``: ``(xs, u0)``, the simulation grid and initial values, ``(runs, len(xs))`` (default
+    :func:`simulation_start` of the first snapshots; an estimated initial condition replaces it). A
+    grid other than the data's is interpolated back linearly. Dirichlet ends keep the first
+    snapshot's end values. Raises :class:`FieldlabError` when the solver fails.
     """
     x, t, u = np.asarray(x, float), np.asarray(t, float), np.asarray(u, float)
-    xs, u0 = simulation_start(x, u[..., 0, :], bc, min_nodes) if start is None else start
-    if u.ndim == 3:
-        return np.stack([data_rollout(D, R, x, t, run, bc, min_nodes, rtol, (xs, v0)) for run, v0 in zip(u, u0)])
-    sim = simulate1d(D, R, u0, xs, t, bc=bc, bc_values=(u[0, 0], u[0, -1]), rtol=rtol)
+    xs, u0 = simulation_start(x, u[:, 0, :], bc, min_nodes) if start is None else start
     same = len(xs) == len(x) and np.allclose(xs, x)
-    return sim if same else np.stack([np.interp(x, xs, row) for row in sim])
+    out = []
+    for run, v0 in zip(u, u0):
+        sim = simulate1d(D, R, v0, xs, t, bc=bc, bc_values=(run[0, 0], run[0, -1]), rtol=rtol)
+        out.append(sim if same else np.stack([np.interp(x, xs, row) for row in sim]))
+    return np.stack(out)
 
 
 def forecast_divergence(first: tuple, others: list, start: tuple, t: np.ndarray, bc: str = "neumann",

@@ -143,10 +143,7 @@ class WeakSystem:
         return self.b.shape[0]
 
     def _apply(self, W: np.ndarray, values: np.ndarray) -> np.ndarray:
-        values = np.asarray(values, float)
-        if self.runs == 1:
-            return W @ values
-        return (W @ values.reshape(self.runs, -1).T).T.reshape(-1)
+        return (W @ np.asarray(values, float).reshape(self.runs, -1).T).T.reshape(-1)
 
     def xx(self, values: np.ndarray) -> np.ndarray:
         """``W_xx`` applied to values at every datum of every run (flat, like ``u``): one entry per row."""
@@ -190,9 +187,9 @@ def operators(x: np.ndarray, t: np.ndarray, hx: float, ht: float):
 
 
 def weak_system(x: np.ndarray, t: np.ndarray, u: np.ndarray, hx: float | None = None, ht: float | None = None) -> WeakSystem:
-    """Assemble the weak-form equations for data ``u`` (nt, nx), or (runs, nt, nx), on grids ``x``, ``t``."""
+    """Assemble the weak-form equations for data ``u`` (runs, nt, nx) on grids ``x``, ``t``."""
     x, t, u = np.asarray(x, float), np.asarray(t, float), np.asarray(u, float)
-    runs = u.reshape(-1, len(t) * len(x))  # (runs, nt * nx)
+    runs = u.reshape(len(u), len(t) * len(x))  # (runs, nt * nx)
     dhx, dht = default_widths(x, t)
     hx, ht = hx or dhx, ht or dht
     W_t, W_xx, W_0 = (W.toarray() for W in operators(x, t, hx, ht))

@@ -215,16 +215,18 @@ def scale_by_broyden(phi: float, self_scale: bool) -> optax.GradientTransformati
         sy = s @ y
         ok = (state.count > 0) & (sy > 1e-10 * jnp.linalg.norm(s) * jnp.linalg.norm(y)) & jnp.isfinite(sy)
 
-        def updated(H):
-            H = jnp.where(state.count == 1, (sy / (y @ y)) * jnp.eye(H.shape[0], dtype=H.dtype), H)
-            Hy = H @ y
-            yHy = y @ Hy
-            tau = jnp.maximum(1.0, sy / yHy) if self_scale else 1.0
-            v = jnp.sqrt(yHy) * (s / sy - Hy / yHy)
-            return tau * (H - jnp.outer(Hy, Hy) / yHy + phi * jnp.outer(v, v)) + jnp.outer(s, s) / sy
-
-        H = jax.lax.cond(ok, updated, lambda H: H, state.H)
-        d = -(H @ g)
+        # H is n x n: read it once for both products and once more for the rank-2 update (fused with
+        # the skip), and get the new direction from the old products. Until the first update H is the
+        # identity, so the first update's H_0 = (s'y / y'y) I is a scaling of it.
+        c = jnp.where(ok & (state.count == 1), sy / (y @ y), 1.0)
+        Hy, Hg = jnp.moveaxis(state.H @ jnp.stack([y, g], axis=1), 1, 0) * c
+        yHy = y @ Hy
+        tau = jnp.maximum(1.0, sy / yHy) if self_scale else 1.0
+        v = jnp.sqrt(yHy) * (s / sy - Hy / yHy)
+        H_new = tau * (c * state.H - jnp.outer(Hy, Hy) / yHy + phi * jnp.outer(v, v)) + jnp.outer(s, s) / sy
+        H = jnp.where(ok, H_new, state.H)
+        Hg_new = tau * (Hg - Hy * (Hy @ g) / yHy + phi * v * (v @ g)) + s * (s @ g) / sy
+        d = -jnp.where(ok, Hg_new, Hg)
         return unravel(d), DenseBroydenState(H, x, g, state.count + 1)
 
     return optax.GradientTransformation(init, update)
