@@ -11,7 +11,9 @@ Clean data (noise 0) do not depend on the seed: one seed is run. Reported per ce
 errors of ``D`` and ``R`` (relative L2 over the union of the terms, worst species), the largest
 relative error of a true coefficient, the terms found that the truth lacks, the mean and worst
 forecast relative L2, and the seconds of the fit and of the whole cell (shared machine: wall times
-are inflated by the load, recorded in the page).
+are inflated by the load, recorded in the page). Then the assessment (:mod:`fieldlab.discovery.systems_assess`):
+every validation forecast's spread, excursion and flag against its actual error, and how much of the true laws
+the ensemble bands hold on the supported ranges.
 """
 
 from __future__ import annotations
@@ -42,13 +44,87 @@ def cell(case: str, noise: float, seed: int, runs: int) -> dict:
     mt = r["metrics"]
     forecasts = [c["rel_l2"] for c in mt["forecast"].values()]
     laws = r.get("species") or {"u": {"D": r["D"], "R": r["R"]}}
-    return {"case": case, "noise": noise, "seed": seed, "method": method,
+    a = result["assessment"]
+    return {"flags": [{"ic": k, "spread": c["spread"], "excursion": c["excursion"], "flag": c["flag"],
+                       "actual": c["actual"], "why": c["why"]} for k, c in a["forecasts"].items()],
+            "probes": probe_flags(case, ds),
+            "band": band_coverage(case, a), "assess_s": a["seconds"], "members": a["members"],
+            "case": case, "noise": noise, "seed": seed, "method": method,
             "coef_D": max(e["D"] for e in mt["coefficients"]), "coef_R": max(e["R"] for e in mt["coefficients"]),
             "max_true": max(e["max_true"] for e in mt["coefficients"]),
             "spurious": sum(len(e["spurious"]) for e in mt["coefficients"]),
             "forecast_mean": float(np.mean(forecasts)), "forecast_max": float(np.max(forecasts)),
             "fit_s": r["seconds"], "cell_s": time.perf_counter() - t0,
             "laws": "; ".join(f"D_{k} = {v['D']}, R_{k} = {v['R']}" for k, v in laws.items())}
+
+
+def probe_flags(case: str, ds) -> list[dict]:
+    """The assessment's flags for the four probe initial conditions of a data file
+    (:func:`fieldlab.discovery.systems_assess.probe_ics`, shapes mapped onto each species' observed range), and the
+    actual error of the chosen closure's forecast over the data's span against the true system, both simulated on
+    the data grid."""
+    from fieldlab.discovery import system_cases, systems_assess
+    from fieldlab.discovery.coupled import simulate_system
+    from fieldlab.discovery.species import fit_system
+
+    fit = fit_system(ds)  # the weak-poly method's fit
+    axes = (ds.x,) if ds.y is None else (ds.x, ds.y)
+    sup = systems_assess.support(ds)
+    probes = systems_assess.probe_ics(ds, sup)
+    check = systems_assess.forecast_check(fit, systems_assess.ensemble(fit, ds), probes, axes, ds.t, sup)
+    out = []
+    for k, w0 in probes.items():
+        c = check[k]
+        try:
+            true = system_cases.simulate_case(case, w0, axes, ds.t)
+            mine = simulate_system([law.D for law in fit.laws], fit.reaction, w0, axes, ds.t)
+            actual = float(np.linalg.norm(mine - true) / np.linalg.norm(true))
+        except Exception:  # a failed simulation: the forecast is as wrong as it gets
+            actual = float("inf")
+        out.append({"ic": k, "spread": c["spread"], "excursion": c["excursion"], "flag": c["flag"], "actual": actual,
+                    "why": c["why"]})
+    return out
+
+
+def band_coverage(case: str, a: dict) -> dict:
+    """Shares of the true laws inside the assessment's bands, worst species: ``D`` on the grid points within its
+    supported range, ``R`` at the band's observed states whose every species lies within its supported range; and
+    the largest excess outside the band relative to the largest ``|true|`` (``D_out``, ``R_out``)."""
+    from fieldlab.discovery import system_cases
+
+    truth = system_cases.SYSTEM_CASES[case]
+    states = np.array(a["band_states"])
+    D_true, R_true = truth.D_fns(), truth.R_fn()(states)
+    sup = a["support"]
+    inside = np.all([(states[i] >= sup[k]["R"][0]) & (states[i] <= sup[k]["R"][1]) for i, k in enumerate(sup)], 0)
+    out = {"D": 1.0, "R": 1.0, "D_out": 0.0, "R_out": 0.0}
+    for i, (k, b) in enumerate(a["bands"].items()):
+        s = np.array(b["s"])
+        on = (s >= sup[k]["D"][0]) & (s <= sup[k]["D"][1])
+        for key, true, mask in (("D", D_true[i](s), on), ("R", R_true[i], inside)):
+            lo, hi = np.array(b[f"{key}_lo"]), np.array(b[f"{key}_hi"])
+            out[key] = min(out[key], float(np.mean(((lo <= true) & (true <= hi))[mask])))
+            excess = np.maximum(lo - true, true - hi)[mask]
+            out[f"{key}_out"] = max(out[f"{key}_out"], float(max(excess.max(), 0.0) / np.max(np.abs(true))))
+    return out
+
+
+def flag_table(rows: list[dict], key: str) -> list[str]:
+    """The markdown table of the forecast checks ``r[key]`` of every row, then a summary line and a blank one."""
+    lines = ["", "| case | noise | seed | initial condition | spread | excursion | flagged | actual error | right |",
+             "| --- | ---: | ---: | --- | ---: | ---: | --- | ---: | --- |"]
+    for r in rows:
+        for f in r[key]:
+            right = f["flag"] or f["actual"] <= 1e-2
+            lines.append(f"| {r['case']} | {r['noise']:.0%} | {r['seed']} | {f['ic']} | {f['spread']:.2e} | "
+                         f"{f['excursion']:.2f} | {'yes: ' + f['why'] if f['flag'] else 'no'} | {f['actual']:.2e} | "
+                         f"{'yes' if right else '**no**'} |")
+    flags = [f for r in rows for f in r[key]]
+    wrong = sum(1 for f in flags if not f["flag"] and f["actual"] > 1e-2)
+    alarms = sum(1 for f in flags if f["flag"] and f["actual"] <= 1e-2)
+    return lines + ["", f"{len(flags)} forecasts, {sum(f['flag'] for f in flags)} flagged ({alarms} of them with an "
+                    f"actual error within 1e-2), {wrong} unflagged with an actual error above 1e-2; the largest actual "
+                    f"error {max(f['actual'] for f in flags):.2e}.", ""]
 
 
 def main() -> None:
@@ -86,6 +162,32 @@ def main() -> None:
         lines.append(f"| {r['case']} | {r['noise']:.0%} | {r['seed']} | {r['method']} | {r['coef_D']:.2e} | "
                      f"{r['coef_R']:.2e} | {r['max_true']:.2e} | {r['spurious']} | {r['forecast_mean']:.2e} | "
                      f"{r['forecast_max']:.2e} | {r['fit_s']:.2f} | {r['cell_s']:.1f} |")
+    from fieldlab.discovery.systems_assess import FLAG_EXCURSION, FLAG_SPREAD
+
+    lines += ["", "## Does it generalise? Flags against the actual forecast error", "",
+              "For every cell, the assessment of `fieldlab.discovery.systems_assess` (in `closures.json`'s "
+              "`assessment`): the chosen closure's 8-member ensemble (5 test-function sets, 3 parametric bootstrap "
+              "resamples) forecasts each validation initial condition on the data grid; spread: the largest relative "
+              "L2 distance of a member's forecast from the members' mean over the data's span; excursion: how far the "
+              "chosen forecast leaves a species' observed range (share of it). A forecast is flagged when the spread "
+              f"exceeds {FLAG_SPREAD:g} or the excursion {FLAG_EXCURSION:g}. Actual: the relative L2 error of the "
+              "chosen closure's forecast against the true system on the case's fine grid. A flag is *right* unless the "
+              "forecast is unflagged and its actual error exceeds 1e-2."] + flag_table(rows, "flags") + [
+              "The same for the four probe initial conditions that `fieldlab discover` checks on a data file without "
+              "a truth (`systems_assess.probe_ics`: the shapes of the 1-D validation initial conditions mapped onto "
+              "each species' observed range, along the diagonal in 2-D, the second species shifted by one shape); "
+              "here the actual error is that of the chosen closure's forecast over the data's span against the true "
+              "system, both simulated on the data grid."] + flag_table(rows, "probes") + [
+              "Ensemble bands against the true laws: the share of the supported range (D) or of the observed states "
+              "inside every species' supported range (R) where the true law lies inside the band (worst species), the "
+              "largest excess outside the band relative to the largest true value, "
+              "and the assessment's wall time.", "",
+              "| case | noise | seed | members | D inside | D excess | R inside | R excess | assessment [s] |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        b = r["band"]
+        lines.append(f"| {r['case']} | {r['noise']:.0%} | {r['seed']} | {r['members']} | {b['D']:.0%} | "
+                     f"{b['D_out']:.1e} | {b['R']:.0%} | {b['R_out']:.1e} | {r['assess_s']:.1f} |")
     lines += ["", "Laws found (first seed of each case and noise level):", ""]
     seen = set()
     for r in rows:

@@ -78,7 +78,7 @@ def test_forecast_by_simulate2d_and_the_report(fisher_noisy, tmp_path):
     axes = (np.linspace(0, 1, 33),) * 2  # a coarse forecast grid keeps the test short; truth and closure share it
     ics = {"bump": system_cases.system_ics("fisher2d", axes, "validation")["bump"]}
     result = run_system_discovery(fisher_noisy, tmp_path, truth=system_cases.SYSTEM_CASES["fisher2d"], ics=ics, x=axes,
-                                  t=fisher_noisy.t[::4])
+                                  t=fisher_noisy.t[::4], assess=False)  # the assessment: test_cli_discovers_a_2d_file
     mt = result["methods"]["weak-poly-2d"]["metrics"]
     assert mt["forecast"]["bump"]["rel_l2"] < 1e-2 and mt["ErrD"][0] < 0.03
     saved = json.loads((tmp_path / "closures.json").read_text())
@@ -126,6 +126,7 @@ def test_cli_discovers_a_2d_file(tmp_path):
     result = runner.invoke(app, ["discover", str(tmp_path / "d.npz"), "--out", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
     assert "13 positions" in result.output and "rollout rel L2" in result.output
+    assert "data support R for u in" in result.output  # the assessment runs for 2-D data
     saved = json.loads((tmp_path / "o" / "closures.json").read_text())
     assert list(saved["methods"]) == ["weak-poly-2d"]
     assert saved["methods"]["weak-poly-2d"]["metrics"]["rollout"]["run0"]["rel_l2"] < 2e-2

@@ -527,9 +527,10 @@ def discover(
     a = result.get("assessment") or {}
     if a.get("chosen"):
         sup, flagged = a["support"], [n for n, c in a["forecasts"].items() if c["flag"]]
-        out.print(f"  chosen by held-out validation: [bold]{a['chosen']}[/]; data support R for u in "
-                  f"[{sup['R'][0]:.3g}, {sup['R'][1]:.3g}], D for u in [{sup['D'][0]:.3g}, {sup['D'][1]:.3g}]",
-                  highlight=False, soft_wrap=True)
+        per = sup if "R" not in sup else {"u": sup}  # 2-D or two species: one support per species
+        out.print(f"  chosen by held-out validation: [bold]{a['chosen']}[/]; data support " + "; ".join(
+                  f"R for {k} in [{s['R'][0]:.3g}, {s['R'][1]:.3g}], D for {k} in [{s['D'][0]:.3g}, {s['D'][1]:.3g}]"
+                  for k, s in per.items()), highlight=False, soft_wrap=True)
         out.print("  forecasts of unseen initial conditions " + (
             f"NOT SUPPORTED by the data: {', '.join(flagged)}" if flagged else "supported by the data")
             + (f"; next experiment: {a['experiment']['initial_condition']} over t in [{a['experiment']['window'][0]:.3g}, "

@@ -199,7 +199,7 @@ def run_discovery(ds: Dataset, out: Path | None, *, methods=None, criterion: str
         from .systems import run_system_discovery
 
         return run_system_discovery(ds, out, methods=methods, criterion=criterion, seed=seed, truth=truth, ics=ics,
-                                    x=x, t=t, bc=bc, log=log)
+                                    x=x, t=t, bc=bc, assess=assess, log=log)
     found = discover(ds, methods, criterion=criterion, seed=seed, bc=bc, log=log)
     checked = evaluate(found, ds, truth=truth, ics=ics, x=x, t=t, bc=bc)
     assessment = None

@@ -87,25 +87,32 @@ def assessment_markdown(a: dict | None) -> list[str]:
                   + (f", here {', '.join(a['structural'])}" if a.get("structural") else ", here none") + "): over the "
                   f"observed range the members' D(u) spread by up to {b['D_width']:.2%} and R(u) by up to "
                   f"{b['R_width']:.2%} of their largest value."]
-    fc = a.get("forecasts") or {}
+    intro = (f"Forecasts of initial conditions the data did not see ({a.get('ics', '')}); spread: the largest "
+             "relative L2 distance over the data's time span between the refitted members' forecasts and their "
+             "mean, or between an alternative closure's forecast and the chosen one's; excursion: how far the forecast leaves the observed range of u, as a share of that range.")
+    lines += forecast_lines(a.get("forecasts") or {}, a.get("experiment"), intro, "u range",
+                            lambda r: "-" if r is None else f"[{r[0]:.3g}, {r[1]:.3g}]")
+    return lines
+
+
+def forecast_lines(fc: dict, ex: dict | None, intro: str, range_header: str, range_text) -> list[str]:
+    """The forecasts' part of an assessment's report section: ``intro``, the table of the forecast checks ``fc``
+    (``range_header``: the title of the range column, ``range_text``: a check's ``"range"`` as text), the verdict,
+    and the proposed experiment ``ex`` (none when ``None``)."""
+    lines = []
     if fc:
         actual = any("actual" in c for c in fc.values())
-        lines += ["", f"Forecasts of initial conditions the data did not see ({a.get('ics', '')}); spread: the largest "
-                  "relative L2 distance over the data's time span between the refitted members' forecasts and their "
-                  "mean, or between an alternative closure's forecast and the chosen one's; excursion: how far the forecast leaves the observed range of u, as a share of that range.",
-                  "", "| initial condition | u range | spread | spread at 2x the span | excursion | supported |"
-                  + (" actual error |" if actual else ""),
+        lines += ["", intro, "", f"| initial condition | {range_header} | spread | spread at 2x the span | excursion | "
+                  "supported |" + (" actual error |" if actual else ""),
                   "| --- | --- | ---: | ---: | ---: | --- |" + (" ---: |" if actual else "")]
         for name, c in fc.items():
-            rng = "-" if c["range"] is None else f"[{c['range'][0]:.3g}, {c['range'][1]:.3g}]"
-            lines.append(f"| {name} | {rng} | {_g(c['spread'])} | {_g(c['spread_long'])} | {_g(c['excursion'])} | "
-                         + ("**no**: " + c["why"] if c["flag"] else "yes") + " |"
+            lines.append(f"| {name} | {range_text(c['range'])} | {_g(c['spread'])} | {_g(c['spread_long'])} | "
+                         f"{_g(c['excursion'])} | " + ("**no**: " + c["why"] if c["flag"] else "yes") + " |"
                          + (f" {_g(c.get('actual'))} |" if actual else ""))
         flagged = [n for n, c in fc.items() if c["flag"]]
         lines += ["", (f"**Not supported by the data**: the forecasts of {', '.join(flagged)} should not be trusted to "
                        "1e-2." if flagged else "Every checked forecast is supported by the data (spread and excursion "
                        "below the flag thresholds).")]
-    ex = a.get("experiment")
     if ex:
         lines += ["", f"Next experiment: observe from the `{ex['initial_condition']}` initial condition over t in "
                   f"[{ex['window'][0]:.3g}, {ex['window'][1]:.3g}]: there the ensemble's forecasts differ by "

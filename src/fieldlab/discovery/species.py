@@ -50,7 +50,8 @@ from .data import Dataset
 from .poly import information
 from .weak2d import default_widths_nd, independent_equations, space_time_operators
 
-__all__ = ["SpeciesLaw", "SystemFit", "best_subset", "fit_system", "monomials", "weak_poly_2d", "weak_poly_species"]
+__all__ = ["SpeciesLaw", "SystemFit", "best_subset", "fit_system", "monomials", "weak_library", "weak_poly_2d",
+           "weak_poly_species"]
 
 
 def monomials(n_species: int, degree: int) -> list[tuple[int, ...]]:
@@ -158,30 +159,41 @@ def best_subset(X: np.ndarray, b: np.ndarray, n_d: int, n_eff: float, criterion:
     return full, rss, aic, bic
 
 
+def weak_library(ds: Dataset, deg_d: int = 2, deg_r: int = 3, widths=None) -> tuple:
+    """The weak equations of every species of ``ds``: ``(systems, n_eff, rows, widths)`` with ``systems`` one
+    ``(X, b)`` per species (columns: the ``deg_d + 1`` diffusion terms, then the reaction monomials of
+    :func:`monomials`), ``n_eff`` the independent equations over all runs, ``rows`` the test functions over all
+    runs and ``widths`` the half-widths ``(h_x[, h_y], h_t)`` (default :func:`~.weak2d.default_widths_nd`)."""
+    axes = (ds.x,) if ds.y is None else (ds.x, ds.y)
+    hs, ht = widths or default_widths_nd(axes, ds.t)
+    W_t, W_lap, W_0 = space_time_operators(axes, ds.t, hs, ht)
+    fields = [getattr(ds, k).reshape((-1, ds.t.size * int(np.prod(ds.space_shape)))) for k in ds.species]  # (runs, N)
+    runs = len(fields[0])
+    exps = monomials(len(ds.species), deg_r)
+    n_eff = independent_equations(axes, ds.t, hs, ht) * runs
+    reaction = [np.concatenate([W_0 @ np.prod([f[j] ** k for f, k in zip(fields, e)], axis=0) for j in range(runs)])
+                for e in exps]
+    systems = []
+    for own in fields:
+        diffusion = [np.concatenate([W_lap @ (own[j] ** (k + 1) / (k + 1)) for j in range(runs)]) for k in range(deg_d + 1)]
+        b = np.concatenate([-(W_t @ own[j]) for j in range(runs)])
+        systems.append((np.stack(diffusion + reaction, axis=1), b))
+    return systems, n_eff, W_t.shape[0] * runs, tuple(hs) + (ht,)
+
+
 def fit_system(ds: Dataset, deg_d: int = 2, deg_r: int = 3, criterion: str = "bic", widths=None) -> SystemFit:
     """Weak-form polynomial laws of every species of ``ds`` (1-D or 2-D, one or two species), terms by ``criterion``.
 
     ``widths``: ``((h_x[, h_y]), h_t)`` half-widths (default :func:`~.weak2d.default_widths_nd`).
     """
-    axes = (ds.x,) if ds.y is None else (ds.x, ds.y)
-    hs, ht = widths or default_widths_nd(axes, ds.t)
-    W_t, W_lap, W_0 = space_time_operators(axes, ds.t, hs, ht)
     names = ds.species
-    fields = [getattr(ds, k).reshape((-1, ds.t.size * int(np.prod(ds.space_shape)))) for k in names]  # (runs, N)
-    runs = len(fields[0])
+    systems, n_eff, rows, hw = weak_library(ds, deg_d, deg_r, widths)
     exps = monomials(len(names), deg_r)
-    n_eff = independent_equations(axes, ds.t, hs, ht) * runs
-    reaction = [np.concatenate([W_0 @ np.prod([f[j] ** k for f, k in zip(fields, e)], axis=0) for j in range(runs)])
-                for e in exps]
     laws = []
-    for s, name in enumerate(names):
-        own = fields[s]
-        diffusion = [np.concatenate([W_lap @ (own[j] ** (k + 1) / (k + 1)) for j in range(runs)]) for k in range(deg_d + 1)]
-        b = np.concatenate([-(W_t @ own[j]) for j in range(runs)])
-        X = np.stack(diffusion + reaction, axis=1)
+    for name, (X, b) in zip(names, systems):
         coef, rss, aic, bic = best_subset(X, b, deg_d + 1, n_eff, criterion)
         laws.append(SpeciesLaw(name, names, coef[:deg_d + 1], coef[deg_d + 1:], tuple(exps), rss, len(b), bic, aic))
-    return SystemFit(tuple(laws), W_t.shape[0] * runs, n_eff, tuple(hs) + (ht,))
+    return SystemFit(tuple(laws), rows, n_eff, hw)
 
 
 # ----------------------------------------------------------------------------------------- methods

@@ -19,11 +19,14 @@ to :func:`run_system_discovery`, which
 
 3. validates on a held-out window (:func:`holdout`: refitted on the first 75 % of the time window,
    forecasting the rest of it from each run's first snapshot), for every data set on a uniform grid;
-4. writes ``closures.json`` (the laws, their coefficients and the metrics) and ``report.md``.
+4. assesses whether the closures generalise (:mod:`.systems_assess`, the counterpart of :mod:`.assess`):
+   support per species, ensemble bands, forecast flags of unseen initial conditions (a built-in case's
+   validation ones, with their actual error) and a proposed experiment;
+5. writes ``closures.json`` (the laws, their coefficients, the metrics and the ``"assessment"``) and
+   ``report.md`` (with the assessment's "Does it generalise?" section).
 
 Re-simulation: one species in 2-D by :func:`~.solver.simulate2d` (the data's ``(x, y)`` layout
-transposed to its rows-are-``y`` one), systems by :func:`~.coupled.simulate_system`. The 1-D
-assessment of :mod:`.assess` (held-out choice, ensemble bands) is not run for these kinds.
+transposed to its rows-are-``y`` one), systems by :func:`~.coupled.simulate_system`.
 """
 
 from __future__ import annotations
@@ -197,9 +200,10 @@ def holdout(methods, ds: Dataset, bc: str = "neumann", share: float = HOLDOUT, c
 
 
 def run_system_discovery(ds: Dataset, out: Path | None, *, methods=None, criterion: str = "bic", seed: int = 0,
-                         truth=None, ics=None, x=None, t=None, bc: str | None = None,
+                         truth=None, ics=None, x=None, t=None, bc: str | None = None, assess: bool = True,
                          log: Callable[[str], None] = lambda s: None, **_ignored) -> dict:
-    """Discover, validate and (with ``out``) write ``closures.json`` and ``report.md`` for 2-D or two-species data.
+    """Discover, validate, assess (:func:`~.systems_assess.assess_system`; ``assess=False`` skips it) and (with
+    ``out``) write ``closures.json`` and ``report.md`` for 2-D or two-species data.
 
     ``truth``, ``ics``, ``x`` (the fine space grids, ``(x,)`` or ``(x, y)``) and ``t``: the true system and its
     validation initial conditions (see :func:`evaluate_systems`)."""
@@ -208,8 +212,10 @@ def run_system_discovery(ds: Dataset, out: Path | None, *, methods=None, criteri
     bc = bc or ds.meta.get("bc", "neumann")
     found = discover(ds, methods, criterion=criterion, seed=seed, bc=bc, log=log)
     metrics = evaluate_systems(found, ds, truth, ics, x, ds.t if t is None else t, bc)
-    for m, e in holdout(found, ds, bc, criterion=criterion).items():
+    held = holdout(found, ds, bc, criterion=criterion)
+    for m, e in held.items():
         metrics[m]["holdout"] = e
+    assessment = _assessment(found, ds, metrics, truth, bc, seed, held, log) if assess else None
     ranges = {k: [float(getattr(ds, k).min()), float(getattr(ds, k).max())] for k in ds.species}
     result = {
         "structure": "reaction-diffusion" + ("" if len(ds.species) == 1 else f" system of {len(ds.species)} species"),
@@ -221,7 +227,7 @@ def run_system_discovery(ds: Dataset, out: Path | None, *, methods=None, criteri
         "validation": "forecasts of unseen initial conditions against the true system" if truth is not None
         else "rollout of every run from its first snapshot against the data (no truth available)",
         "methods": {m: {**f.record(), "metrics": metrics[m]} for m, f in found.items()},
-        "assessment": None,
+        "assessment": assessment,
     }
     files = {} if out is None else {"closures.json": json.dumps(_jsonable(result), indent=1),
                                     "report.md": system_report(result)}
@@ -229,6 +235,30 @@ def run_system_discovery(ds: Dataset, out: Path | None, *, methods=None, criteri
         Path(out).mkdir(parents=True, exist_ok=True)
         (Path(out) / name).write_text(text)
     return result
+
+
+def _assessment(found, ds: Dataset, metrics: dict, truth, bc: str, seed: int, held: dict, log) -> dict | None:
+    """:func:`~.systems_assess.assess_system` of the methods' closures: the method with the smallest held-out error
+    chosen; with a truth, the case's validation initial conditions on the data grid, each forecast given its
+    ``"actual"`` error (the chosen closure's forecast on the fine grid against the true system, of
+    :func:`evaluate_systems`); ``None`` on a non-uniform grid."""
+    from .systems_assess import assess_system
+
+    ics = None
+    if truth is not None:
+        from .system_cases import system_ics
+
+        ics = system_ics(truth.name, (ds.x,) if ds.y is None else (ds.x, ds.y), "validation")
+    try:
+        a = assess_system(found, ds, ics=ics, bc=bc, seed=seed, prefer=held, log=log)
+    except FieldlabError as e:
+        log(f"no assessment: {e}")
+        return None
+    actual = (metrics.get(a["chosen"]) or {}).get("forecast") or {}
+    for name, c in a["forecasts"].items():
+        if name in actual:
+            c["actual"] = actual[name]["rel_l2"]
+    return a
 
 
 def _g(v) -> str:
@@ -280,5 +310,8 @@ def system_report(result: dict) -> str:
         lines += ["", f"Held-out window: each method refitted on the first {HOLDOUT * 100:.0f} % of the time window, every run "
                   "re-simulated from its first snapshot, relative L2 to the data over the remaining times (the "
                   "data's noise included): " + ", ".join(f"{m} {_g(e)}" for m, e in held.items()) + "."]
+    from .systems_assess import assessment_markdown
+
+    lines += assessment_markdown(result.get("assessment"))
     lines.append("")
     return "\n".join(lines)
