@@ -8,6 +8,10 @@ can be measured one at a time; the page ``docs/results/accuracy-records.md`` is 
 recorded rows, keeping its hand-written "## What was tried" section. Usage:
 
     python benchmarks/accuracy_records.py [--rows burgers,poisson2d] [--list]
+    python benchmarks/accuracy_records.py --rows NAME --from-run RUN_DIR --note "load 3 to 7"
+
+``--from-run`` records a run made beforehand with exactly the row's current default configuration
+(the script checks it), for a default found by an experiment that already ran it.
 """
 
 from __future__ import annotations
@@ -42,22 +46,48 @@ ROWS = {
 }
 
 
-def run_row(name: str) -> dict:
+def default_config(name: str):
+    """The resolved configuration that ``fieldlab solve PROBLEM [--model M]`` uses for row ``name``."""
+    from fieldlab import problems
+    from fieldlab.config import resolve
+
+    problem, model = ROWS[name][:2]
+    return resolve(problems.defaults(problem), *([{"model": {"name": model}}] if model else []))
+
+
+def recorded_run(name: str, directory: Path) -> tuple[dict, float | None]:
+    """Metrics of a finished run directory made with exactly the current default configuration of row ``name``
+    (refused otherwise: a row records the default recipe and nothing else)."""
+    from fieldlab.run import _load_config
+
+    def given(d):  # options left unset (None) take the backbone's defaults, which the run directory spells out
+        return {k: given(v) for k, v in d.items() if v is not None} if isinstance(d, dict) else d
+
+    ran, default = given(_load_config(directory).model_dump()), given(default_config(name).model_dump())
+    if {**ran, "model": {}} != {**default, "model": {}} or any(ran["model"].get(k) != v for k, v in default["model"].items()):
+        raise SystemExit(f"{directory} was not run with the current default configuration of {name}; run the row instead.")
+    return json.loads((directory / "metrics.json").read_text()), None
+
+
+def run_row(name: str, directory: Path | None = None, note: str = "") -> dict:
     problem, model, target, budget, anchors = ROWS[name]
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "fieldlab.cli", "solve", problem, "--quiet", "--out", f"{tmp}/run"]
-        if model:
-            cmd += ["--model", model]
-        busy = busy_cores()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode:
-            return {"name": name, "status": f"failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr else proc.returncode}"}
-        m = json.loads(Path(f"{tmp}/run/metrics.json").read_text())
+    if directory is not None:
+        m, busy = recorded_run(name, directory)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            cmd = [sys.executable, "-m", "fieldlab.cli", "solve", problem, "--quiet", "--out", f"{tmp}/run"]
+            if model:
+                cmd += ["--model", model]
+            busy = busy_cores()
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode:
+                return {"name": name, "status": f"failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr else proc.returncode}"}
+            m = json.loads(Path(f"{tmp}/run/metrics.json").read_text())
     return {"name": name, "problem": problem, "model": model or "default", "rel_l2": m["rel_l2"], "wall_s": m["wall_time_s"],
             "steps": m["steps"], "stops": m.get("stops", []), "target": target, "budget_s": budget, "anchors": anchors,
             "status": "ok", "date": datetime.date.today().isoformat(),
             "machine": f"{cpu_model()}, {platform.machine()}, {__import__('os').cpu_count()} cores "
-                       f"({busy:.1f} busy before the run)" if busy is not None else cpu_model()}
+                       + (f"({busy:.1f} busy before the run)" if busy is not None else f"({note or 'load not recorded'})")}
 
 
 def verdict(r: dict) -> str:
@@ -105,6 +135,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", default=",".join(ROWS), help="comma-separated rows to (re)measure")
     ap.add_argument("--list", action="store_true", help="list the rows and exit")
+    ap.add_argument("--from-run", type=Path, help="record one row from a finished run directory made with exactly "
+                    "the row's current default configuration (checked), instead of running it")
+    ap.add_argument("--note", default="", help="with --from-run: the machine's load during that run, for the row")
     args = ap.parse_args()
     if args.list:
         for k, v in ROWS.items():
@@ -115,7 +148,7 @@ def main():
         if name not in ROWS:
             sys.exit(f"unknown row {name}; rows: {', '.join(ROWS)}")
         print(f"{name} ...", flush=True)
-        store[name] = run_row(name)
+        store[name] = run_row(name, args.from_run, args.note)
         print(f"  {store[name].get('rel_l2', '')} {store[name].get('wall_s', '')} s: {verdict(store[name])}", flush=True)
         STORE.parent.mkdir(parents=True, exist_ok=True)
         STORE.write_text(json.dumps(store, indent=1))
