@@ -61,6 +61,7 @@ from . import register
 T0, T1, AMAX = 2024.0, 2054.0, 100.0
 HORIZON = T1 - T0
 POLICIES = ("three-child", "universal-two-child", "separate-two-child")
+INITIAL = ("hard", "soft")  # the initial condition: a hard constraint (default) or a loss term
 REFERENCE_H = 1.0 / 16
 
 # ---------------------------------------------------------------- population-tao2025 (the paper's code)
@@ -187,7 +188,7 @@ def reference_solution(name: str, policy: str, h: float = REFERENCE_H):
 DEFAULTS = {
     "model": {"name": "mlp", "width": 48, "depth": 4},  # 7.2k parameters: under the dense stage's max_params
     "recipe": {
-        "sampling": {"interior": 8000, "boundary": 256, "method": "sobol", "resample_every": 0},
+        "sampling": {"interior": 8000, "boundary": 256, "initial": 800, "method": "sobol", "resample_every": 0},
         "stages": [
             {"optimizer": "adam", "steps": 2000, "lr": 2e-3, "decay_rate": 0.5, "decay_steps": 1000},
             {"optimizer": "ssbroyden", "steps": 2000, "dtype": "float64"},
@@ -196,7 +197,8 @@ DEFAULTS = {
 }
 
 
-def _build(name: str, model: PopulationModel, scale: float, policy: str, description: str) -> Problem:
+def _build(name: str, model: PopulationModel, scale: float, policy: str, description: str,
+           initial: str = "hard") -> Problem:
     mu, beta, p0 = model.mortality, model.fertility, model.initial
 
     def residual(F, p):
@@ -214,7 +216,8 @@ def _build(name: str, model: PopulationModel, scale: float, policy: str, descrip
                          f"method of characteristics, h = {REFERENCE_H:g} year, corner-averaged (order 2)")
 
     return Problem(
-        name=name if policy == POLICIES[0] else f"{name}:policy={policy}",
+        name=name + (f":policy={policy}" if policy != POLICIES[0] else "")
+        + (f":initial={initial}" if initial != INITIAL[0] else ""),
         coords=("a", "t"), fields=("p",),
         domain=Interval(0.0, AMAX) * TimeInterval(T0, T1),
         equations={"pde": residual},
@@ -223,20 +226,21 @@ def _build(name: str, model: PopulationModel, scale: float, policy: str, descrip
             "births": Nonlocal("p", over="a", at=0.0, kernel=lambda a, t: beta(a, t, jnp), lo=lo, hi=hi, nodes=64),
         },
         params={"horizon": HORIZON},
-        transform=transform, exact=("initial",), reference=reference,
+        transform=transform if initial == "hard" else None, exact=("initial",) if initial == "hard" else (),
+        reference=reference,
         description=description + f"; policy = {policy}; p in units of {scale:.3g} persons per year of age",
     )
 
 
-@register("population-tao2025", DEFAULTS, options={"policy": POLICIES})
-def population_tao2025(policy: str = POLICIES[0]) -> Problem:
+@register("population-tao2025", DEFAULTS, options={"policy": POLICIES, "initial": INITIAL})
+def population_tao2025(policy: str = POLICIES[0], initial: str = INITIAL[0]) -> Problem:
     return _build("population-tao2025", tao2025_model(policy), TAO_SCALE, policy,
                   "p_t + p_a = -mu(a) p on [0,100] x [2024,2054], p(0,t) = int beta p da (birth law); "
-                  "Tao et al. 2025 setup (426 M people; two-child policies coincide)")
+                  "Tao et al. 2025 setup (426 M people; two-child policies coincide)", initial)
 
 
-@register("population-china2024", DEFAULTS, options={"policy": POLICIES})
-def population_china2024(policy: str = POLICIES[0]) -> Problem:
+@register("population-china2024", DEFAULTS, options={"policy": POLICIES, "initial": INITIAL})
+def population_china2024(policy: str = POLICIES[0], initial: str = INITIAL[0]) -> Problem:
     return _build("population-china2024", china2024_model(policy), CHINA_SCALE, policy,
                   "p_t + p_a = -mu(a) p on [0,100] x [2024,2054], p(0,t) = int beta p da (birth law); "
-                  "China end-2024 (1408 M), Gompertz-Makeham mortality, TFR paths")
+                  "China end-2024 (1408 M), Gompertz-Makeham mortality, TFR paths", initial)
