@@ -138,6 +138,21 @@ def test_population_problems_with_policy_options():
     assert not np.allclose(ref["three-child"], ref["separate-two-child"])
 
 
+def test_initial_condition_hard_or_soft():
+    """``initial=hard`` (default): p = p0(a)/scale + ((t - 2024)/30) N, exact at 2024 for any N;
+    ``initial=soft``: no transform, the initial condition is a trained loss term; the name records it."""
+    from fieldlab.problems.population import CHINA_SCALE, _china_p0
+
+    hard = problems.get("population-china2024")
+    soft = problems.get("population-china2024:policy=universal-two-child:initial=soft")
+    assert soft.name == "population-china2024:policy=universal-two-child:initial=soft"
+    assert soft.transform is None and soft.exact == () and isinstance(soft.conditions["initial"], fieldlab.Initial)
+    p0 = float(_china_p0(37.0, np)) / CHINA_SCALE
+    assert float(hard.transform(jnp.array([37.0, 2024.0]), jnp.array([5.0]))[0]) == pytest.approx(p0, rel=1e-6)
+    assert float(hard.transform(jnp.array([37.0, 2039.0]), jnp.array([5.0]))[0]) == pytest.approx(p0 + 2.5, rel=1e-6)
+    assert problems.defaults("population-china2024:initial=soft")["recipe"] == problems.defaults("population-china2024")["recipe"]
+
+
 def test_population_reference_numbers():
     """China 2024 totals (NBS end-2024) and the research note's reference values."""
     from fieldlab.problems.population import china2024_model, china_tfr0, reference_solution
