@@ -33,7 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import cpu_model  # noqa: E402
 
-from fieldlab import problems as registry  # noqa: E402
+from fieldlab.config import read_toml  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FIELDS = ("u", "v", "p", "phi", "T")
@@ -46,10 +46,9 @@ BAR = {"field": 1e-2, "total": 5e-3, "births": 3e-2, "oadr": 0.5}
 BEGIN, END = "<!-- default-recipes -->", "<!-- /default-recipes -->"
 
 
-def recipe_text(name: str) -> str:
-    """The problem's default model and recipe in one line."""
-    d = registry.defaults(name)
-    m, r = d.get("model", {}), d.get("recipe", {})
+def recipe_text(cfg: dict) -> str:
+    """A run's model and recipe (its config, as a dict) in one line."""
+    m, r = cfg.get("model", {}), cfg.get("recipe", {})
     s = r.get("sampling", {})
     stages = ", ".join(f"{st.get('optimizer', 'adam')} {st.get('steps')}"
                        + (f" (lr {st['lr']:g})" if "lr" in st else "")
@@ -60,7 +59,8 @@ def recipe_text(name: str) -> str:
 
 
 def solve(name: str, out: Path) -> dict:
-    """Run ``fieldlab solve name`` into ``out`` unless it holds a finished run; the run's metrics and loads."""
+    """Run ``fieldlab solve name`` into ``out`` unless it holds a finished run; the run's metrics, loads and
+    config (the recipe it was trained with, which a later change of the defaults does not rewrite)."""
     side = out.parent / f"{out.name}.load.json"
     if not (out / "metrics.json").exists():
         before = os.getloadavg()[0]
@@ -70,7 +70,7 @@ def solve(name: str, out: Path) -> dict:
             raise RuntimeError(f"{name}: {proc.stderr.strip()[-400:]}")
         side.write_text(json.dumps({"before": before, "after": os.getloadavg()[0]}))
     loads = json.loads(side.read_text()) if side.exists() else {}
-    return {**json.loads((out / "metrics.json").read_text()), "load": loads}
+    return {**json.loads((out / "metrics.json").read_text()), "load": loads, "config": read_toml(out / "config.toml")}
 
 
 def population_errors(out: Path) -> dict[str, float]:
@@ -98,7 +98,7 @@ def electrothermal_rows(names, work: Path) -> list[str]:
         worst = max(errs)
         verdict = "met" if worst <= BAR["field"] else f"missed x{worst / BAR['field']:.1f}"
         extra = [f"{m[k]:.2e}" if k in m else "-" for k in ("p_mean_error", "rel_l2_p_shape")]
-        lines.append(f"| {name} | {recipe_text(name)} | {m['steps']} | {m['wall_time_s']:.0f} | {_load(m)} | "
+        lines.append(f"| {name} | {recipe_text(m['config'])} | {m['steps']} | {m['wall_time_s']:.0f} | {_load(m)} | "
                      + " | ".join(f"{e:.2e}" for e in errs) + f" | {worst:.2e} | " + " | ".join(extra)
                      + f" | {verdict} |")
     return lines
@@ -112,7 +112,7 @@ def population_rows(names, work: Path) -> list[str]:
         m = solve(name, work / name)
         e = population_errors(work / name)
         ok = all(e[k] <= BAR[k] for k in ("total", "births", "oadr"))
-        lines.append(f"| {name} | {recipe_text(name)} | {m['steps']} | {m['wall_time_s']:.0f} | {_load(m)} | "
+        lines.append(f"| {name} | {recipe_text(m['config'])} | {m['steps']} | {m['wall_time_s']:.0f} | {_load(m)} | "
                      f"{m['rel_l2']:.2e} | {100 * e['total']:.2f} % | {100 * e['births']:.2f} % | {e['oadr']:.2f} | "
                      f"{'met' if ok else 'missed'} |")
     return lines
