@@ -36,8 +36,15 @@ the network sees O(1) inputs); the field ``p`` is persons per year of age divide
 (9.54e6 for tao2025, as the paper; 1e7 for china2024), O(1). The residual is multiplied by the
 horizon ``T = 30`` years, ``r = T (p_t + p_a + mu p)``, which is the paper's
 ``P_tau + 0.3 P_alpha + 30 mu P`` in ``tau = (t - 2024)/30``, ``alpha = a/100``.
-Hard constraint (default, the same for every backbone): ``p = p0(a)/scale + ((t - 2024)/T) N(a, t)``;
-the birth condition is trained. The characteristic solution is never built into the ansatz.
+**Initial condition** (option ``initial``, the same for every backbone): ``soft`` (default) trains
+``p(a, 2024) = p0(a)/scale`` as a loss term on 800 Sobol ages and the network is ``p`` itself;
+``hard`` is the constraint ``p = p0(a)/scale + ((t - 2024)/T) N(a, t)``. The solution is nearly a
+function of ``a - t`` (a cohort keeps its size up to survival), which a network represents with
+first-layer units along the diagonal; under the hard form the network must instead represent
+``N = (p - p0(a))/tau``, which holds the sharp edges of ``p0`` twice (fixed in ``a`` and moving
+along ``a - t``) and near ``t = 2024`` tends to ``-T (p0' + mu p0)``, the derivative of those edges
+(about 40 in these units for china2024). The birth condition is trained in both. The characteristic
+solution is never built into the ansatz.
 
 Reference: method of characteristics (:func:`fieldlab.reference.population.characteristics`),
 ``h = 1/16`` year, corner-averaged, order 2 (tested); stored on ages 0, 1, ..., 100 x years
@@ -61,7 +68,7 @@ from . import register
 T0, T1, AMAX = 2024.0, 2054.0, 100.0
 HORIZON = T1 - T0
 POLICIES = ("three-child", "universal-two-child", "separate-two-child")
-INITIAL = ("hard", "soft")  # the initial condition: a hard constraint (default) or a loss term
+INITIAL = ("soft", "hard")  # the initial condition: a loss term (default) or a hard constraint
 REFERENCE_H = 1.0 / 16
 
 # ---------------------------------------------------------------- population-tao2025 (the paper's code)
@@ -186,9 +193,9 @@ def reference_solution(name: str, policy: str, h: float = REFERENCE_H):
 
 
 DEFAULTS = {
-    "model": {"name": "mlp", "width": 48, "depth": 4},  # 7.2k parameters: under the dense stage's max_params
+    "model": {"name": "mlp", "width": 32, "depth": 4},  # 3.3k parameters: a cheap dense float64 stage
     "recipe": {
-        "sampling": {"interior": 8000, "boundary": 256, "initial": 800, "method": "sobol", "resample_every": 0},
+        "sampling": {"interior": 6000, "boundary": 256, "initial": 800, "method": "sobol", "resample_every": 0},
         "stages": [
             {"optimizer": "adam", "steps": 2000, "lr": 2e-3, "decay_rate": 0.5, "decay_steps": 1000},
             {"optimizer": "ssbroyden", "steps": 2000, "dtype": "float64"},
@@ -198,7 +205,7 @@ DEFAULTS = {
 
 
 def _build(name: str, model: PopulationModel, scale: float, policy: str, description: str,
-           initial: str = "hard") -> Problem:
+           initial: str = INITIAL[0]) -> Problem:
     mu, beta, p0 = model.mortality, model.fertility, model.initial
 
     def residual(F, p):
