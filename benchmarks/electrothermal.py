@@ -103,6 +103,14 @@ def tables(results: list[dict], models: tuple[str, ...]) -> list[str]:
     return lines
 
 
+def _stages(problem: str) -> str:
+    """The default recipe's stages in words, e.g. ``adam 2000, ssbroyden 2000 (float64)``."""
+    from fieldlab import problems as registry
+
+    return ", ".join(f"{st.get('optimizer', 'adam')} {st.get('steps')}" + (f" ({st['dtype']})" if st.get("dtype") else "")
+                     for st in registry.defaults(problem)["recipe"]["stages"])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=3)
@@ -142,8 +150,8 @@ def main() -> None:
              f"other jobs, so each cell trained on a fraction of the 2 cores: these are short-budget numbers, "
              f"not the recipe's converged accuracy."),
             *(["", f"Cells not finished when the page was written (left out): {', '.join(missing)}.", ""] if missing else [""]),
-            f"Every cell: the problem's default recipe (Adam then L-BFGS, stages sharing the time budget in proportion "
-            f"to their steps), identical for every backbone; backbones sized to at most {args.budget} parameters "
+            f"Every cell: the problem's default recipe ({_stages(spec.problems[0])}, stages sharing the time budget in "
+            f"proportion to their steps), identical for every backbone; backbones sized to at most {args.budget} parameters "
             "(`--budget`); physics only (no interior data); metrics on the exact fields on a 201 x 201 grid, final "
             "iterate.", ""]
     text = "\n".join(head + tables(results, models)) + "\n"

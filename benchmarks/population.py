@@ -130,8 +130,8 @@ def bench_section(args) -> tuple[list[str], list[str]]:
              + (" (tables of the cells finished in that directory; the seeds column says how many each row has). "
                 if args.report_only else f" ({wall / 60:.0f} min wall in all, {args.workers} workers). ")
              + 
-             f"Every backbone: the problem's default recipe (Adam with step decay then L-BFGS, 4000 Sobol interior "
-             f"points, 128 points for the birth condition, each with 64 Gauss nodes) cut to {args.steps} steps in the "
+             f"Every backbone: the problem's default recipe (see Default recipes; the birth condition with 64 Gauss "
+             f"nodes) cut to {args.steps} steps in the "
              f"same proportions, width chosen for at most {args.budget} parameters, seeds 0 to {args.seeds - 1}, float32, "
              "the final iterate. Mean ± standard deviation over the seeds of: the relative L2 error of p on the "
              "reference grid, and the largest error over the 31 years of the total population N (relative), the births "

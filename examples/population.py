@@ -17,7 +17,7 @@ from fieldlab import demography  # noqa: E402
 
 name = "population-china2024:policy=universal-two-child"   # or three-child, separate-two-child
 n = steps(3000)
-recipe = {  # the problem's default recipe, cut to n steps
+recipe = {  # Adam then float32 L-BFGS, n steps: cheaper than the default recipe's float64 stage
     "stages": [{"optimizer": "adam", "steps": max(1, 2 * n // 5), "lr": 2e-3, "decay_rate": 0.5,
                 "decay_steps": max(1, n // 5)},
                {"optimizer": "lbfgs", "steps": n - max(1, 2 * n // 5), "memory": 50}],

@@ -126,7 +126,7 @@ def test_population_problems_with_policy_options():
     assert problems.options_of("population-china2024")["policy"][0] == "three-child"
     pb = problems.get("population-china2024:policy=separate-two-child")
     assert pb.name == "population-china2024:policy=separate-two-child" and pb.fields == ("p",)
-    assert isinstance(pb.conditions["births"], Nonlocal) and pb.exact == ("initial",)
+    assert isinstance(pb.conditions["births"], Nonlocal) and pb.exact == ()  # the initial condition is trained
     assert problems.label("population-china2024:policy=separate-two-child") == "population-china2024-policy-separate-two-child"
     with pytest.raises(FieldlabError, match="is not one of"):
         problems.get("population-china2024:policy=one-child")
@@ -136,6 +136,21 @@ def test_population_problems_with_policy_options():
     ref = {p: problems.get(f"population-tao2025:policy={p}").reference().values for p in problems.options_of("population-tao2025")["policy"]}
     assert np.array_equal(ref["universal-two-child"], ref["separate-two-child"])
     assert not np.allclose(ref["three-child"], ref["separate-two-child"])
+
+
+def test_initial_condition_hard_or_soft():
+    """``initial=soft`` (default): no transform, the initial condition is a trained loss term;
+    ``initial=hard``: p = p0(a)/scale + ((t - 2024)/30) N, exact at 2024 for any N; the name records it."""
+    from fieldlab.problems.population import CHINA_SCALE, _china_p0
+
+    hard = problems.get("population-china2024:policy=universal-two-child:initial=hard")
+    soft = problems.get("population-china2024")
+    assert hard.name == "population-china2024:policy=universal-two-child:initial=hard" and hard.exact == ("initial",)
+    assert soft.transform is None and soft.exact == () and isinstance(soft.conditions["initial"], fieldlab.Initial)
+    p0 = float(_china_p0(37.0, np)) / CHINA_SCALE
+    assert float(hard.transform(jnp.array([37.0, 2024.0]), jnp.array([5.0]))[0]) == pytest.approx(p0, rel=1e-6)
+    assert float(hard.transform(jnp.array([37.0, 2039.0]), jnp.array([5.0]))[0]) == pytest.approx(p0 + 2.5, rel=1e-6)
+    assert problems.defaults("population-china2024:initial=hard")["recipe"] == problems.defaults("population-china2024")["recipe"]
 
 
 def test_population_reference_numbers():

@@ -36,8 +36,15 @@ the network sees O(1) inputs); the field ``p`` is persons per year of age divide
 (9.54e6 for tao2025, as the paper; 1e7 for china2024), O(1). The residual is multiplied by the
 horizon ``T = 30`` years, ``r = T (p_t + p_a + mu p)``, which is the paper's
 ``P_tau + 0.3 P_alpha + 30 mu P`` in ``tau = (t - 2024)/30``, ``alpha = a/100``.
-Hard constraint (default, the same for every backbone): ``p = p0(a)/scale + ((t - 2024)/T) N(a, t)``;
-the birth condition is trained. The characteristic solution is never built into the ansatz.
+**Initial condition** (option ``initial``, the same for every backbone): ``soft`` (default) trains
+``p(a, 2024) = p0(a)/scale`` as a loss term on 800 Sobol ages and the network is ``p`` itself;
+``hard`` is the constraint ``p = p0(a)/scale + ((t - 2024)/T) N(a, t)``. The solution is nearly a
+function of ``a - t`` (a cohort keeps its size up to survival), which a network represents with
+first-layer units along the diagonal; under the hard form the network must instead represent
+``N = (p - p0(a))/tau``, which holds the sharp edges of ``p0`` twice (fixed in ``a`` and moving
+along ``a - t``) and near ``t = 2024`` tends to ``-T (p0' + mu p0)``, the derivative of those edges
+(about 40 in these units for china2024). The birth condition is trained in both. The characteristic
+solution is never built into the ansatz.
 
 Reference: method of characteristics (:func:`fieldlab.reference.population.characteristics`),
 ``h = 1/16`` year, corner-averaged, order 2 (tested); stored on ages 0, 1, ..., 100 x years
@@ -61,6 +68,7 @@ from . import register
 T0, T1, AMAX = 2024.0, 2054.0, 100.0
 HORIZON = T1 - T0
 POLICIES = ("three-child", "universal-two-child", "separate-two-child")
+INITIAL = ("soft", "hard")  # the initial condition: a loss term (default) or a hard constraint
 REFERENCE_H = 1.0 / 16
 
 # ---------------------------------------------------------------- population-tao2025 (the paper's code)
@@ -185,18 +193,19 @@ def reference_solution(name: str, policy: str, h: float = REFERENCE_H):
 
 
 DEFAULTS = {
-    "model": {"name": "mlp", "width": 48, "depth": 4},
+    "model": {"name": "mlp", "width": 32, "depth": 4},  # 3.3k parameters: a cheap dense float64 stage
     "recipe": {
-        "sampling": {"interior": 4000, "boundary": 128, "method": "sobol", "resample_every": 0},
+        "sampling": {"interior": 6000, "boundary": 256, "initial": 800, "method": "sobol", "resample_every": 0},
         "stages": [
             {"optimizer": "adam", "steps": 2000, "lr": 2e-3, "decay_rate": 0.5, "decay_steps": 1000},
-            {"optimizer": "lbfgs", "steps": 3000, "memory": 50},
+            {"optimizer": "ssbroyden", "steps": 2000, "dtype": "float64"},
         ],
     },
 }
 
 
-def _build(name: str, model: PopulationModel, scale: float, policy: str, description: str) -> Problem:
+def _build(name: str, model: PopulationModel, scale: float, policy: str, description: str,
+           initial: str = INITIAL[0]) -> Problem:
     mu, beta, p0 = model.mortality, model.fertility, model.initial
 
     def residual(F, p):
@@ -214,7 +223,8 @@ def _build(name: str, model: PopulationModel, scale: float, policy: str, descrip
                          f"method of characteristics, h = {REFERENCE_H:g} year, corner-averaged (order 2)")
 
     return Problem(
-        name=name if policy == POLICIES[0] else f"{name}:policy={policy}",
+        name=name + (f":policy={policy}" if policy != POLICIES[0] else "")
+        + (f":initial={initial}" if initial != INITIAL[0] else ""),
         coords=("a", "t"), fields=("p",),
         domain=Interval(0.0, AMAX) * TimeInterval(T0, T1),
         equations={"pde": residual},
@@ -223,20 +233,21 @@ def _build(name: str, model: PopulationModel, scale: float, policy: str, descrip
             "births": Nonlocal("p", over="a", at=0.0, kernel=lambda a, t: beta(a, t, jnp), lo=lo, hi=hi, nodes=64),
         },
         params={"horizon": HORIZON},
-        transform=transform, exact=("initial",), reference=reference,
+        transform=transform if initial == "hard" else None, exact=("initial",) if initial == "hard" else (),
+        reference=reference,
         description=description + f"; policy = {policy}; p in units of {scale:.3g} persons per year of age",
     )
 
 
-@register("population-tao2025", DEFAULTS, options={"policy": POLICIES})
-def population_tao2025(policy: str = POLICIES[0]) -> Problem:
+@register("population-tao2025", DEFAULTS, options={"policy": POLICIES, "initial": INITIAL})
+def population_tao2025(policy: str = POLICIES[0], initial: str = INITIAL[0]) -> Problem:
     return _build("population-tao2025", tao2025_model(policy), TAO_SCALE, policy,
                   "p_t + p_a = -mu(a) p on [0,100] x [2024,2054], p(0,t) = int beta p da (birth law); "
-                  "Tao et al. 2025 setup (426 M people; two-child policies coincide)")
+                  "Tao et al. 2025 setup (426 M people; two-child policies coincide)", initial)
 
 
-@register("population-china2024", DEFAULTS, options={"policy": POLICIES})
-def population_china2024(policy: str = POLICIES[0]) -> Problem:
+@register("population-china2024", DEFAULTS, options={"policy": POLICIES, "initial": INITIAL})
+def population_china2024(policy: str = POLICIES[0], initial: str = INITIAL[0]) -> Problem:
     return _build("population-china2024", china2024_model(policy), CHINA_SCALE, policy,
                   "p_t + p_a = -mu(a) p on [0,100] x [2024,2054], p(0,t) = int beta p da (birth law); "
-                  "China end-2024 (1408 M), Gompertz-Makeham mortality, TFR paths")
+                  "China end-2024 (1408 M), Gompertz-Makeham mortality, TFR paths", initial)
