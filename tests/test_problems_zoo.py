@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import fieldlab
-from fieldlab import problems
+from fieldlab import models, problems
 from fieldlab.config import resolve
 from fieldlab.reference.allen_cahn import allen_cahn_initial, allen_cahn_reference
 
@@ -58,7 +58,7 @@ def test_all_registered():
         pb = problems.get(name)
         assert pb.name == name and pb.description and pb.reference is not None
         cfg = problems.defaults(name)
-        assert cfg["model"]["name"] == "mlp"
+        assert cfg["model"]["name"] in models.available()  # a registered backbone (mlp, or fourier for allen-cahn)
         stages = [s["optimizer"] for s in cfg["recipe"]["stages"]]
         assert stages[0] == "adam" and stages[-1] in ("lbfgs", "ssbroyden")  # Adam, then a quasi-Newton stage
         resolve(cfg)  # the defaults are a valid config
