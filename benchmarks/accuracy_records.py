@@ -55,7 +55,7 @@ def default_config(name: str):
     return resolve(problems.defaults(problem), *([{"model": {"name": model}}] if model else []))
 
 
-def recorded_run(name: str, directory: Path) -> tuple[dict, float | None]:
+def recorded_run(name: str, directory: Path) -> dict:
     """Metrics of a finished run directory made with exactly the current default configuration of row ``name``
     (refused otherwise: a row records the default recipe and nothing else)."""
     from fieldlab.run import _load_config
@@ -66,13 +66,13 @@ def recorded_run(name: str, directory: Path) -> tuple[dict, float | None]:
     ran, default = given(_load_config(directory).model_dump()), given(default_config(name).model_dump())
     if {**ran, "model": {}} != {**default, "model": {}} or any(ran["model"].get(k) != v for k, v in default["model"].items()):
         raise SystemExit(f"{directory} was not run with the current default configuration of {name}; run the row instead.")
-    return json.loads((directory / "metrics.json").read_text()), None
+    return json.loads((directory / "metrics.json").read_text())
 
 
 def run_row(name: str, directory: Path | None = None, note: str = "") -> dict:
     problem, model, target, budget, anchors = ROWS[name]
     if directory is not None:
-        m, busy = recorded_run(name, directory)
+        m, busy = recorded_run(name, directory), None  # the load of a finished run comes in the note
     else:
         with tempfile.TemporaryDirectory() as tmp:
             cmd = [sys.executable, "-m", "fieldlab.cli", "solve", problem, "--quiet", "--out", f"{tmp}/run"]
