@@ -137,6 +137,37 @@ def test_recipe_axis_compares_training_methods(tmp_path):
 
 
 
+def test_presets_compose_left_to_right_and_default_backbone_is_the_problems():
+    from fieldlab import problems
+    from fieldlab.training import presets
+
+    spec = BenchSpec(problems=("burgers",), models=("default",), recipes=("plain+rad", "rad+lbfgs32", "plain+fancy"))
+    with pytest.raises(Exception, match="unknown recipe 'fancy'"):
+        spec.config(spec.cells()[2])
+    on, swapped = spec.config(spec.cells()[0]), spec.config(spec.cells()[1])
+    assert spec.cells()[0].key == "burgers__default__plain+rad__s0"
+    assert [(s.kind, s.every) for s in on.recipe.strategies] == [("rad", 500)]  # RAD's own options, nothing else
+    assert [s.optimizer for s in swapped.recipe.stages] == ["adam", "lbfgs"] and swapped.recipe.stages[1].dtype == "float32"
+    assert presets.label("plain+/x/mine.toml") == "plain+mine"
+    default = problems.defaults("burgers")["model"]
+    assert (on.model.name, on.model.width, on.model.depth) == (default["name"], default["width"], default["depth"])
+
+
+def test_with_steps_scales_step_schedules_alike():
+    from fieldlab.training.recipe import Recipe
+
+    r = Recipe(stages=[{"optimizer": "adam", "steps": 4000, "decay_steps": 1000, "decay_rate": 0.5, "warmup": 200},
+                       {"optimizer": "lbfgs", "steps": 3000}],
+               strategies=[{"kind": "rad", "every": 1000}, {"kind": "continuation", "param": "nu", "start": 1.0, "steps": 700},
+                           {"kind": "gradnorm", "every": 1},
+                           {"kind": "continuation", "param": "k", "mode": "staged", "values": [1.0, 2.0], "milestones": [500, 2000]}])
+    short = r.with_steps(700)  # f = 0.1
+    assert [s.steps for s in short.stages] == [400, 300]
+    assert (short.stages[0].decay_steps, short.stages[0].warmup) == (100, 20)
+    assert [getattr(s, "every") for s in short.strategies] == [100, 1, 1, 1]  # at least 1
+    assert short.strategies[1].steps == 70 and short.strategies[3].milestones == (50, 200)
+    assert r.with_steps(7000) == r  # the full budget changes nothing
+
 def test_local_pool_reruns_cells_of_a_dead_worker(tmp_path, monkeypatch):
     from _crash_worker import crash_once
 

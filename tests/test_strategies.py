@@ -133,6 +133,31 @@ def test_causal_refuses_a_steady_problem():
         obj.bind({"interior": 10})
 
 
+@pytest.mark.parametrize("kind,problem,soft,warns", [
+    ("gradnorm", "burgers", False, "one term (pde)"),  # hard constraints: the residual is the only term
+    ("relobralo", "burgers", False, "one term (pde)"),
+    ("residual-data", "burgers", False, "has none"),
+    ("gradnorm", "burgers", True, None),  # soft conditions are terms: weights matter
+    ("rba", "burgers", False, None),  # pointwise weights act on one term too
+])
+def test_strategies_that_cannot_act_say_so(kind, problem, soft, warns):
+    import warnings
+
+    pb = problems.get(problem)
+    pb = pb.soft() if soft else pb
+    lo, hi = pb.domain.bounds()
+    net = models.build("mlp", 2, 1, key=jax.random.PRNGKey(0), lo=lo, hi=hi, width=8, depth=2)
+    theta, static = init_theta(pb, net, jnp.float32)
+    obj = Objective(pb, static, {}, Recipe.model_validate({"strategies": [{"kind": kind}]}).strategies, jnp.float32)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        obj.bind({k: 10 for k in obj.names})
+    said = [str(w.message) for w in caught if "no effect" in str(w.message)]
+    if warns is None:
+        assert said == []
+    else:
+        assert len(said) == 1 and warns in said[0] and "hard_constraints = false" in said[0]
+
 @pytest.mark.parametrize("mode,spec,expected", [
     ("linear", {"start": 1.0, "steps": 100}, {0: 1.0, 50: 0.7, 100: 0.4, 500: 0.4}),
     ("geometric", {"start": 4.0, "steps": 100}, {0: 4.0, 50: 4.0 * 0.1**0.5, 100: 0.4}),

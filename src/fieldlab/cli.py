@@ -102,7 +102,7 @@ def solve(
     problem: str = typer.Argument(..., help="built-in problem name (see `fieldlab problems`), or a problem file "
                                   "path/to/file.py[:name] defining a Problem"),
     model: Optional[str] = typer.Option(None, help="backbone name (see `fieldlab models`)"),
-    steps: Optional[int] = typer.Option(None, min=1, help="total optimiser steps, split over the stages in the recipe's proportions"),
+    steps: Optional[int] = typer.Option(None, min=1, help="total optimiser steps, split over the stages in the recipe's proportions (step schedules: learning-rate decay, strategy refreshes, ramps, scaled alike)"),
     time: Optional[float] = typer.Option(None, min=0.1, help="wall-time budget in seconds (compilation included) instead of steps"),
     dtype: Optional[DType] = typer.Option(None, help="float32 (default) or float64"),
     seed: Optional[int] = typer.Option(None, help="random seed for initialisation and sampling, 0 to 2**32 - 1"),
@@ -304,7 +304,7 @@ def resume(run_dir: Path = typer.Argument(..., help="run directory to continue")
 @_friendly
 def bench(
     problems_: str = typer.Option(..., "--problems", help="comma-separated built-in problems or problem files (file.py[:name])"),
-    models_: str = typer.Option(..., "--models", help="comma-separated backbones"),
+    models_: str = typer.Option(..., "--models", help="comma-separated backbones (`default`: each problem's own backbone and its options)"),
     seeds: int = typer.Option(1, min=1, help="seeds per cell (0, 1, ...)"),
     steps: Optional[int] = typer.Option(None, min=1, help="total steps per run (same for every model)"),
     time: Optional[float] = typer.Option(None, min=0.1, help="wall-time budget per run in seconds"),

@@ -69,7 +69,7 @@ class BenchSpec:
         base = problems.defaults(cell.problem)
         if cell.recipe is not None:
             base["recipe"] = presets.apply(cell.recipe, base.get("recipe", {}))
-        model: dict[str, Any] = {"name": cell.model}
+        model: dict[str, Any] = {} if cell.model == "default" else {"name": cell.model}  # default: the problem's own
         if self.budget is not None:
             model["budget"] = self.budget
         recipe: dict[str, Any] = {"seed": cell.seed}

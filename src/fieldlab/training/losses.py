@@ -8,6 +8,7 @@ the network is closed over.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 
 import equinox as eqx
@@ -112,6 +113,13 @@ class Objective:
     def bind(self, sizes: Mapping[str, int]):
         """Bind the strategies to the problem's terms with these point counts; returns their states."""
         terms = self._terms(dict(sizes))
+        for s in self._raw:
+            why = s.no_effect(self.names, tuple(self.problem.equations))
+            if why:
+                warnings.warn(f"strategy '{s.kind}' has no effect on '{self.problem.name}': {why}"
+                              + (" (its conditions are hard constraints, not loss terms; hard_constraints = false "
+                                 "trains them as terms)." if self.problem.transform is not None and self.problem.exact else "."),
+                              stacklevel=2)
         try:
             self.strategies = [s.bind(terms) for s in self._raw]
             return [s.init(terms) for s in self.strategies]

@@ -13,6 +13,10 @@ method against another under the same problem, backbone, seed and budget:
 
 A path to a TOML file is a recipe file: its ``[recipe]`` table (or the whole file) overrides the
 default recipe's keys.
+
+Presets compose with ``+``, applied left to right: ``plain+rad`` is the default stages with RAD as
+the only strategy (an ablation's "on" beside ``plain``'s "off"); ``rad+ssbfgs64`` the default
+recipe with RAD's default options and a float64 BFGS stage.
 """
 
 from __future__ import annotations
@@ -33,21 +37,29 @@ def names() -> list[str]:
 
 def label(spec: str) -> str:
     """A short name for a preset or recipe file (the file's stem), for cell keys and tables."""
-    return Path(spec).stem if spec.endswith(".toml") else spec
+    return "+".join(Path(p).stem if p.endswith(".toml") else p for p in spec.split("+"))
 
 
 def check(spec: str) -> None:
     """Refuse an unknown preset or a missing recipe file, before anything runs."""
+    if "+" in spec:
+        for part in spec.split("+"):
+            check(part)
+        return
     if spec.endswith(".toml"):
         if not Path(spec).is_file():
             raise FieldlabError(f"recipe file {spec} does not exist; check the path.")
     elif spec not in names():
-        raise FieldlabError(f"unknown recipe '{spec}'; give a .toml recipe file or one of: {', '.join(names())}.")
+        raise FieldlabError(f"unknown recipe '{spec}'; give a .toml recipe file or one of (or several joined by +): {', '.join(names())}.")
 
 
 def apply(spec: str, recipe: dict[str, Any]) -> dict[str, Any]:
     """The recipe (as a dict) with the preset or recipe file ``spec`` applied."""
     check(spec)
+    if "+" in spec:
+        for part in spec.split("+"):
+            recipe = apply(part, recipe)
+        return recipe
     out = copy.deepcopy(recipe)
     stages = out.get("stages", [])
     if spec.endswith(".toml"):

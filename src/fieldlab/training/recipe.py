@@ -118,11 +118,26 @@ class Recipe(_Strict):
         return any(self.stage_dtype(i) == "float64" for i in range(len(self.stages)))
 
     def with_steps(self, steps: int) -> Recipe:
-        """Scale every stage's steps so that they add up to ``steps`` (same proportions)."""
+        """Scale every stage's steps so that they add up to ``steps`` (same proportions), and every
+        schedule measured in steps by the same factor ``f = steps / total_steps``: a stage's
+        ``decay_steps`` and ``warmup``, a strategy's ``every``, a ramp's ``steps`` and ``milestones`` (rounded, at
+        least 1; ``warmup`` at least 0). A shortened run so keeps the shape of the full one: as many
+        learning-rate decays, collocation refreshes and time-marching windows, the same ramp."""
         total = max(self.total_steps, 1)
-        stages = [s.model_copy(update={"steps": int(round(s.steps * steps / total))}) for s in self.stages]
+        f = steps / total
+
+        def scaled(part, fields, low=1):
+            update = {k: max(low, int(round(getattr(part, k) * f))) for k in fields if isinstance(getattr(part, k, None), int)}
+            return part.model_copy(update=update) if update else part
+
+        stages = [scaled(s, ("decay_steps",)) for s in self.stages]
+        stages = [scaled(s, ("warmup",), 0) for s in stages]
+        stages = [s.model_copy(update={"steps": int(round(s.steps * f))}) for s in stages]
         stages[-1] = stages[-1].model_copy(update={"steps": steps - sum(s.steps for s in stages[:-1])})
-        return self.model_copy(update={"stages": stages, "time": None})
+        strategies = [scaled(p, ("every", "steps")) for p in self.strategies]
+        strategies = [p.model_copy(update={"milestones": tuple(int(round(m * f)) for m in p.milestones)})
+                      if getattr(p, "milestones", None) else p for p in strategies]
+        return self.model_copy(update={"stages": stages, "strategies": strategies, "time": None})
 
 
 __all__ = ["Recipe", "Sampling", "Stage"]

@@ -118,6 +118,11 @@ class Strategy(Part):
     def init(self, terms: Terms) -> Any:
         return {}
 
+    def no_effect(self, names: tuple[str, ...], pde: tuple[str, ...]) -> str | None:
+        """Why this strategy cannot change the training of a problem whose loss terms are ``names``
+        (``pde``: those that are PDE equations), or ``None`` when it can."""
+        return None
+
     def update(self, state, ctx: Context):
         return state
 
@@ -147,6 +152,11 @@ class TermWeights(Strategy):
 
     def term_weights(self, state):
         return state["w"]
+
+    def no_effect(self, names, pde):
+        if len(names) < 2:
+            return f"it weighs loss terms against each other and the loss has one term ({', '.join(names)})"
+        return None
 
     def scalars(self, state):
         return {f"weight_{k}": float(v) for k, v in state["w"].items()}

@@ -35,6 +35,11 @@ class ResidualData(TermWeights):
     def init(self, terms):  # the PDE terms keep weight 1
         return {"w": {k: jnp.ones((), terms.dtype) for k in terms.names if k not in terms.pde}}
 
+    def no_effect(self, names, pde):
+        if all(k in pde for k in names):
+            return "it weighs condition and data terms against the PDE residual and the loss has none"
+        return None
+
     def update(self, state, ctx):
         Lr = sum(v for k, v in ctx.losses.items() if k not in state["w"])
         tiny = jnp.finfo(Lr.dtype).tiny
