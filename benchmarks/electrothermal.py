@@ -7,7 +7,7 @@ pressure's mean error and shape error, the transport scenario the coefficient er
 scenario the interface residuals. The page says which budget was run; the protocol of the issue is 3
 seeds and up to 15 minutes per cell on 2 cores.
 
-    python benchmarks/electrothermal.py [--seeds 3] [--time 900] [--budget 12000] \
+    python benchmarks/electrothermal.py [--seeds 3] [--time 900 | --steps 4000] [--budget 12000] \
         [--models mlp,lstm,plstm,ra] [--problems ...] [--work runs/bench-electrothermal] \
         [--out docs/results/electrothermal.md]
 
@@ -115,6 +115,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--time", type=float, default=900.0, help="seconds per cell (compilation included)")
+    ap.add_argument("--steps", type=int, default=None,
+                    help="optimiser steps per cell instead of --time (split over the default stages): fair on a shared machine")
     ap.add_argument("--budget", type=int, default=12000, help="parameter budget of every backbone")
     ap.add_argument("--models", default="mlp,lstm,plstm,ra")
     ap.add_argument("--problems", default=",".join(PROBLEMS))
@@ -124,8 +126,8 @@ def main() -> None:
     ap.add_argument("--report-only", action="store_true", help="train nothing; tabulate the finished cells")
     args = ap.parse_args()
     models = tuple(args.models.split(","))
-    spec = BenchSpec(problems=tuple(args.problems.split(",")), models=models, seeds=args.seeds, time=args.time,
-                     budget=args.budget)
+    spec = BenchSpec(problems=tuple(args.problems.split(",")), models=models, seeds=args.seeds,
+                     time=None if args.steps else args.time, steps=args.steps, budget=args.budget)
     load = busy_cores(2.0)
     started = datetime.datetime.now(datetime.timezone.utc)
 
@@ -137,21 +139,24 @@ def main() -> None:
     missing = [c.key for c in spec.cells() if c.key not in {r["key"] for r in results}]
     load_after = busy_cores(2.0)
     command = " ".join(["python benchmarks/electrothermal.py", *sys.argv[1:]])
-    full = args.seeds >= 3 and args.time >= 900
+    full = args.seeds >= 3 and (args.steps is not None or args.time >= 900)
     head = ["# Electrothermal five-field benchmark", "",
             f"Measured {started.date().isoformat()} on {platform.node()}: {cpu_model()}, {os.cpu_count()} cores, "
             f"{platform.platform()}, Python {platform.python_version()}, CPU only, float32.",
             f"Command: `{command}` (cells in `{args.work}`).",
             f"Busy cores (all processes) before: {load:.1f}, after: {load_after:.1f}." if load is not None else "",
             "",
-            ("This is the protocol of issue 18: 3 seeds, 15 minutes per cell." if full else
+            ("This is the protocol of issue 18: 3 seeds, " + (f"{args.steps} optimiser steps per cell (the wall time "
+             "of each is in the tables)." if args.steps else "15 minutes per cell.") if full else
              f"**Reduced budget, not the issue's protocol** (3 seeds, 15 minutes per cell on 2 free cores): "
-             f"{args.seeds} seed(s), {args.time:g} s per cell (compilation included) on a machine shared with "
+             f"{args.seeds} seed(s), " + (f"{args.steps} optimiser steps per cell." if args.steps else
+             f"{args.time:g} s per cell (compilation included) on a machine shared with "
              f"other jobs, so each cell trained on a fraction of the 2 cores: these are short-budget numbers, "
-             f"not the recipe's converged accuracy."),
+             f"not the recipe's converged accuracy.")),
             *(["", f"Cells not finished when the page was written (left out): {', '.join(missing)}.", ""] if missing else [""]),
-            f"Every cell: the problem's default recipe ({_stages(spec.problems[0])}, stages sharing the time budget in "
-            f"proportion to their steps), identical for every backbone; backbones sized to at most {args.budget} parameters "
+            f"Every cell: the problem's default recipe ({_stages(spec.problems[0])}, "
+            + (f"scaled to {args.steps} steps" if args.steps else "stages sharing the time budget in proportion to their steps")
+            + f"), identical for every backbone; backbones sized to at most {args.budget} parameters "
             "(`--budget`); physics only (no interior data); metrics on the exact fields on a 201 x 201 grid, final "
             "iterate.", ""]
     text = "\n".join(head + tables(results, models)) + "\n"

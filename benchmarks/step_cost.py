@@ -123,10 +123,11 @@ class Setup:
         self.theta, static = init_theta(pb, net, dtype)
         loss_terms = jax.jit(make_loss(pb, static, recipe.weights, dtype))  # as Trainer.__init__
         self.batch = sample_batch(pb, recipe, 0, dtype)
-        opt, self.run_chunk = make_chunk(stage, lambda th, b: loss_terms(th, b)[0], chunk)
+        opt, self.run_chunk = make_chunk(stage, lambda th, b, aux: loss_terms(th, b)[0], chunk)
         self.opt_state = opt.init(self.theta)
         self.counters = jnp.zeros((len(stage.rules()),), jnp.int32)
         self.last = jnp.asarray(float("inf"), dtype)
+        self.aux = {"states": [], "step": jnp.zeros((), jnp.int32)}  # no strategies: the plain loss
         self.stage = stage
         self.dtype = recipe.dtype
         self.n_points = {k: int(next(iter(v.values())).shape[0]) if isinstance(v, dict) else int(v.shape[0])
@@ -141,7 +142,7 @@ class Setup:
         import jax
 
         t0 = time.perf_counter()
-        out = self.run_chunk(self.theta, self.opt_state, self.batch, self.chunk, self.counters, self.last)
+        out = self.run_chunk(self.theta, self.opt_state, self.batch, self.chunk, self.counters, self.last, self.aux)
         jax.block_until_ready(out)
         seconds = time.perf_counter() - t0
         done, reason = int(out[3]), int(out[4])
