@@ -79,7 +79,8 @@ def write_doc(rows: list[dict], args, wall: float, doc: Path) -> None:
     false_alarms = [(r, n) for r, n, c in flagged if c["actual"] is not None and c["actual"] <= TARGET]
     total = sum(len(r["forecasts"]) for r in rows)
     lines = [
-        f"# Closure discovery: does it generalise? ({args.regime})", "",
+        f"# Closure discovery: does it generalise? ({args.regime}"
+        + (f", {args.network_seeds} network seeds)" if args.network_seeds else ")"), "",
         "Produced by `benchmarks/discovery_generalisation.py` (the command below); do not edit by hand. How the "
         "assessment works: [the discovery pipeline](../concepts/discovery.md#does-it-generalise) and "
         "`fieldlab.discovery.assess`.", "",
