@@ -1,8 +1,8 @@
 """Do discovered closures generalise, and does the report say when they do not?
 
     python benchmarks/discovery_generalisation.py [--cases case_allee,case_porous,case_sigmoid,case_sign,case_a]
-        [--seeds 1] [--methods weak-poly,weak-poly-refit,neural-symbolic-refit] [--out discovery-generalisation]
-        [--doc docs/results/discovery-generalisation.md]
+        [--seeds 1] [--methods weak-poly,weak-poly-refit,neural-symbolic-refit] [--network-seeds 0]
+        [--out discovery-generalisation] [--doc docs/results/discovery-generalisation.md]
 
 For every case and seed: one observed run at 1 % noise (``fieldlab.discovery.cases.make_dataset(case,
 "noise1", seed)``), the methods run, held-out validation chooses among their closures
@@ -10,7 +10,9 @@ For every case and seed: one observed run at 1 % noise (``fieldlab.discovery.cas
 conditions of the case (``validation_ics``) over ``[0, 3]`` on the 401-node grid; its *actual*
 error is the relative L2 over space-time against the true closure's forecast. The assessment flags a
 forecast as not supported by the data from the data alone (ensemble spread, excursion from the
-observed range). Target: every forecast whose actual error exceeds 1e-2 is flagged. Each cell's
+observed range). Target: every forecast whose actual error exceeds 1e-2 is flagged. ``--network-seeds K``
+adds to the ensemble the neural-symbolic closures re-run with ``K`` other network seeds
+(:func:`fieldlab.discovery.assess.network_seed_members`; minutes per seed). Each cell's
 result is cached in ``--out`` (a JSON file per cell), so an interrupted run resumes. Writes the
 table to ``--doc`` with the machine and the date.
 """
@@ -33,7 +35,7 @@ from _machine import cpu_model  # noqa: E402
 TARGET = 1e-2
 
 
-def cell(case: str, seed: int, methods: str, regime: str = "noise1") -> dict:
+def cell(case: str, seed: int, methods: str, regime: str = "noise1", network_seeds: int = 0) -> dict:
     from fieldlab.discovery import cases
     from fieldlab.discovery.pipeline import run_discovery
 
@@ -42,13 +44,13 @@ def cell(case: str, seed: int, methods: str, regime: str = "noise1") -> dict:
     _, t = cases.observation_grid()
     t0 = time.perf_counter()
     res = run_discovery(ds, None, methods=methods, truth=cases.CASES[case], ics=cases.validation_ics(x), x=x, t=t,
-                        seed=seed, figures=False)
+                        seed=seed, figures=False, network_seeds=network_seeds)
     a = res["assessment"]
     chosen = a["chosen"]
     return {"case": case, "seed": seed, "regime": regime, "seconds": time.perf_counter() - t0, "chosen": chosen,
             "D": res["methods"][chosen]["D"], "R": res["methods"][chosen]["R"], "holdout": a["holdout"]["errors"],
             "support": a["support"], "bands": a["bands"] and {k: a["bands"][k] for k in ("D_width", "R_width")},
-            "experiment": a["experiment"],
+            "experiment": a["experiment"], "members": a["members"], "network_seeds": a.get("network_seeds"),
             "rollouts": {m: r["metrics"]["rollout"] for m, r in res["methods"].items()},
             "forecasts": {n: {k: c.get(k) for k in ("spread", "spread_long", "excursion", "flag", "why", "actual",
                                                     "member_spreads", "member_to_chosen")}
@@ -77,7 +79,8 @@ def write_doc(rows: list[dict], args, wall: float, doc: Path) -> None:
     false_alarms = [(r, n) for r, n, c in flagged if c["actual"] is not None and c["actual"] <= TARGET]
     total = sum(len(r["forecasts"]) for r in rows)
     lines = [
-        f"# Closure discovery: does it generalise? ({args.regime})", "",
+        f"# Closure discovery: does it generalise? ({args.regime}"
+        + (f", {args.network_seeds} network seeds)" if args.network_seeds else ")"), "",
         "Produced by `benchmarks/discovery_generalisation.py` (the command below); do not edit by hand. How the "
         "assessment works: [the discovery pipeline](../concepts/discovery.md#does-it-generalise) and "
         "`fieldlab.discovery.assess`.", "",
@@ -88,14 +91,20 @@ def write_doc(rows: list[dict], args, wall: float, doc: Path) -> None:
         "times, cached cells included).", "",
         "Command:", "", "```",
         f"python benchmarks/discovery_generalisation.py --cases {','.join(args.cases)} --seeds {args.seeds} "
-        f"--methods {args.methods} --regime {args.regime}", "```", "",
+        f"--methods {args.methods} --regime {args.regime}"
+        + (f" --network-seeds {args.network_seeds}" if args.network_seeds else ""), "```", "",
         f"Every case: one run observed in the regime `{args.regime}` (`fieldlab.discovery.cases.REGIMES`), seeds 0-{args.seeds - 1} (fewer than the suite's three: the "
         "machine was shared; stated, not hidden). Methods: " + ", ".join(f"`{m}`" for m in args.methods.split(","))
         + "; held-out validation (the last quarter of the time window) chooses among them. The chosen closure "
         "forecasts the four unseen initial conditions over [0, 3]; *actual* is its relative L2 error against the "
         "true closure's forecast (this needs the truth; the flag does not). Flag thresholds "
         f"(`fieldlab.discovery.assess`): ensemble spread > {assess.FLAG_SPREAD:g}, or an excursion beyond the observed "
-        f"range of u > {assess.FLAG_EXCURSION:g} of it, or a member that fails to simulate.", "",
+        f"range of u > {assess.FLAG_EXCURSION:g} of it, or a member that fails to simulate."
+        + (f" Network seeds: the neural-symbolic methods re-run with {args.network_seeds} other seed(s), their closures "
+           "within the held-out bar added to the ensemble; network-seed members per cell: " + ", ".join(
+               f"{r['case']} seed {r['seed']} {(r.get('network_seeds') or {}).get('members', 0)} of "
+               f"{(r.get('network_seeds') or {}).get('computed', 0)}" for r in rows) + "." if args.network_seeds else ""),
+        "",
         "## Summary", "",
         f"- forecasts checked: {total}; actual error above {TARGET:g}: {len(bad)}; of those flagged: "
         f"{len(bad) - len(missed)} (**{'all' if not missed else f'{len(missed)} missed'}**)",
@@ -147,6 +156,8 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=1)
     p.add_argument("--regime", default="noise1", help="observation regime of fieldlab.discovery.cases.REGIMES")
     p.add_argument("--methods", default="weak-poly,weak-poly-refit,neural-symbolic-refit")
+    p.add_argument("--network-seeds", type=int, default=0,
+                   help="other network seeds whose neural-symbolic closures join the ensemble (default 0)")
     p.add_argument("--out", type=Path, default=Path("discovery-generalisation"))
     p.add_argument("--doc", type=Path, default=Path("docs/results/discovery-generalisation.md"))
     args = p.parse_args()
@@ -155,11 +166,12 @@ def main() -> None:
     t0, rows = time.perf_counter(), []
     for case in args.cases:
         for seed in range(args.seeds):
-            path = args.out / f"{case}-{args.regime}-s{seed}-{args.methods.replace(',', '+')}.json"
+            path = args.out / (f"{case}-{args.regime}-s{seed}-{args.methods.replace(',', '+')}"
+                               + (f"-ns{args.network_seeds}" if args.network_seeds else "") + ".json")
             if path.exists():
                 rows.append(json.loads(path.read_text()))
                 continue
-            r = cell(case, seed, args.methods, args.regime)
+            r = cell(case, seed, args.methods, args.regime, args.network_seeds)
             path.write_text(json.dumps(r, default=lambda v: None if v is None else float(v)))
             rows.append(json.loads(path.read_text()))
             print(f"{case} seed {seed}: chosen {r['chosen']}, " + ", ".join(

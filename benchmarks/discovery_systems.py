@@ -12,7 +12,8 @@ errors of ``D`` and ``R`` (relative L2 over the union of the terms, worst specie
 relative error of a true coefficient, the terms found that the truth lacks, the mean and worst
 forecast relative L2, and the seconds of the fit and of the whole cell (shared machine: wall times
 are inflated by the load, recorded in the page). Then the assessment (:mod:`fieldlab.discovery.systems_assess`):
-every validation forecast's spread, excursion and flag against its actual error, and how much of the true laws
+every validation forecast's spread, excursion (joint in the state space for two species) and flag against
+its actual error, and how much of the true laws
 the ensemble bands hold on the supported ranges.
 """
 
@@ -45,8 +46,9 @@ def cell(case: str, noise: float, seed: int, runs: int) -> dict:
     forecasts = [c["rel_l2"] for c in mt["forecast"].values()]
     laws = r.get("species") or {"u": {"D": r["D"], "R": r["R"]}}
     a = result["assessment"]
-    return {"flags": [{"ic": k, "spread": c["spread"], "excursion": c["excursion"], "flag": c["flag"],
-                       "actual": c["actual"], "why": c["why"]} for k, c in a["forecasts"].items()],
+    return {"flags": [{"ic": k, "spread": c["spread"], "excursion": c["excursion"],
+                       "range_excursion": c["range_excursion"], "flag": c["flag"], "actual": c["actual"],
+                       "why": c["why"]} for k, c in a["forecasts"].items()],
             "probes": probe_flags(case, ds),
             "band": band_coverage(case, a), "assess_s": a["seconds"], "members": a["members"],
             "case": case, "noise": noise, "seed": seed, "method": method,
@@ -71,7 +73,8 @@ def probe_flags(case: str, ds) -> list[dict]:
     axes = (ds.x,) if ds.y is None else (ds.x, ds.y)
     sup = systems_assess.support(ds)
     probes = systems_assess.probe_ics(ds, sup)
-    check = systems_assess.forecast_check(fit, systems_assess.ensemble(fit, ds), probes, axes, ds.t, sup)
+    check = systems_assess.forecast_check(fit, systems_assess.ensemble(fit, ds), probes, axes, ds.t, sup,
+                                          observed=systems_assess.observed_states(ds))
     out = []
     for k, w0 in probes.items():
         c = check[k]
@@ -81,8 +84,8 @@ def probe_flags(case: str, ds) -> list[dict]:
             actual = float(np.linalg.norm(mine - true) / np.linalg.norm(true))
         except Exception:  # a failed simulation: the forecast is as wrong as it gets
             actual = float("inf")
-        out.append({"ic": k, "spread": c["spread"], "excursion": c["excursion"], "flag": c["flag"], "actual": actual,
-                    "why": c["why"]})
+        out.append({"ic": k, "spread": c["spread"], "excursion": c["excursion"],
+                    "range_excursion": c["range_excursion"], "flag": c["flag"], "actual": actual, "why": c["why"]})
     return out
 
 
@@ -111,13 +114,14 @@ def band_coverage(case: str, a: dict) -> dict:
 
 def flag_table(rows: list[dict], key: str) -> list[str]:
     """The markdown table of the forecast checks ``r[key]`` of every row, then a summary line and a blank one."""
-    lines = ["", "| case | noise | seed | initial condition | spread | excursion | flagged | actual error | right |",
-             "| --- | ---: | ---: | --- | ---: | ---: | --- | ---: | --- |"]
+    lines = ["", "| case | noise | seed | initial condition | spread | excursion | range excursion | flagged | "
+             "actual error | right |", "| --- | ---: | ---: | --- | ---: | ---: | ---: | --- | ---: | --- |"]
     for r in rows:
         for f in r[key]:
             right = f["flag"] or f["actual"] <= 1e-2
             lines.append(f"| {r['case']} | {r['noise']:.0%} | {r['seed']} | {f['ic']} | {f['spread']:.2e} | "
-                         f"{f['excursion']:.2f} | {'yes: ' + f['why'] if f['flag'] else 'no'} | {f['actual']:.2e} | "
+                         f"{f['excursion']:.3f} | {f['range_excursion']:.3f} | "
+                         f"{'yes: ' + f['why'] if f['flag'] else 'no'} | {f['actual']:.2e} | "
                          f"{'yes' if right else '**no**'} |")
     flags = [f for r in rows for f in r[key]]
     wrong = sum(1 for f in flags if not f["flag"] and f["actual"] > 1e-2)
@@ -162,15 +166,20 @@ def main() -> None:
         lines.append(f"| {r['case']} | {r['noise']:.0%} | {r['seed']} | {r['method']} | {r['coef_D']:.2e} | "
                      f"{r['coef_R']:.2e} | {r['max_true']:.2e} | {r['spurious']} | {r['forecast_mean']:.2e} | "
                      f"{r['forecast_max']:.2e} | {r['fit_s']:.2f} | {r['cell_s']:.1f} |")
-    from fieldlab.discovery.systems_assess import FLAG_EXCURSION, FLAG_SPREAD
+    from fieldlab.discovery.systems_assess import EXCURSION_QUANTILE, FLAG_EXCURSION, FLAG_SPREAD
 
     lines += ["", "## Does it generalise? Flags against the actual forecast error", "",
               "For every cell, the assessment of `fieldlab.discovery.systems_assess` (in `closures.json`'s "
               "`assessment`): the chosen closure's 8-member ensemble (5 test-function sets, 3 parametric bootstrap "
               "resamples) forecasts each validation initial condition on the data grid; spread: the largest relative "
-              "L2 distance of a member's forecast from the members' mean over the data's span; excursion: how far the "
-              "chosen forecast leaves a species' observed range (share of it). A forecast is flagged when the spread "
-              f"exceeds {FLAG_SPREAD:g} or the excursion {FLAG_EXCURSION:g}. Actual: the relative L2 error of the "
+              "L2 distance of a member's forecast from the members' mean over the data's span; excursion "
+              "(`systems_assess.joint_excursion`): with two species, each species scaled by its observed range, the "
+              f"{EXCURSION_QUANTILE:.0%} quantile over the chosen forecast's nodes and times of the distance from its "
+              "state (u, v) to the nearest observed state; with one species, the largest overshoot of its observed "
+              "range (share of it); range excursion: the largest overshoot of a species' observed range (share of "
+              "it), for comparison (the definition before 2026-12-07, not used for the flag). A forecast is flagged "
+              f"when the spread exceeds {FLAG_SPREAD:g} or the excursion {FLAG_EXCURSION:g}. Actual: the relative L2 "
+              "error of the "
               "chosen closure's forecast against the true system on the case's fine grid. A flag is *right* unless the "
               "forecast is unflagged and its actual error exceeds 1e-2."] + flag_table(rows, "flags") + [
               "The same for the four probe initial conditions that `fieldlab discover` checks on a data file without "

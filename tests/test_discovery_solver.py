@@ -232,3 +232,17 @@ def test_bad_input_2d():
         simulate2d(d_lin, zero, 1.0 + np.cos(2 * np.pi * X2) + Y2, x, y, [0.0, 1.0], bc="periodic")
     with pytest.raises(FieldlabError, match="y must be uniform"):
         simulate2d(d_lin, zero, X2, x, y**2, [0.0, 1.0])
+
+
+def test_an_integrator_exception_is_a_failed_simulation(monkeypatch):
+    """SuperLU's 'Factor is exactly singular' (BDF's Newton matrix, seen in a refit's trial laws) becomes the
+    FieldlabError that callers treat as a failed simulation, not a traceback."""
+    from fieldlab.discovery import solver
+
+    def singular(*args, **kwargs):
+        raise RuntimeError("Factor is exactly singular")
+
+    monkeypatch.setattr(solver, "solve_ivp", singular)
+    x, t = np.linspace(0, 1, 21), np.linspace(0, 1, 5)
+    with pytest.raises(FieldlabError, match="integrator failed \\(Factor is exactly singular\\)"):
+        simulate1d(lambda u: 0.01 + 0 * u, lambda u: u * (1 - u), 0.5 + 0.1 * np.cos(np.pi * x), x, t)

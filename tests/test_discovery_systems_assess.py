@@ -47,10 +47,12 @@ def test_forecast_flags_follow_the_range_and_the_true_error(prey):
     far = probes["cosine"].copy()
     far[0] = hi + 2.0 * (far[0] - lo)  # the prey far above anything observed
     ics = {"inside": probes["cosine"], "far": far}
-    check = sa.forecast_check(fit, members, ics, (ds.x,), ds.t, sup)
+    check = sa.forecast_check(fit, members, ics, (ds.x,), ds.t, sup, observed=sa.observed_states(ds))
     assert not check["inside"]["flag"] and check["inside"]["spread"] < sa.FLAG_SPREAD
+    assert check["inside"]["excursion"] < sa.FLAG_EXCURSION and check["inside"]["range_excursion"] < sa.FLAG_EXCURSION
     assert check["far"]["flag"] and check["far"]["excursion"] > sa.FLAG_EXCURSION
-    assert "observed range of u" in check["far"]["why"]
+    assert check["far"]["range_excursion"] > sa.FLAG_EXCURSION
+    assert "1% of the forecast's states (u, v) lie farther than" in check["far"]["why"]
     for name, w0 in ics.items():  # the true error of the chosen closure's forecast over the data's span
         true = sc.simulate_case("predator_prey", w0, (ds.x,), ds.t)
         mine = sa._simulate(fit, w0, (ds.x,), ds.t, "neumann")
@@ -58,12 +60,49 @@ def test_forecast_flags_follow_the_range_and_the_true_error(prey):
         assert err <= 1e-2 or check[name]["flag"], (name, err)
 
 
+def test_joint_excursion_sees_states_off_the_observed_cloud_inside_the_range_box():
+    r = np.linspace(0.0, 1.0, 2001)
+    observed = np.stack([2.0 + 4.0 * r, -1.0 + r])  # a thin cloud: the diagonal of the box [2, 6] x [-1, 0]
+    ranges = [(2.0, 6.0), (-1.0, 0.0)]
+    s = np.linspace(0.0, 1.0, 4001)
+    off = np.stack([2.0 + 4.0 * s, -s])  # the anti-diagonal: inside both ranges, off the cloud
+    on = np.stack([2.0 + 4.0 * s, -1.0 + s + 0.01])  # the diagonal shifted by 1 % of v's range
+    # scaled states: the anti-diagonal's distance to the diagonal is |2 s - 1| / sqrt(2), uniform over
+    # [0, 1 / sqrt(2)]; its 99th percentile 0.99 / sqrt(2). The shifted diagonal lies 0.01 / sqrt(2) away.
+    assert sa.joint_excursion(off, observed, ranges) == pytest.approx(0.99 / np.sqrt(2), abs=2e-3)
+    assert sa.joint_excursion(on, observed, ranges) == pytest.approx(0.01 / np.sqrt(2), abs=1e-3)
+    assert sa.joint_excursion(off, observed, ranges) > sa.FLAG_EXCURSION > sa.joint_excursion(on, observed, ranges)
+    z = (off - np.array([[2.0], [-1.0]])) / np.array([[4.0], [1.0]])
+    assert sa._range_excursion(z) == 0.0  # the range test sees nothing
+    # one species: the overshoot beyond the observed range, the largest one (as in 1-D)
+    u = np.array([[1.0, 2.5, 3.2]])
+    assert sa.joint_excursion(u, np.array([[1.0, 3.0]]), [(1.0, 3.0)]) == pytest.approx(0.1)
+
+
+def test_forecast_inside_the_ranges_but_off_the_cloud_is_flagged(prey):
+    ds, fit, sup, members = prey
+    w0 = sa.probe_ics(ds, sup)["cosine"]
+    w = sa._simulate(fit, w0, (ds.x,), ds.t, "neumann")  # (nt, 2, nx)
+    states = np.moveaxis(w, 1, 0).reshape(2, -1)
+    box = {k: {**sup[k], "observed": [float(states[i].min()), float(states[i].max())]}
+           for i, k in enumerate(ds.species)}
+    lo, hi = box["v"]["observed"]
+    mirrored = states * 1.0
+    mirrored[1] = lo + hi - states[1]  # the same ranges, v paired with u the other way round
+    inside = sa.forecast_check(fit, members[:2], {"cosine": w0}, (ds.x,), ds.t, box, observed=states)["cosine"]
+    off = sa.forecast_check(fit, members[:2], {"cosine": w0}, (ds.x,), ds.t, box, observed=mirrored)["cosine"]
+    assert inside["range_excursion"] == off["range_excursion"] == 0.0
+    assert inside["excursion"] < 1e-3 and not inside["flag"]
+    assert off["excursion"] > 2 * sa.FLAG_EXCURSION and off["flag"] and "from every observed state" in off["why"]
+
+
 def test_a_member_that_fails_flags_the_forecast(prey):
     ds, fit, sup, members = prey
     w0 = sa.probe_ics(ds, sup)["front"]
     bad = dataclasses.replace(fit.laws[0], d=-np.abs(fit.laws[0].d))  # a negative diffusivity: the solver refuses
     broken = dataclasses.replace(fit, laws=(bad,) + fit.laws[1:])
-    check = sa.forecast_check(fit, members[:2] + [("broken", broken)], {"front": w0}, (ds.x,), ds.t, sup)
+    check = sa.forecast_check(fit, members[:2] + [("broken", broken)], {"front": w0}, (ds.x,), ds.t, sup,
+                              observed=sa.observed_states(ds))
     assert check["front"]["flag"] and not np.isfinite(check["front"]["spread"])
     assert "1 member(s) fail" in check["front"]["why"]
 

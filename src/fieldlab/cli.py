@@ -475,6 +475,9 @@ def discover(
     seed: int = typer.Option(0, help="seed (noise of a built-in case, network initialisation), 0 to 2**32 - 1"),
     runs: int = typer.Option(1, help="runs of the built-in case from different training initial conditions (1-4)"),
     out_dir: Path | None = typer.Option(None, "--out", help="output directory [default: discover-<case or file name>]"),
+    network_seeds: int = typer.Option(0, "--network-seeds", min=0,
+                                      help="re-run the neural-symbolic methods with this many other network seeds and "
+                                      "add their closures to the assessment's ensemble (1-D data; minutes per seed)"),
 ):
     """Discover D(u) and R(u) from data, compress to formulas, validate by forward re-simulation."""
     from .discovery import cases, data as data_io
@@ -514,7 +517,7 @@ def discover(
     out_dir = out_dir or Path(f"discover-{name}")
     out.print(f"discover: {_shape(ds)}, u in [{ds.u.min():.3g}, {ds.u.max():.3g}]",
               highlight=False)
-    result = run_discovery(ds, out_dir, methods=methods, criterion=criterion, seed=seed,
+    result = run_discovery(ds, out_dir, methods=methods, criterion=criterion, seed=seed, network_seeds=network_seeds,
                            log=lambda s: out.print("  " + s, highlight=False, soft_wrap=True), **extra)
     for m, r in result["methods"].items():
         mt = r["metrics"]

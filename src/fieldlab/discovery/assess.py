@@ -24,28 +24,37 @@ with the smallest held-out error is *chosen*; the fit criterion alone does not d
 :data:`~.poly.GLS_SCALES`) and ``RESAMPLES = 3`` parametric bootstrap resamples of the data (white
 noise of the estimated level added again). The other candidates whose held-out error is within
 ``PLAUSIBLE = 3`` times the best (plus a fifth of the noise floor) are *structural alternatives*.
+*Network seeds* (opt-in, ``network_seeds = K > 0``; :func:`network_seed_members`): the neural methods
+are re-run with the network seeds ``seed + 1, ..., seed + K`` (new initial weights of the surrogates,
+and the seeds of the compression and of the refit's starts), and the symbolic closures of
+``neural-symbolic`` and ``neural-symbolic-refit`` (those of the two that were run) join as further
+structural alternatives under the same rule: each one's held-out error is measured like the
+candidates' and it is admitted when within ``PLAUSIBLE`` times the best. They sample the variance of
+the neural route over its random initialisation, which the refits of one structure cannot see (a
+different seed can land on another family). Each costs a full neural training, compression and refit
+(minutes on a CPU), hence the default ``K = 0``.
 Bands for :math:`D(u)` and :math:`R(u)` are the spread of all members over the observed range. (A
 jackknife over time blocks was tried and dropped: the blocks are not exchangeable, the first one
 holds most of the information on high states, and a member without it disagreed by 1e-2 on the
 matched ``case_a`` whose forecasts are right to 3e-4.)
 
-**Forecast flags** (:func:`forecast_check`). Every member and the chosen closure forecast
-initial conditions that the data did not see (for a built-in case, its validation initial
-conditions; otherwise :func:`probe_ics`, four shapes mapped onto the observed range) over the
-data's time span and twice it. For each, the *spread* is the larger of two relative L2 distances
-over space-time: the parametric members' dispersion (the largest distance of one from their mean
-forecast; the chosen closure is left out, so that the difference between its estimator and the
-weak-form refits, a bias they all share, does not count) and the structural disagreement (the
-largest distance between the chosen forecast and an alternative's). The the *excursion* how far the
+**Forecast flags** (:func:`forecast_check`). Every member and the chosen closure forecast initial
+conditions that the data did not see (for a built-in case, its validation initial conditions;
+otherwise :func:`probe_ics`, four shapes mapped onto the observed range) over the data's time span
+and twice it. For each, the *spread* is the larger of two relative L2 distances over space-time: the
+parametric members' dispersion (the largest distance of one from their mean forecast; the chosen
+closure is left out, so that the difference between its estimator and the weak-form refits, a bias
+they all share, does not count) and the structural disagreement (the largest distance between the
+chosen forecast and an alternative's, network-seed members included). The *excursion* is how far the
 chosen forecast leaves the observed range of ``u`` (a fraction of that range: there both laws are
-extrapolations). A forecast is
-flagged as not supported by the data when the spread exceeds ``FLAG_SPREAD`` or the excursion
-exceeds ``FLAG_EXCURSION``, or a member's simulation fails, or no member could be refitted (no refit
-of the chosen structure keeps D positive: nothing vouches for the forecast). The ensemble spread estimates the error
-from below (the parametric members share the chosen structure's bias), so the threshold,
-``FLAG_SPREAD = 5e-3``, is half the accuracy one usually asks for (1e-2). It was set after a first
-measurement on the built-in cases (3e-3 flagged matched cases whose forecasts were right to 3e-4):
-calibrated on them, not validated independently; ``docs/results/discovery-generalisation.md``.
+extrapolations). A forecast is flagged as not supported by the data when the spread exceeds
+``FLAG_SPREAD`` or the excursion exceeds ``FLAG_EXCURSION``, or a member's simulation fails, or no
+member could be refitted (no refit of the chosen structure keeps D positive: nothing vouches for the
+forecast). The ensemble spread estimates the error from below (the parametric members share the
+chosen structure's bias), so the threshold, ``FLAG_SPREAD = 5e-3``, is half the accuracy one usually
+asks for (1e-2). It was set after a first measurement on the built-in cases (3e-3 flagged matched
+cases whose forecasts were right to 3e-4): calibrated on them, not validated independently;
+``docs/results/discovery-generalisation.md``.
 
 **Experiment design** (:func:`propose_experiment`). Of the probed initial conditions and the two
 time windows, the one over which the ensemble's forecasts differ most is proposed as the next
@@ -53,14 +62,14 @@ observation: it separates the candidate closures best (the shorter window where 
 the longer one's spread).
 
 This is an ensemble in the sense of a parametric bootstrap over the data's noise and a sweep over the
-weak-form test functions (Efron & Tibshirani 1993, ch. 6), plus model-form alternatives, not a
-Bayesian posterior; it does not re-train
-neural surrogates with other seeds (too costly on a CPU).
+weak-form test functions (Efron & Tibshirani 1993, ch. 6), plus model-form alternatives (and, when
+asked, the neural route re-run with other network seeds), not a Bayesian posterior.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -80,6 +89,7 @@ PLAUSIBLE = 3.0
 FLAG_SPREAD = 5e-3
 FLAG_EXCURSION = 0.05
 QUANTILES = (0.01, 0.99)
+NEURAL_SYMBOLIC = ("neural-symbolic", "neural-symbolic-refit")  # the methods re-run with other network seeds
 
 
 @dataclasses.dataclass
@@ -207,6 +217,32 @@ def ensemble(chosen: Structure, x, t, u, seed: int = 0, scales=GLS_SCALES, resam
     return members
 
 
+def network_seed_members(found: dict, ds, seeds, *, criterion: str = "bic", bc: str = "neumann",
+                         log: Callable[[str], None] = lambda s: None) -> list:
+    """The closures of the methods of :data:`NEURAL_SYMBOLIC` in ``found`` re-run on ``ds`` with each network seed
+    of ``seeds`` (a fresh :class:`~.methods.Context` per seed: the networks, their compression and the refit's
+    starts all take the seed; ``weak-poly``, which does not depend on it, is reused from ``found``): a list of
+    :class:`~.methods.Found`, their ``method`` renamed ``"<method> (network seed <s>)"``. Empty when no such method
+    was run."""
+    from .methods import Context
+
+    names = [m for m in NEURAL_SYMBOLIC if m in found]
+    out = []
+    for s in seeds if names else ():
+        ctx = Context(ds, (), criterion=criterion, seed=int(s), bc=bc)
+        if "weak-poly" in found:
+            ctx.found["weak-poly"] = found["weak-poly"]
+        for m in names:
+            try:
+                f = ctx.get(m)
+            except FieldlabError as e:  # a seed whose route fails adds no member; say so
+                log(f"  network seed {s}: {m} failed ({e})")
+                continue
+            out.append(dataclasses.replace(f, method=f"{m} (network seed {s})"))
+            log(f"  network seed {s}: {m}: D = {f.D_expr}, R = {f.R_expr}")
+    return out
+
+
 def probe_ics(x: np.ndarray, lo: float, hi: float) -> dict[str, np.ndarray]:
     """Four initial conditions the data did not see, the shapes of :func:`~.cases.validation_ics` mapped
     from ``[0.05, 0.85]`` onto ``[lo, lo + 0.9 (hi - lo)]`` and from ``[0, 1]`` onto ``[x[0], x[-1]]``."""
@@ -313,17 +349,22 @@ def propose_experiment(check: dict, t: np.ndarray, horizon: float = 2.0) -> dict
 
 
 def assess(found: dict, ds, *, ics: dict | None = None, x=None, bc: str | None = None, seed: int = 0,
-           log: Callable[[str], None] = lambda s: None) -> dict:
+           network_seeds: int = 0, criterion: str = "bic", log: Callable[[str], None] = lambda s: None) -> dict:
     """Held-out choice, ensemble bands, support and forecast flags for the closures ``found``
     (``{method: Found}``) on the data set ``ds``; a JSON-ready dict (see the module notes).
 
     ``ics``, ``x``: the unseen initial conditions to check and their uniform grid (default
-    :func:`probe_ics` on the data grid, which must then be uniform)."""
+    :func:`probe_ics` on the data grid, which must then be uniform). ``network_seeds``: how many other network
+    seeds (``seed + 1``, ...) the neural-symbolic methods of ``found`` are re-run with (:func:`network_seed_members`,
+    with ``criterion``); ``"network_seeds"`` in the result says how many closures that gave (``"computed"``), which
+    of them joined the ensemble (``"members"``, ``"labels"``), their held-out errors and the seconds spent."""
+    if network_seeds < 0:
+        raise FieldlabError(f"network_seeds must be 0 or more, not {network_seeds}.")
     bc = bc or ds.meta.get("bc", "neumann")
     structures = [s for s in (structure_of(f) for f in found.values()) if s is not None]
     sup = support(ds.x, ds.t, ds.u)
     out = {"support": sup, "holdout": None, "chosen": None, "members": 0, "bands": None, "forecasts": {},
-           "experiment": None}
+           "experiment": None, "network_seeds": None}
     if not structures:
         return out
     xs = ds.x if x is None else np.asarray(x, float)
@@ -345,15 +386,33 @@ def assess(found: dict, ds, *, ics: dict | None = None, x=None, bc: str | None =
     chosen_s = next(s for s in structures if s.method == best)
     chosen = found[best].D, found[best].R
     members = ensemble(chosen_s, ds.x, ds.t, ds.u, seed=seed)
+    bar = PLAUSIBLE * finite[best] + 0.2 * ho.get("noise_floor", 0.0) if best in finite else -np.inf
     for s in structures:  # plausible alternatives: other structures that forecast the held-out data nearly as well
-        if s.method != best and s.method in finite and finite[s.method] <= PLAUSIBLE * finite[best] + 0.2 * ho.get(
-                "noise_floor", 0.0):
+        if s.method != best and s.method in finite and finite[s.method] <= bar:
             members.append((s.method, found[s.method].D, found[s.method].R))
+    structural = [s.method for s in structures if s.method != best and s.method in [m[0] for m in members]]
+    if network_seeds:  # the neural route with other seeds: more alternatives, under the same rule
+        t_seeds = time.perf_counter()
+        seeds = [(seed + k) % 2**32 for k in range(1, network_seeds + 1)]
+        rerun = ", ".join(m for m in NEURAL_SYMBOLIC if m in found) or "no neural-symbolic method (none was run)"
+        log(f"network seeds {', '.join(map(str, seeds))}: re-running {rerun}")
+        extra = network_seed_members(found, ds, seeds, criterion=criterion, bc=bc, log=log)
+        alt = [dataclasses.replace(s, method=f.method) for f in extra if (s := structure_of(f)) is not None]
+        h = holdout(alt, ds.x, ds.t, ds.u, bc, seed=seed) if alt else {"errors": {}}
+        errs_seed = h.get("excess", h["errors"])
+        admitted = [f for f in extra if np.isfinite(errs_seed.get(f.method, np.inf)) and errs_seed[f.method] <= bar]
+        members += [(f.method, f.D, f.R) for f in admitted]
+        structural += [f.method for f in admitted]
+        out["network_seeds"] = {"seeds": seeds, "computed": len(extra), "members": len(admitted),
+                                "labels": [f.method for f in admitted], "holdout": errs_seed,
+                                "closures": {f.method: {"D": f.D_expr, "R": f.R_expr} for f in extra},
+                                "seconds": time.perf_counter() - t_seeds}
+        log(f"network seeds: {len(extra)} closures, {len(admitted)} within the plausible held-out error "
+            f"({out['network_seeds']['seconds']:.0f} s)")
     out["members"] = len(members)
     out["member_labels"] = [m[0] for m in members]
     lo, hi = sup["observed"]
     out["bands"] = bands(members, chosen, lo, hi) if members else None
-    structural = [s.method for s in structures if s.method != best and s.method in out["member_labels"]]
     out["structural"] = structural
     out["forecasts"] = forecast_check(chosen, members, ics, xs, ds.t, sup, bc, structural=structural)
     out["experiment"] = propose_experiment(out["forecasts"], ds.t)

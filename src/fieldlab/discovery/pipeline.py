@@ -191,10 +191,15 @@ def evaluate(found: dict[str, Found], ds: Dataset, *, truth=None, ics: dict | No
 
 def run_discovery(ds: Dataset, out: Path | None, *, methods=None, criterion: str = "bic", seed: int = 0, truth=None,
                   ics=None, x=None, t=None, bc: str | None = None, figures: bool = True, assess: bool = True,
-                  log: Callable[[str], None] = lambda s: None) -> dict:
+                  network_seeds: int = 0, log: Callable[[str], None] = lambda s: None) -> dict:
     """Discover, evaluate, assess (held-out choice, ensemble, support, forecast flags:
     :func:`~.assess.assess`; ``assess=False`` skips it) and (with ``out``) write ``closures.json``,
-    ``report.md`` and figures. With a truth, the forecasts checked are those of ``ics`` (on the data grid)."""
+    ``report.md`` and figures. With a truth, the forecasts checked are those of ``ics`` (on the data grid).
+    ``network_seeds``: how many other network seeds the assessment re-runs the neural-symbolic methods with, their
+    closures joining its ensemble (:func:`~.assess.network_seed_members`; 1-D data of one species only)."""
+    if network_seeds and ds.kind != "1d":
+        raise FieldlabError(f"network seeds re-run the neural methods, which handle 1-D data of one species; these "
+                            f"data are {ds.kind}: leave network_seeds at 0.")
     if ds.kind != "1d":  # 2-D data and two species: their own validation and report
         from .systems import run_system_discovery
 
@@ -209,7 +214,8 @@ def run_discovery(ds: Dataset, out: Path | None, *, methods=None, criterion: str
         own = None
         if ics and x is not None and np.allclose(np.diff(ds.x), ds.x[1] - ds.x[0], rtol=1e-6):
             own = {k: np.interp(ds.x, x, v) for k, v in ics.items()}
-        assessment = _assess(found, ds, ics=own, bc=bc, seed=seed, log=log)
+        assessment = _assess(found, ds, ics=own, bc=bc, seed=seed, network_seeds=network_seeds, criterion=criterion,
+                             log=log)
         chosen = assessment.get("chosen")
         if chosen is not None and "rollout" in checked.metrics.get(chosen, {}) and truth is not None:
             for name, c in assessment["forecasts"].items():

@@ -84,7 +84,8 @@ def assessment_markdown(a: dict | None) -> list[str]:
         lines += ["", f"Ensemble ({a['members']} members: the chosen structure refitted on other test-function sets and "
                   "on bootstrap resamples of the data's noise, and the other candidates that forecast the held-out data "
                   "within 3 times as well"
-                  + (f", here {', '.join(a['structural'])}" if a.get("structural") else ", here none") + "): over the "
+                  + (f", here {', '.join(a['structural'])}" if a.get("structural") else ", here none")
+                  + _network_seed_text(a.get("network_seeds")) + "): over the "
                   f"observed range the members' D(u) spread by up to {b['D_width']:.2%} and R(u) by up to "
                   f"{b['R_width']:.2%} of their largest value."]
     intro = (f"Forecasts of initial conditions the data did not see ({a.get('ics', '')}); spread: the largest "
@@ -93,6 +94,17 @@ def assessment_markdown(a: dict | None) -> list[str]:
     lines += forecast_lines(a.get("forecasts") or {}, a.get("experiment"), intro, "u range",
                             lambda r: "-" if r is None else f"[{r[0]:.3g}, {r[1]:.3g}]")
     return lines
+
+
+def _network_seed_text(ns: dict | None) -> str:
+    """The ensemble sentence's clause on the network-seed members (empty when none were asked for)."""
+    if not ns:
+        return ""
+    seeds = ", ".join(str(s) for s in ns["seeds"])
+    if not ns["computed"]:
+        return f"; network seeds {seeds} asked for, but no neural-symbolic method was run, so 0 network-seed members"
+    return (f"; {ns['members']} network-seed member(s): of the {ns['computed']} closures of the neural-symbolic "
+            f"methods re-run with network seeds {seeds}, those within the same held-out bar")
 
 
 def forecast_lines(fc: dict, ex: dict | None, intro: str, range_header: str, range_text) -> list[str]:

@@ -158,7 +158,11 @@ def _integrate(rhs, y0: np.ndarray, t: np.ndarray, pattern, method: str, rtol: f
         return y0[None, :].copy()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         extra = {"jac_sparsity": pattern} if jac is None else {"jac": jac}
-        sol = solve_ivp(rhs, (t[0], t[-1]), y0, method=method, t_eval=t, rtol=rtol, atol=atol, **extra)
+        try:
+            sol = solve_ivp(rhs, (t[0], t[-1]), y0, method=method, t_eval=t, rtol=rtol, atol=atol, **extra)
+        except (RuntimeError, ValueError, np.linalg.LinAlgError) as e:  # e.g. SuperLU: "Factor is exactly singular"
+            raise FieldlabError(f"the {method} integrator failed ({e}); the solution probably blows up or the laws are "
+                                "not finite: check that R(u) keeps u bounded and D(u) >= 0 over the range of u.") from e
     if sol.status != 0 or sol.y.shape[1] != t.size:
         reached = sol.t[-1] if sol.t.size else t[0]
         raise FieldlabError(f"the {method} integrator stopped at t = {reached:.4g} of {t[-1]:.4g} ({sol.message}); "
