@@ -797,8 +797,9 @@ def test_cli_discover_on_a_file(tmp_path):
 
 def test_cli_discover_defaults_to_every_method():
     from fieldlab import cli
+    from fieldlab.discovery.registry import METHODS
 
-    assert cli.DISCOVERY_METHODS.split(",") == list(pipeline.METHODS)
+    assert cli.DISCOVERY_METHODS.split(",") == list(METHODS)
 
 
 def test_cli_discover_on_a_case(tmp_path):

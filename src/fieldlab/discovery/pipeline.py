@@ -38,12 +38,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-import sympy as sp
 
 from ..errors import FieldlabError
 from . import poly, symbolic, validate
@@ -51,7 +49,7 @@ from .data import Dataset
 from .estimators import BestSubset, CompensatedGLS, OutputError
 from .forms import TrajectoryForm, WeakForm
 from .methods import Context, Found, poly_found, symbolic_found
-from .registry import METHODS, REGISTRY, for_data
+from .registry import REGISTRY, for_data
 from .solver import simulate1d
 from .weak import WeakSystem
 
@@ -259,4 +257,4 @@ def _jsonable(v):
     return v
 
 
-from .report import _g, report_markdown  # noqa: E402,F401  (the report lives in its own module)
+from .report import report_markdown  # noqa: E402,F401  (the report lives in its own module)
