@@ -61,7 +61,7 @@ def skip_reason(spec: BenchSpec, problem: str, recipe: str) -> str | None:
     for st in cfg.recipe.strategies:
         if st.kind in ("causal", "time-marching") and not hasattr(pb.domain, "sample_initial"):
             return "needs a time-dependent problem"
-        why = getattr(st, "no_effect", lambda *a: None)(names, tuple(pb.equations))
+        why = st.no_effect(names, tuple(pb.equations))
         if why:
             return f"no effect: {why}"
     return None

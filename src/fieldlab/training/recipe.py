@@ -130,8 +130,7 @@ class Recipe(_Strict):
             update = {k: max(low, int(round(getattr(part, k) * f))) for k in fields if isinstance(getattr(part, k, None), int)}
             return part.model_copy(update=update) if update else part
 
-        stages = [scaled(s, ("decay_steps",)) for s in self.stages]
-        stages = [scaled(s, ("warmup",), 0) for s in stages]
+        stages = [scaled(scaled(s, ("decay_steps",)), ("warmup",), 0) for s in self.stages]
         stages = [s.model_copy(update={"steps": int(round(s.steps * f))}) for s in stages]
         stages[-1] = stages[-1].model_copy(update={"steps": steps - sum(s.steps for s in stages[:-1])})
         strategies = [scaled(p, ("every", "steps")) for p in self.strategies]

@@ -234,6 +234,10 @@ class Collocation(Part):
     kind: str
     every: int = Field(500, gt=0)
 
+    def no_effect(self, names: tuple[str, ...], pde: tuple[str, ...]) -> str | None:
+        """As :meth:`Strategy.no_effect`: the interior points always matter, so ``None``."""
+        return None
+
     def start(self, pool: Pool) -> np.ndarray:
         return pool.z
 
