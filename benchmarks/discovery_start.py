@@ -28,14 +28,12 @@ import os
 import platform
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import cpu_model  # noqa: E402
+from _machine import cpu_model, worker_pool  # noqa: E402
 from discovery_suite import ISSUE_POLY  # noqa: E402
 
 VARIANTS = ("snapshot", "projected", "oracle")
@@ -130,7 +128,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     jobs = [(args.case, args.regime, int(s), v) for s in args.seeds.split(",") for v in VARIANTS]
     load, t0 = os.getloadavg(), time.perf_counter()
-    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
+    with worker_pool(args.workers) as pool:
         rows = []
         for r in pool.map(run, *zip(*jobs)):
             print(f"seed {r['seed']} {r['variant']}: {r['family']}, true pair behind {r['true_behind']}, "

@@ -18,14 +18,15 @@ import os
 import platform
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
+from concurrent.futures import as_completed
 from pathlib import Path
 
 import numpy as np
 
-CASES = ("case_a", "case_b", "case_c", "case_exp")
+CASES = ("case_a", "case_b", "case_c", "case_exp", "case_allee", "case_porous", "case_sigmoid", "case_sign")  # all built-in
 REGIMES = ("clean", "noise1", "noise5", "sparse_x", "sparse_t", "sparse_xt")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import worker_pool  # noqa: E402
 from fieldlab.discovery.registry import METHODS  # noqa: E402  (the one list of methods; a light module)
 POLY = ("strong-poly", "weak-poly", "weak-poly-refit")
 ISSUE_POLY = ("strong-poly", "weak-poly")  # the issue's polynomial methods, for its 3x target
@@ -111,7 +112,7 @@ def coefficient_spread(case: str, seeds: int, regime: str = "noise1", runs: int 
     bias-compensated GLS."""
     jobs = [(case, seed, regime, runs, noise, refit) for seed in range(seeds)]
     if workers > 1:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        with worker_pool(workers) as pool:
             per_seed = list(pool.map(_spread_seed, *zip(*jobs)))
     else:
         per_seed = [_spread_seed(*job) for job in jobs]
@@ -138,7 +139,7 @@ def run_cells(jobs: list[tuple], workers: int, out: Path) -> tuple[list[dict], l
     as it finishes; returns the new cells' results and the invocations recorded in ``out/runs.json``
     (this one appended when it computed cells: date, cells, wall time, workers, load averages)."""
     load, t0, results = os.getloadavg(), time.perf_counter(), []
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+    with worker_pool(workers) as pool:
         futures = [pool.submit(run_cell, *job) for job in jobs]
         for i, fut in enumerate(as_completed(futures), 1):
             r = fut.result()
@@ -223,7 +224,7 @@ def summarise(results: list[dict], args) -> str:
              + (f" --doc {args.doc}" if args.doc != "docs/results/discovery.md" else ""),
              "```", "",
              f"{len(results)} cells ({len(args.cases.split(','))} cases x {len(args.regimes.split(','))} regimes x {args.seeds} seeds), "
-             f"{args.workers} worker processes. Runs that computed cells (`{args.out}/runs.json`): "
+             f"{args.workers} worker processes (one thread each). Runs that computed cells (`{args.out}/runs.json`): "
              + "; ".join(f"finished {r['date']}: {r['cells']} cells in {r['wall'] / 60:.1f} min"
                          + (f", load average {r['load'][0]:.1f} at start and {r['load'][1]:.1f} at end" if "load" in r else "")
                          for r in args.runs)

@@ -134,8 +134,13 @@ def _pool_init(slots) -> None:
 
 
 @contextlib.contextmanager
-def _environ(env: dict[str, str]):
-    """``env`` set in this process (so that spawned workers start with it, before they import NumPy), then restored."""
+def environment(env: dict[str, str]):
+    """``env`` set in this process (so that spawned workers start with it, before they import NumPy), then restored.
+
+    With :func:`cell_env`, the way to give a spawned process pool one core per worker::
+
+        with environment(cell_env(1, 0)), ProcessPoolExecutor(2, mp_context=get_context("spawn")) as pool: ...
+    """
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
@@ -172,7 +177,7 @@ def run_local(spec, todo: list, workers: int, compute: Callable, retries: int = 
                 slots.put(s)
         env = {} if gpus else cell_env(1, 0)
         broken: BaseException | None = None
-        with _environ(env), ProcessPoolExecutor(workers, mp_context=ctx, initializer=_pool_init, initargs=(slots,)) as pool:
+        with environment(env), ProcessPoolExecutor(workers, mp_context=ctx, initializer=_pool_init, initargs=(slots,)) as pool:
             futures = {pool.submit(compute, spec, c): c for c in left}
             for c in left:
                 attempts[c.key] += 1
