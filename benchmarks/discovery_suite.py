@@ -27,7 +27,9 @@ CASES = ("case_a", "case_b", "case_c", "case_exp", "case_allee", "case_porous", 
 REGIMES = ("clean", "noise1", "noise5", "sparse_x", "sparse_t", "sparse_xt")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import worker_pool  # noqa: E402
-from fieldlab.discovery.registry import METHODS  # noqa: E402  (the one list of methods; a light module)
+from fieldlab.discovery.registry import METHODS as ALL_METHODS, for_data  # noqa: E402  (a light module)
+
+METHODS = for_data(ALL_METHODS, "1d", default=True)  # the registry's methods for one species in 1-D, the cases' data
 POLY = ("strong-poly", "weak-poly", "weak-poly-refit")
 ISSUE_POLY = ("strong-poly", "weak-poly")  # the issue's polynomial methods, for its 3x target
 SYMBOLIC = ("neural-symbolic", "neural-symbolic-refit")
