@@ -229,7 +229,10 @@ def summarise(results: list[dict], args) -> str:
              f"{args.workers} worker processes (one thread each). Runs that computed cells (`{args.out}/runs.json`): "
              + "; ".join(f"finished {r['date']}: {r['cells']} cells in {r['wall'] / 60:.1f} min"
                          + (f", load average {r['load'][0]:.1f} at start and {r['load'][1]:.1f} at end" if "load" in r else "")
+                         + (f" ({r['note']})" if r.get("note") else "")
                          for r in args.runs)
+             + (f"; {sum(r['cells'] for r in args.runs)} cells in {sum(r['wall'] for r in args.runs) / 60:.1f} min in all"
+                if len(args.runs) > 1 else "")
              + f". The per-cell mean is {np.mean([r['wall'] for r in results]):.1f} s.", "",
              "Setup: see `fieldlab.discovery.cases` (x in [0, 1], zero flux, t in [0, 3], 101 x 101 observations of a "
              "401-node solution; noise = level x std of the clean data). Rollouts: the discovered closures re-simulate "
