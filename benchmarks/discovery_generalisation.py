@@ -93,8 +93,8 @@ def write_doc(rows: list[dict], args, wall: float, doc: Path) -> None:
         f"python benchmarks/discovery_generalisation.py --cases {','.join(args.cases)} --seeds {args.seeds} "
         f"--methods {args.methods} --regime {args.regime}"
         + (f" --network-seeds {args.network_seeds}" if args.network_seeds else ""), "```", "",
-        f"Every case: one run observed in the regime `{args.regime}` (`fieldlab.discovery.cases.REGIMES`), seeds 0-{args.seeds - 1} (fewer than the suite's three: the "
-        "machine was shared; stated, not hidden). Methods: " + ", ".join(f"`{m}`" for m in args.methods.split(","))
+        f"Every case: one run observed in the regime `{args.regime}` (`fieldlab.discovery.cases.REGIMES`), seeds 0-{args.seeds - 1}"
+        + (" (fewer than the suite's three)" if args.seeds < 3 else "") + ". Methods: " + ", ".join(f"`{m}`" for m in args.methods.split(","))
         + "; held-out validation (the last quarter of the time window) chooses among them. The chosen closure "
         "forecasts the four unseen initial conditions over [0, 3]; *actual* is its relative L2 error against the "
         "true closure's forecast (this needs the truth; the flag does not). Flag thresholds "
