@@ -35,9 +35,8 @@ def busy_cores(seconds: float = 1.0) -> float | None:
 
 @contextlib.contextmanager
 def worker_pool(workers: int):
-    """A spawned process pool of ``workers`` workers, each on one thread (XLA and BLAS) when there are several:
-    two workers with the default threading on 2 cores oversubscribe them (measured on pairs of discovery
-    cells: about a quarter more wall and CPU time)."""
+    """A spawned process pool of ``workers`` workers, each on one thread (XLA and BLAS) when there are several,
+    so that one worker per core does not oversubscribe the cores with the libraries' own thread pools."""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
