@@ -49,3 +49,12 @@ def worker_pool(workers: int):
 
 def venv_python(venv: Path) -> Path:
     return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def write_keeping(page: Path, text: str, *keep: str) -> None:
+    """Write a generated results page, keeping the old page from the first of the ``keep`` markers found
+    (a hand-written reading, another script's section) to its end: the scripts regenerate only their part."""
+    page = Path(page)
+    old = page.read_text() if page.exists() else ""
+    starts = [old.index(m) for m in keep if m in old]
+    page.write_text(text.rstrip("\n") + "\n" + ("\n" + old[min(starts):] if starts else ""))

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import cpu_model  # noqa: E402
+from _machine import cpu_model, write_keeping  # noqa: E402
 
 from fieldlab.bench.report import recipe_of  # noqa: E402
 from fieldlab.bench.runner import BenchSpec, run_grid  # noqa: E402
@@ -134,9 +134,7 @@ def main():
         lines.append("")
     page = Path(args.page)
     page.parent.mkdir(parents=True, exist_ok=True)
-    old = page.read_text() if page.exists() else ""
-    reading = old[old.index("## Reading"):] if "## Reading" in old else ""  # the written reading is kept
-    page.write_text("\n".join(lines) + ("\n" + reading if reading else ""))
+    write_keeping(page, "\n".join(lines), "## Reading")  # the written reading is kept
     print(f"wrote {args.page}")
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import busy_cores, cpu_model  # noqa: E402
+from _machine import busy_cores, cpu_model, write_keeping  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 STORE = ROOT / "docs" / "results" / "accuracy-records.json"
@@ -126,9 +126,7 @@ def write_page(rows: dict[str, dict]) -> None:
         if r.get("status") == "ok":
             lines.append(f"- {name}: " + "; ".join(r["stops"]))
     PAGE.parent.mkdir(parents=True, exist_ok=True)
-    old = PAGE.read_text() if PAGE.exists() else ""
-    tried = old[old.index("## What was tried"):] if "## What was tried" in old else ""  # written by hand, kept
-    PAGE.write_text("\n".join(lines) + "\n" + ("\n" + tried if tried else ""))
+    write_keeping(PAGE, "\n".join(lines), "## What was tried")  # written by hand, kept
 
 
 def main():

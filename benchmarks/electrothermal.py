@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import busy_cores, cpu_model  # noqa: E402
+from _machine import busy_cores, cpu_model, write_keeping  # noqa: E402
 
 from fieldlab.bench import BenchSpec, run_grid  # noqa: E402
 
@@ -161,8 +161,8 @@ def main() -> None:
             "iterate.", ""]
     text = "\n".join(head + tables(results, models)) + "\n"
     print(text)
-    if args.out:
-        args.out.write_text(text)
+    if args.out:  # the hand-written reading and the default recipes' section are kept
+        write_keeping(args.out, text, "## Reading", "<!-- default-recipes -->")
 
 
 if __name__ == "__main__":
