@@ -138,13 +138,20 @@ def main() -> None:
     results = run_grid(spec, args.work, workers=args.workers, on_done=done, run=not args.report_only)
     missing = [c.key for c in spec.cells() if c.key not in {r["key"] for r in results}]
     load_after = busy_cores(2.0)
-    command = " ".join(["python benchmarks/electrothermal.py", *sys.argv[1:]])
+    argv = [a for a in sys.argv[1:] if a != "--report-only"]
+    if "--out" in argv:
+        del argv[argv.index("--out"):argv.index("--out") + 2]
+    command = " ".join(["python benchmarks/electrothermal.py", *argv])
     full = args.seeds >= 3 and (args.steps is not None or args.time >= 900)
     head = ["# Electrothermal five-field benchmark", "",
-            f"Measured {started.date().isoformat()} on {platform.node()}: {cpu_model()}, {os.cpu_count()} cores, "
+            f"{'Tables written' if args.report_only else 'Measured'} {started.date().isoformat()} on {platform.node()}: {cpu_model()}, {os.cpu_count()} cores, "
             f"{platform.platform()}, Python {platform.python_version()}, CPU only, float32.",
-            f"Command: `{command}` (cells in `{args.work}`).",
-            f"Busy cores (all processes) before: {load:.1f}, after: {load_after:.1f}." if load is not None else "",
+            f"Command: `{command}` (cells in `{args.work}`)"
+            + (", over one or more invocations; the tables are of the cells finished there. Training load is not "
+               "recorded in the cells: the times are upper bounds, and their ratios within a scenario are the useful "
+               "part." if args.report_only else "."),
+            f"Busy cores (all processes) before: {load:.1f}, after: {load_after:.1f}."
+            if load is not None and not args.report_only else None,
             "",
             ("This is the protocol of issue 18: 3 seeds, " + (f"{args.steps} optimiser steps per cell (the wall time "
              "of each is in the tables)." if args.steps else "15 minutes per cell.") if full else
@@ -159,7 +166,7 @@ def main() -> None:
             + f"), identical for every backbone; backbones sized to at most {args.budget} parameters "
             "(`--budget`); physics only (no interior data); metrics on the exact fields on a 201 x 201 grid, final "
             "iterate.", ""]
-    text = "\n".join(head + tables(results, models)) + "\n"
+    text = "\n".join([h for h in head if h is not None] + tables(results, models)) + "\n"
     print(text)
     if args.out:  # the hand-written reading and the default recipes' section are kept
         write_keeping(args.out, text, "## Reading", "<!-- default-recipes -->")
