@@ -141,3 +141,18 @@ def test_population(tmp_path):
     assert len(list(csv.DictReader((demo / "errors.csv").open()))) == 31
     assert (demo / "trajectories.png").exists() and (demo / "pyramids-china2024-universal-two-child.png").exists()
     assert "largest errors over the years" in stdout
+
+
+@pytest.mark.slow  # a training: run with -m slow
+def test_electrothermal(tmp_path):
+    out, stdout = run_example("electrothermal", tmp_path, 20)
+    run = out / "electrothermal" / "run"
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["steps"] == 20
+    fields = ("u", "v", "p", "phi", "T")
+    assert all(math.isfinite(metrics[f"rel_l2_{f}"]) for f in fields)
+    # continuity across the interface holds by construction (the kink form), whatever the training
+    assert metrics["interface_jump_T"] < 1e-5 and metrics["interface_jump_phi"] < 1e-5
+    assert all(f"{f} {metrics[f'rel_l2_{f}']:.2e}" in stdout for f in fields)
+    assert (out / "electrothermal" / "interface.png").stat().st_size > 1000
+    assert (run / "error.png").stat().st_size > 1000

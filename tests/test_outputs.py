@@ -238,11 +238,23 @@ def test_figures_for_one_three_and_time_dependent_coordinates():
     figs = field_figures(("x", "y", "z"), ("u", "v"), g, vol, vol + 1.0)
     assert set(figs) == {"slices", "error_slices"}
     assert len([a for a in figs["slices"].axes if a.images]) == 6  # 2 fields x 3 mid-planes
-    np.testing.assert_array_equal(figs["slices"].axes[0].images[0].get_array(), vol[:, :, 3, 0])
+    # spatial planes: the plane's first coordinate across, its second up
+    np.testing.assert_array_equal(figs["slices"].axes[0].images[0].get_array(), vol[:, :, 3, 0].T)
+    assert (figs["slices"].axes[0].get_xlabel(), figs["slices"].axes[0].get_ylabel()) == ("x", "y")
+    assert list(figs["slices"].axes[0].images[0].get_extent()) == [0, 1, 0, 1]
     figs = field_figures(("x", "y", "t"), ("u",), g, vol[..., :1], None, timed=True)
     assert set(figs) == {"snapshots"} and len([a for a in figs["snapshots"].axes if a.images]) == 4
-    figs = field_figures(("x", "t"), ("u",), g[:2], vol[:, :, 0, :1], vol[:, :, 0, :1], timed=True)
+    panel = figs["snapshots"].axes[0]
+    assert (panel.get_xlabel(), panel.get_ylabel()) == ("x", "y")
+    np.testing.assert_array_equal(panel.images[0].get_array(), vol[:, :, 0, 0].T)
+    plane = vol[:, :, 0, :1]  # 5 x-values by 6 y- (or t-) values
+    figs = field_figures(("x", "y"), ("u",), g[:2], plane, plane)
+    ax = figs["prediction"].axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("x", "y") and ax.images[0].get_array().shape == (6, 5)
+    figs = field_figures(("x", "t"), ("u",), g[:2], plane, plane, timed=True)
     assert set(figs) == {"prediction", "reference", "error", "snapshots"}
+    ax = figs["prediction"].axes[0]  # space-time: t across, x up
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("t", "x") and ax.images[0].get_array().shape == (5, 6)
     assert len(figs["snapshots"].axes[0].lines) == 2 * 5  # five times, predicted and reference
     assert all(isinstance(f, Figure) for f in figs.values())
 

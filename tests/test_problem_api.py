@@ -323,6 +323,15 @@ def test_the_cost_line_reports_points_parameters_and_time_per_1000_steps():
     short.state.stage_step = 150
     short._cost_line(Bar(), stage, batch, 50, 2.0)
     assert notes[1].endswith("40.00 s per 1000 adam steps (compilation included); the recipe's 200 steps at this rate: about 8 s")
+    # several stages: the rate is this stage's, and only its steps are extrapolated
+    two = resolve({"problem": "t", "model": {"name": "mlp", "width": 8, "depth": 2},
+                   "recipe": {"sampling": {"interior": 100, "boundary": 40},
+                              "stages": [{"optimizer": "adam", "steps": 200}, {"optimizer": "lbfgs", "steps": 300}]}})
+    staged = Trainer(pb, _build_model(pb, two), two, None, progress=False)
+    staged.state.stage_step = 150
+    staged._cost_line(Bar(), two.recipe.stages[0], batch, 50, 2.0)
+    assert notes[2].endswith("(compilation included); this stage's 200 steps at this rate: about 8 s, "
+                             "then 300 steps of lbfgs at their own rate")
 
 
 @pytest.mark.slow

@@ -13,7 +13,9 @@ coordinates         figures
 ``x, y, z, t``      ``snapshots``: the mid-``z`` plane at four times
 ==================  =====================================================================================
 
-Without a reference (``ref=None``) only the prediction is drawn. Nothing touches pyplot's global
+Maps draw the first coordinate of a plane across and the second up (``x`` across, ``y`` up), except
+that time, when it is in the plane, goes across (``x`` up, ``t`` across, as space-time diagrams are
+drawn). Without a reference (``ref=None``) only the prediction is drawn. Nothing touches pyplot's global
 state or the backend: figures are drawn on ``Figure`` objects (see :class:`Figures`) and saved with
 :func:`save`.
 """
@@ -58,15 +60,23 @@ def plot_counts(d: int) -> tuple[int, ...]:
     return (401,) if d == 1 else (161,) * 2 if d == 2 else (49,) * 3 if d == 3 else (25,) * d
 
 
+def _across(plane: np.ndarray, a_axis, b_axis, a_name: str, b_name: str, *, b_is_time: bool = False):
+    """A plane over coordinates ``(a, b)`` (first array axis: ``a``) as ``(image, extent, across, up)`` for
+    ``imshow(image, origin="lower", extent=extent)``: ``a`` across and ``b`` up, or, when ``b`` is time,
+    ``b`` across and ``a`` up."""
+    if b_is_time:
+        return plane, [b_axis[0], b_axis[-1], a_axis[0], a_axis[-1]], b_name, a_name
+    return plane.T, [a_axis[0], a_axis[-1], b_axis[0], b_axis[-1]], a_name, b_name
+
+
 def _nearest(axis: np.ndarray, k: int) -> list[int]:
     """``k`` indices spread evenly over ``axis``, first and last included."""
     return sorted(set(np.linspace(0, len(axis) - 1, k).round().astype(int).tolist()))
 
 
-def _maps(coords, fields, axes, pred, ref) -> dict:
+def _maps(coords, fields, axes, pred, ref, timed: bool = False) -> dict:
     plt = _plt()
     a, b = axes
-    extent = [b[0], b[-1], a[0], a[-1]]
     figs = {}
     kinds = [("prediction", pred, "RdBu_r")]
     if ref is not None:
@@ -76,9 +86,10 @@ def _maps(coords, fields, axes, pred, ref) -> dict:
         fig, axs = plt.subplots(1, len(fields), figsize=(5.2 * len(fields), 4), squeeze=False)
         for k, field in enumerate(fields):
             ax = axs[0, k]
-            im = ax.imshow(data[..., k], origin="lower", aspect="auto", extent=extent, cmap=cmap)
-            ax.set_xlabel(coords[1])
-            ax.set_ylabel(coords[0])
+            image, extent, across, up = _across(data[..., k], a, b, coords[0], coords[1], b_is_time=timed)
+            im = ax.imshow(image, origin="lower", aspect="auto", extent=extent, cmap=cmap)
+            ax.set_xlabel(across)
+            ax.set_ylabel(up)
             title = {"prediction": f"{field}, predicted", "reference": f"{field}, reference",
                      "error": f"|{field} - reference|, max {np.nanmax(data[..., k]):.2e}"}[name]
             ax.set_title(title)
@@ -136,7 +147,7 @@ def _lines_over_time(coords, fields, axes, pred, ref) -> dict:
 
 
 def _panel_grid(title_rows, planes, xlab, ylab, extent, cmaps):
-    """One figure of image panels: ``planes[r][c]`` is a 2-D array (rows: first axis = vertical)."""
+    """One figure of image panels: ``planes[r][c]`` is a 2-D image (its first axis up, its second across)."""
     plt = _plt()
     nr, nc = len(planes), len(planes[0])
     fig, axs = plt.subplots(nr, nc, figsize=(3.6 * nc, 3.0 * nr), squeeze=False)
@@ -161,15 +172,15 @@ def _slices(coords, fields, axes, pred, ref) -> dict:
         (lambda v: v[:, mid[1], :], (0, 2), f"{coords[1]} = {axes[1][mid[1]]:.3g}"),
         (lambda v: v[mid[0], :, :], (1, 2), f"{coords[0]} = {axes[0][mid[0]]:.3g}"),
     ]
-    extents = [[axes[b][0], axes[b][-1], axes[a][0], axes[a][-1]] for _, (a, b), _ in planes_of]
-    xl = [coords[b] for _, (a, b), _ in planes_of]
-    yl = [coords[a] for _, (a, b), _ in planes_of]
+    extents = [[axes[a][0], axes[a][-1], axes[b][0], axes[b][-1]] for _, (a, b), _ in planes_of]
+    xl = [coords[a] for _, (a, b), _ in planes_of]  # the first coordinate of each plane across
+    yl = [coords[b] for _, (a, b), _ in planes_of]
     figs = {}
     kinds = [("slices", pred, "RdBu_r", "")] + ([("error_slices", np.abs(pred - ref), "magma", "|error| ")]
                                                if ref is not None else [])
     for name, data, cmap, label in kinds:
         rows = [[f"{label}{f}, {where}" for _, _, where in planes_of] for f in fields]
-        planes = [[cut(data[..., k]) for cut, _, _ in planes_of] for k in range(len(fields))]
+        planes = [[cut(data[..., k]).T for cut, _, _ in planes_of] for k in range(len(fields))]
         figs[name] = _panel_grid(rows, planes, xl, yl, extents, [cmap] * len(fields))
     return figs
 
@@ -186,17 +197,17 @@ def _maps_over_time(coords, fields, axes, pred, ref) -> dict:
     else:
         where = ""
     a, b = axes[0], axes[1]
-    extent = [b[0], b[-1], a[0], a[-1]]
+    extent = [a[0], a[-1], b[0], b[-1]]  # spatial planes: the first coordinate across (transposed below)
     rows, planes, cmaps = [], [], []
     for k, f in enumerate(fields):
         rows.append([f"{f}, {coords[-1]} = {t[i]:.3g}{where}" for i in picks])
-        planes.append([pred[:, :, i, k] for i in picks])
+        planes.append([pred[:, :, i, k].T for i in picks])
         cmaps.append("RdBu_r")
         if ref is not None:
             rows.append([f"|{f} - reference|, {coords[-1]} = {t[i]:.3g}" for i in picks])
-            planes.append([np.abs(pred[:, :, i, k] - ref[:, :, i, k]) for i in picks])
+            planes.append([np.abs(pred[:, :, i, k] - ref[:, :, i, k]).T for i in picks])
             cmaps.append("magma")
-    return {"snapshots": _panel_grid(rows, planes, coords[1], coords[0], extent, cmaps)}
+    return {"snapshots": _panel_grid(rows, planes, coords[0], coords[1], extent, cmaps)}
 
 
 def field_figures(coords, fields, axes, pred: np.ndarray, ref: np.ndarray | None = None, *,
@@ -209,7 +220,7 @@ def field_figures(coords, fields, axes, pred: np.ndarray, ref: np.ndarray | None
     if d == 1:
         return _profile(coords, fields, axes, pred, ref)
     if d == 2:
-        figs = _maps(coords, fields, axes, pred, ref)
+        figs = _maps(coords, fields, axes, pred, ref, timed)
         if timed:
             figs.update(_lines_over_time(coords, fields, axes, pred, ref))
         return figs

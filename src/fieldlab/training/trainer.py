@@ -479,7 +479,8 @@ class Trainer:
     def _cost_line(self, bar, stage, batch, done: int, seconds: float) -> None:
         """Once per run, the expected cost: points, parameters, and the time per 1000 steps measured on
         the first chunk that runs compiled (the second of the first stage; the first one, with its
-        compilation, when the stage has only one)."""
+        compilation, when the stage has only one), extrapolated over the recipe when this is its last
+        stage, else over this stage (later stages, other optimisers, run at their own rates)."""
         seen = getattr(self, "_cost", None)
         if seen == "shown" or not done:
             return
@@ -496,7 +497,15 @@ class Trainer:
         per_1000 = 1000.0 * seconds / done
         timing = (f"first chunk with compilation {compile_s:.1f} s, then {per_1000:.2f} s per 1000 {stage.optimizer} steps" if compile_s is not None
                   else f"{per_1000:.2f} s per 1000 {stage.optimizer} steps (compilation included)")
-        total = "" if r.time else f"; the recipe's {r.total_steps} steps at this rate: about {_duration(per_1000 * r.total_steps / 1000)}"
+        later = r.stages[self.state.stage + 1:]
+        if r.time:
+            total = ""
+        elif not later:
+            total = f"; the recipe's {r.total_steps} steps at this rate: about {_duration(per_1000 * r.total_steps / 1000)}"
+        else:  # a later stage (a quasi-Newton one, float64) runs at its own rate: extrapolate over this stage only
+            total = (f"; this stage's {stage.steps} steps at this rate: about {_duration(per_1000 * stage.steps / 1000)}, "
+                     f"then {sum(st.steps for st in later)} steps of {', '.join(dict.fromkeys(st.optimizer for st in later))} "
+                     "at their own rate")
         bar.note(f"cost: {n_int} interior + {n_cond} condition points, {n_par:,} parameters; {timing}{total}")
 
     def _last_error(self) -> float | None:
