@@ -135,13 +135,15 @@ def bench_section(args) -> tuple[list[str], list[str]]:
              + 
              f"Every backbone: the problem's default recipe (see Default recipes; the birth condition with 64 Gauss "
              f"nodes) cut to {args.steps} steps in the "
-             f"same proportions, width chosen for at most {args.budget} parameters, seeds 0 to {args.seeds - 1}, float32, "
+             f"same proportions, width chosen for at most {args.budget} parameters, "
+             + (f"seeds 0 to {args.seeds - 1}" if args.seeds > 1 else "seed 0") + ", float32, "
              "the final iterate. Mean ± standard deviation over the seeds of: the relative L2 error of p on the "
              "reference grid, and the largest error over the 31 years of the total population N (relative), the births "
              "B (relative) and the OADR (percentage points).", "",
              f"**Equal steps, not the protocol's equal time.** The research note's protocol is 15 minutes per run on 2 "
              f"dedicated cores; on this shared machine every cell got the same {args.steps} optimiser steps instead "
-             f"(the default recipe has {default_steps}), and the wall column says what they cost each backbone.", "",
+             + ("(the default recipe's)" if args.steps == default_steps else f"(the default recipe has {default_steps})")
+             + ", and the wall column says what they cost each backbone.", "",
              "The published models' baseline is their initial-condition error, about 10 % RMS (the IC loss of 1e-2 "
              "in the authors' logs is a relative mean square). "
              + ("Here the initial condition is a hard constraint, the same for every backbone, so its error is float32 "
