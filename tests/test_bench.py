@@ -45,6 +45,7 @@ def test_grid_runs_resumes_and_reports(tmp_path):
     assert {r["status"] for r in results} == {"ok", "diverged"}
     ok = [r for r in results if r["status"] == "ok"]
     assert all(r["steps"] == 200 and r["n_params"] > 0 and r["final_loss"] < r["first_loss"] for r in ok)
+    assert all(r["coords"] == ["x", "t"] and r["timed"] for r in ok)  # the error maps put t across, x up
     for r in ok:  # the recorded error is the error of the saved prediction
         saved = np.load(tmp_path / "cells" / f"{r['key']}.npz")
         assert r["rel_l2"] == pytest.approx(metrics.rel_l2(saved["pred"], saved["ref"]), rel=1e-9)

@@ -128,6 +128,7 @@ def write_tables(out: Path, results: list[dict]) -> list[dict]:
 
 def write_figures(out: Path, results: list[dict]) -> list[Path]:
     from ..report.figures import Figures as plt  # Figure objects: the process's backend is left alone
+    from ..report.figures import oriented_plane
 
     paths = []
     problems = sorted({r["problem"] for r in results})
@@ -161,19 +162,23 @@ def write_figures(out: Path, results: list[dict]) -> list[Path]:
                 with np.load(npz) as z:
                     if "axis0" not in z:  # a scattered reference: no map or spectrum on a grid
                         continue
-                    data[model] = (z["pred"], z["ref"], [z[f"axis{i}"] for i in range(z["ref"].ndim - 1)])
+                    data[model] = (z["pred"], z["ref"], [z[f"axis{i}"] for i in range(z["ref"].ndim - 1)], r)
         if not data:
             continue
         n = len(data)
         cols = min(4, n)
         rows_ = int(math.ceil(n / cols))
         fig, axs = plt.subplots(rows_, cols, figsize=(3.4 * cols, 2.8 * rows_), squeeze=False)
-        vmax = max(np.abs(p - f).max() for p, f, _ in data.values())
-        for ax, (model, (pred, ref, axes)) in zip(axs.ravel(), sorted(data.items())):
+        vmax = max(np.abs(p - f).max() for p, f, _, _ in data.values())
+        for ax, (model, (pred, ref, axes, r)) in zip(axs.ravel(), sorted(data.items())):
             err = np.abs(pred - ref)[..., 0]
-            if err.ndim == 2:
-                im = ax.imshow(err, origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=vmax,
-                               extent=[axes[1][0], axes[1][-1], axes[0][0], axes[0][-1]])
+            if err.ndim == 2:  # as a run's maps: x across and y up, or time across (older cells: second axis across)
+                names = r.get("coords") or ["", ""]
+                image, extent, across, up = oriented_plane(err, axes[0], axes[1], names[0], names[1],
+                                                    b_is_time=r.get("timed", True))
+                im = ax.imshow(image, origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=vmax, extent=extent)
+                ax.set_xlabel(across, fontsize=8)
+                ax.set_ylabel(up, fontsize=8)
             else:
                 ax.plot(axes[0], err)
             ax.set_title(f"{model}: max {err.max():.1e}", fontsize=8)
@@ -185,7 +190,7 @@ def write_figures(out: Path, results: list[dict]) -> list[Path]:
         fig.savefig(paths[-1], dpi=100)
         plt.close(fig)
         fig, ax = plt.subplots(figsize=(6.4, 4.2))
-        for model, (pred, ref, _) in sorted(data.items()):
+        for model, (pred, ref, _, _) in sorted(data.items()):
             e = np.fft.rfft(pred - ref, axis=0)
             spec = np.sqrt(np.mean(np.abs(e.reshape(e.shape[0], -1)) ** 2, axis=1))
             ax.semilogy(np.arange(spec.size), spec, label=model)

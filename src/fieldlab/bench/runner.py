@@ -107,6 +107,7 @@ def compute_cell(spec: BenchSpec, cell: Cell) -> tuple[dict[str, Any], bytes | N
     bytes, None for a failed cell). Writes nothing, so it can run on any machine of a cluster."""
     from .. import metrics
     from ..errors import FieldlabError
+    from ..geometry import TimeDomain
     from ..run import solve
 
     cfg = spec.config(cell)
@@ -132,6 +133,7 @@ def compute_cell(spec: BenchSpec, cell: Cell) -> tuple[dict[str, Any], bytes | N
         first_loss=hist[0]["loss"], final_loss=hist[-1]["loss"],
         curve=[[t, e] for t, e in zip(times, errors) if np.isfinite(e)],
         model_options=cfg.model.options,
+        coords=list(run.problem.coords), timed=isinstance(run.problem.domain, TimeDomain),
     )
     # per-field metrics (rel_l2_u, mse_p, ...) and the problem's own (a gauge error, interface residuals)
     record["metrics"] = {k: v for k, v in run.metrics.items() if isinstance(v, float) and k not in record

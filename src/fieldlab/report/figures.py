@@ -60,7 +60,7 @@ def plot_counts(d: int) -> tuple[int, ...]:
     return (401,) if d == 1 else (161,) * 2 if d == 2 else (49,) * 3 if d == 3 else (25,) * d
 
 
-def _across(plane: np.ndarray, a_axis, b_axis, a_name: str, b_name: str, *, b_is_time: bool = False):
+def oriented_plane(plane: np.ndarray, a_axis, b_axis, a_name: str, b_name: str, *, b_is_time: bool = False):
     """A plane over coordinates ``(a, b)`` (first array axis: ``a``) as ``(image, extent, across, up)`` for
     ``imshow(image, origin="lower", extent=extent)``: ``a`` across and ``b`` up, or, when ``b`` is time,
     ``b`` across and ``a`` up."""
@@ -86,7 +86,7 @@ def _maps(coords, fields, axes, pred, ref, timed: bool = False) -> dict:
         fig, axs = plt.subplots(1, len(fields), figsize=(5.2 * len(fields), 4), squeeze=False)
         for k, field in enumerate(fields):
             ax = axs[0, k]
-            image, extent, across, up = _across(data[..., k], a, b, coords[0], coords[1], b_is_time=timed)
+            image, extent, across, up = oriented_plane(data[..., k], a, b, coords[0], coords[1], b_is_time=timed)
             im = ax.imshow(image, origin="lower", aspect="auto", extent=extent, cmap=cmap)
             ax.set_xlabel(across)
             ax.set_ylabel(up)
