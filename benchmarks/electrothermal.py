@@ -103,6 +103,30 @@ def tables(results: list[dict], models: tuple[str, ...]) -> list[str]:
     return lines
 
 
+def longer_section(results: list[dict], longer: list[dict], where: Path) -> list[str]:
+    """Equal time: the cells of ``--longer`` (a backbone run for more steps, e.g. the MLP for about
+    the LSTM's time) beside the main cells, per scenario, by wall time."""
+    lines = ["## At about equal time", "",
+             "The main cells (as above) beside longer runs of the cheaper backbone, whose steps "
+             f"were chosen to cost about the time of a dearer one (cells in `{where}`, the same command with another "
+             "`--work`, `--steps` and `--models`); worst-field relative L2 error (means over seeds):", "",
+             "| scenario | backbone | steps | time [s] | worst field |", "| --- | --- | --- | --- | --- |"]
+    for problem in PROBLEMS:
+        rows = [(r, "") for r in results if r["problem"] == problem and r["status"] == "ok"]
+        rows += [(r, " (longer)") for r in longer if r["problem"] == problem and r["status"] == "ok"]
+        if not any(tag for _, tag in rows):
+            continue
+        groups: dict[tuple, list[dict]] = {}
+        for r, tag in rows:
+            groups.setdefault((r["model"] + tag, r["steps"]), []).append(r)
+        summary = [(name, steps, _mean([r["wall_time_s"] for r in rs]),
+                    _mean([max(r["metrics"].get(f"rel_l2_{f}", np.nan) for f in FIELDS) for r in rs]))
+                   for (name, steps), rs in groups.items()]
+        for name, steps, wall, worst in sorted(summary, key=lambda row: row[2]):
+            lines.append(f"| {problem} | {name} | {steps} | {wall:.0f} | {worst:.2e} |")
+    return lines + [""]
+
+
 def _stages(problem: str) -> str:
     """The default recipe's stages in words, e.g. ``adam 2000, ssbroyden 2000 (float64)``."""
     from fieldlab import problems as registry
@@ -124,6 +148,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--report-only", action="store_true", help="train nothing; tabulate the finished cells")
+    ap.add_argument("--longer", type=Path, default=None,
+                    help="work directory of longer runs (another --work, e.g. the MLP at 12000 steps): an equal-time table")
     args = ap.parse_args()
     models = tuple(args.models.split(","))
     spec = BenchSpec(problems=tuple(args.problems.split(",")), models=models, seeds=args.seeds,
@@ -166,7 +192,13 @@ def main() -> None:
             + f"), identical for every backbone; backbones sized to at most {args.budget} parameters "
             "(`--budget`); physics only (no interior data); metrics on the exact fields on a 201 x 201 grid, final "
             "iterate.", ""]
-    text = "\n".join([h for h in head if h is not None] + tables(results, models)) + "\n"
+    extra = []
+    if args.longer:
+        from fieldlab.bench import load_results
+
+        extra = longer_section(results, [r for r in load_results(args.longer / "cells").values()
+                                         if r["problem"] in spec.problems], args.longer)
+    text = "\n".join([h for h in head if h is not None] + tables(results, models) + extra) + "\n"
     print(text)
     if args.out:  # the hand-written reading and the default recipes' section are kept
         write_keeping(args.out, text, "## Reading", "<!-- default-recipes -->")

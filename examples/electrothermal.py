@@ -6,7 +6,7 @@ materials on either side of the oblique line y = 1/4 + x/2 (heat conductivity 1 
 conductivity 1 | 5). T and phi are continuous across the line, and so are their normal fluxes; their
 slopes jump. The exact fields are manufactured, so every field's error is known.
 
-    python examples/electrothermal.py                              # 5 to 10 minutes on 2 CPU cores
+    python examples/electrothermal.py                              # 4000 steps, 5 to 10 minutes on 2 CPU cores
     FIELDLAB_EXAMPLE_STEPS=20 python examples/electrothermal.py    # a smoke test
 
 Writes the run directory ``examples-out/electrothermal/run/`` (metrics.json, prediction, reference
@@ -28,7 +28,8 @@ for key, condition in problem.conditions.items():
 print(f"  equations: {', '.join(problem.equations)}; outputs of the network: {problem.outputs} "
       f"for {len(problem.fields)} fields (T and phi are A + |d| B)")
 
-# The problem's default recipe (Adam 2000, then float64 self-scaled Broyden 2000), cut to the budget.
+# The problem's default recipe (Adam 6000, then float64 self-scaled Broyden 6000), cut to the budget in
+# the same proportions: 2000 + 2000 steps for 4000.
 recipe = fieldlab.Recipe.model_validate(problems.defaults(name)["recipe"]).with_steps(steps(4000))
 out = out_dir("electrothermal")
 run = fieldlab.train(name, "mlp", recipe, out=out / "run", width=32, depth=4)
