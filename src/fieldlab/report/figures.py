@@ -172,16 +172,15 @@ def _slices(coords, fields, axes, pred, ref) -> dict:
         (lambda v: v[:, mid[1], :], (0, 2), f"{coords[1]} = {axes[1][mid[1]]:.3g}"),
         (lambda v: v[mid[0], :, :], (1, 2), f"{coords[0]} = {axes[0][mid[0]]:.3g}"),
     ]
-    extents = [[axes[a][0], axes[a][-1], axes[b][0], axes[b][-1]] for _, (a, b), _ in planes_of]
-    xl = [coords[a] for _, (a, b), _ in planes_of]  # the first coordinate of each plane across
-    yl = [coords[b] for _, (a, b), _ in planes_of]
     figs = {}
     kinds = [("slices", pred, "RdBu_r", "")] + ([("error_slices", np.abs(pred - ref), "magma", "|error| ")]
                                                if ref is not None else [])
     for name, data, cmap, label in kinds:
         rows = [[f"{label}{f}, {where}" for _, _, where in planes_of] for f in fields]
-        planes = [[cut(data[..., k]).T for cut, _, _ in planes_of] for k in range(len(fields))]
-        figs[name] = _panel_grid(rows, planes, xl, yl, extents, [cmap] * len(fields))
+        drawn = [[oriented_plane(cut(data[..., k]), axes[a], axes[b], coords[a], coords[b]) for cut, (a, b), _ in planes_of]
+                 for k in range(len(fields))]
+        _, extents, xl, yl = (list(col) for col in zip(*drawn[0]))
+        figs[name] = _panel_grid(rows, [[d[0] for d in row] for row in drawn], xl, yl, extents, [cmap] * len(fields))
     return figs
 
 
@@ -196,18 +195,20 @@ def _maps_over_time(coords, fields, axes, pred, ref) -> dict:
         where = f", {coords[2]} = {axes[2][m]:.3g}"
     else:
         where = ""
-    a, b = axes[0], axes[1]
-    extent = [a[0], a[-1], b[0], b[-1]]  # spatial planes: the first coordinate across (transposed below)
+    def image(plane):  # a spatial plane: the first coordinate across
+        return oriented_plane(plane, axes[0], axes[1], coords[0], coords[1])
+
     rows, planes, cmaps = [], [], []
     for k, f in enumerate(fields):
         rows.append([f"{f}, {coords[-1]} = {t[i]:.3g}{where}" for i in picks])
-        planes.append([pred[:, :, i, k].T for i in picks])
+        planes.append([image(pred[:, :, i, k])[0] for i in picks])
         cmaps.append("RdBu_r")
         if ref is not None:
             rows.append([f"|{f} - reference|, {coords[-1]} = {t[i]:.3g}" for i in picks])
-            planes.append([np.abs(pred[:, :, i, k] - ref[:, :, i, k]).T for i in picks])
+            planes.append([image(np.abs(pred[:, :, i, k] - ref[:, :, i, k]))[0] for i in picks])
             cmaps.append("magma")
-    return {"snapshots": _panel_grid(rows, planes, coords[0], coords[1], extent, cmaps)}
+    _, extent, across, up = image(pred[:, :, 0, 0])
+    return {"snapshots": _panel_grid(rows, planes, across, up, extent, cmaps)}
 
 
 def field_figures(coords, fields, axes, pred: np.ndarray, ref: np.ndarray | None = None, *,
