@@ -164,10 +164,17 @@ class TermWeights(Strategy):
 
 class Balance(TermWeights):
     r"""Balancing by a per-term measure :math:`m_k` (a gradient norm, an NTK trace):
-    :math:`\hat\lambda_k = \sum_j m_j / m_k`, :math:`\lambda_k \leftarrow \alpha \lambda_k + (1 - \alpha) \hat\lambda_k`;
-    a term whose measure is 0 (all its weights 0) keeps its weight."""
+    :math:`\hat\lambda_k = \min(\sum_j m_j / m_k,\ \lambda_{\max})`,
+    :math:`\lambda_k \leftarrow \alpha \lambda_k + (1 - \alpha) \hat\lambda_k`;
+    a term whose measure is 0 (all its weights 0) keeps its weight.
+
+    The cap :math:`\lambda_{\max}` (``max_weight``) guards against a term that no parameter can reduce
+    (a periodicity condition holding an initial condition's derivative jump, inconsistent data): its
+    gradient is tiny, the uncapped ratio grows without bound (to 1e6 on Allen-Cahn) and the other terms
+    starve. ``max_weight: null`` removes the cap (the published form)."""
 
     alpha: float = Field(0.9, ge=0, lt=1, description="running-average factor")
+    max_weight: float | None = Field(1e3, ge=1, description="largest weight a term can get (None: no cap)")
 
     def measure(self, ctx: Context) -> dict[str, Array]:
         raise NotImplementedError
@@ -176,7 +183,9 @@ class Balance(TermWeights):
         m = self.measure(ctx)
         total = sum(m.values())
         tiny = jnp.finfo(total.dtype).tiny
-        return {"w": {k: jnp.where(m[k] > tiny, self.alpha * w + (1 - self.alpha) * total / jnp.maximum(m[k], tiny), w)
+        cap = jnp.inf if self.max_weight is None else self.max_weight
+        return {"w": {k: jnp.where(m[k] > tiny,
+                                   self.alpha * w + (1 - self.alpha) * jnp.minimum(total / jnp.maximum(m[k], tiny), cap), w)
                       for k, w in state["w"].items()}}
 
 
