@@ -59,6 +59,17 @@ def test_integral_refuses_bad_input():
         _problem(conditions={"g": Integral("q", 0.0)})
     with pytest.raises(FieldlabError, match="region has dimension 1"):
         _residual(_problem(conditions={"g": Integral("u", 0.0, region=Interval(0, 1))}), "g", lambda z: z[:1])
+    for order in (0, 2.5, (4, 4, 4), True):
+        with pytest.raises(FieldlabError, match="needs order >= 1"):
+            _problem(conditions={"g": Integral("u", 0.0, order=order)})
+
+
+def test_integral_orders_per_axis_and_the_area_of_a_region():
+    u = lambda z: jnp.array([z[0] ** 3 * z[1] ** 7])  # noqa: E731 - exact with 2 x 4 Gauss nodes
+    pb = _problem(conditions={"g": Integral("u", 0.0, order=(2, 4)),
+                              "area": Integral(lambda F, p: 1.0 + 0 * F.u, 0.0, region=Disk([0.5, 0.5], 0.25))})
+    assert _residual(pb, "g", u)[0, 0] == pytest.approx(1 / 32, rel=1e-5)
+    assert _residual(pb, "area", u)[0, 0] == pytest.approx(np.pi / 16, rel=1e-3)  # |R| from a Sobol probe
 
 
 # -- interfaces --------------------------------------------------------------------------------------
@@ -105,6 +116,10 @@ def test_interface_and_outputs_refuse_bad_input():
         _problem(("T",), {"g": Interface("T", GAMMA, offset=0.0)})
     with pytest.raises(FieldlabError, match=r"Interface refers to field\(s\) \['S'\]"):
         _problem(("T",), {"g": Interface(("T", "S"), GAMMA)})
+    same = Interface(["T"], GAMMA, coefficient=4.0)  # one field in a list; one coefficient for both sides
+    assert same.field == "T" and same.coefficient == (4.0, 4.0)
+    with pytest.raises(FieldlabError, match="one value or a pair"):
+        Interface("T", GAMMA, coefficient=(1.0, 2.0, 3.0))
     with pytest.raises(FieldlabError, match="asks for 3 network outputs; that needs a transform"):
         _problem(("T",), outputs=3)
 
@@ -168,6 +183,28 @@ def test_scaled_condition_and_equation():
     with pytest.raises(FieldlabError, match="scale must be positive"):
         scaled(eq, 0.0)
 
+
+
+def test_scaled_condition_keeps_the_wrapped_conditions_points():
+    from fieldlab.training.recipe import Sampling
+    from fieldlab.training.trainer import condition_counts
+    left = fieldlab.Dirichlet("u", 0.0, where=lambda x, y: np.isclose(x, 0.0))
+    pts = np.array([[0.2, 0.3], [0.7, 0.1], [0.5, 0.5]])
+    conds = {"left": Scaled(left, 2.0), "few": Scaled(fieldlab.Dirichlet("u", 0.0, count=10), 2.0),
+             "pt": Scaled(fieldlab.Point(pts, 1.0, fields="u"), 0.5)}
+    pb = _problem(("u", "p"), conds)
+    counts = condition_counts(pb, Sampling(boundary=400))
+    plain = condition_counts(_problem(("u", "p"), {"left": left}), Sampling(boundary=400))["left"]
+    assert 90 <= counts["left"] == plain <= 110  # a quarter of the boundary, as unwrapped (not all 400)
+    assert (counts["few"], counts["pt"]) == (10, 3)  # its own count; every point
+    assert conds["left"].names == ("u",)
+    with pytest.raises(FieldlabError, match="unknown|refers to field"):
+        _problem(("u", "p"), {"d": Scaled(fieldlab.Dirichlet("w", 0.0), 2.0)})
+    with pytest.raises(FieldlabError, match="2 scales but its residual has 1 component"):
+        _residual(_problem(("u", "p"), {"d": Scaled(left, (1.0, 2.0))}), "d", lambda z: jnp.array([1.0, 0.0]))
+    with pytest.raises(FieldlabError, match="3 scales but its residual has 2 component"):
+        scaled(lambda F, p: jnp.stack([F.u, F.p]), (1.0, 2.0, 3.0))(
+            fieldlab.Fields(lambda z: jnp.array([1.0, 0.02]), jnp.zeros(2), ("x", "y"), ("u", "p")), {})
 
 def test_all_metrics_per_field():
     ref = np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0]])

@@ -33,7 +33,7 @@ def lotka_problem(**cond):
     return fieldlab.Problem(
         name="lotka", coords=("a", "t"), fields=("p",), domain=Interval(0.0, A) * TimeInterval(0.0, 10.0),
         equations={"pde": lambda F, p: F.d("p", "t") + F.d("p", "a") + MU * F.p},
-        conditions={"births": Nonlocal("p", over="a", at=0.0, kernel=lambda a, t: lotka_beta(a, t), **cond)})
+        conditions={"births": Nonlocal("p", **{"over": "a", "at": 0.0, "kernel": lambda a, t: lotka_beta(a, t), **cond})})
 
 
 def births_residual(problem, u, n=32):
@@ -73,7 +73,28 @@ def test_nonlocal_condition_refuses_what_does_not_fit():
         lotka_problem(lo=0.0, hi=60.0)
     with pytest.raises(FieldlabError, match="unknown quadrature rule"):
         Nonlocal("p", "a", 0.0, lambda a, t: a, rule="simpson")
+    with pytest.raises(FieldlabError, match="same whole number of nodes in every panel"):
+        Nonlocal("p", "a", 0.0, lambda a, t: a, nodes=10, panels=3)
+    with pytest.raises(FieldlabError, match="not an end of the domain"):
+        lotka_problem(at=5.0)
+    with pytest.raises(FieldlabError, match=r"returns shape \(3,\)"):
+        fieldlab.Problem(name="k", coords=("a", "t"), fields=("p",), domain=Interval(0, 1) * TimeInterval(0, 1),
+                         equations={"pde": lambda F, p: F.p},
+                         conditions={"b": Nonlocal("p", "a", 0.0, lambda a, t: jnp.stack([a, t, a]))})
+    with pytest.raises(FieldlabError, match="kernel failed"):
+        lotka_problem(kernel=lambda a: a)
     assert "Nonlocal" in fieldlab.__all__
+
+
+@pytest.mark.parametrize("method", ["grid", "sobol"])
+def test_nonlocal_face_points_spread_over_the_other_coordinate(method):
+    """A grid on the face, not the interior grid's few distinct times moved onto it."""
+    pb = lotka_problem()
+    z = pb.conditions["births"].sample(pb, 256, 0, method)["z"]
+    assert z.shape == (256, 2) and np.all(z[:, 0] == 0.0)
+    t = np.sort(z[:, 1])
+    assert len(np.unique(t)) == 256 and 0.0 <= t[0] and t[-1] <= 10.0
+    assert np.max(np.diff(np.concatenate([[0.0], t, [10.0]]))) < 4 * 10.0 / 256  # no gaps
 
 
 def lotka_model():
@@ -254,3 +275,12 @@ def test_nonlocal_condition_trains_to_the_closed_form():
     assert np.linalg.norm(run.predict(z)[:, 0] - exact) / np.linalg.norm(exact) < 1e-2
     # the newborns follow exp(LAM t): without the birth condition p(0, t) would be free
     assert run.predict([[0.0, 10.0]])[0, 0] == pytest.approx(np.exp(LAM * 10), rel=1e-2)
+
+
+def test_demography_tells_apart_two_runs_of_one_scenario():
+    from fieldlab.demography import _unique
+
+    labels = ["china2024-three-child", "china2024-three-child", "tao2025-three-child", "tao2025-three-child"]
+    assert _unique(labels, ["mlp-run", "lstm-run", "", ""]) == [
+        "china2024-three-child-mlp-run", "china2024-three-child-lstm-run", "tao2025-three-child", "tao2025-three-child-2"]
+    assert _unique(["a", "b"], ["r1", "r2"]) == ["a", "b"]  # a label used once keeps its short form

@@ -83,8 +83,9 @@ class Integral(Condition):
       (exact for polynomials of degree ``2 order - 1``; smooth integrands converge spectrally);
     - any other region (a disk, a polygon, a boolean combination): ``qmc`` scrambled-Sobol points of
       the region with equal weights ``|R| / N`` (quasi-Monte Carlo, error about ``N^-1`` for smooth
-      integrands); ``|R|`` is estimated from the points that fall in the bounding box, so prefer
-      ``mean=True`` there.
+      integrands); ``|R|`` is estimated from the share of 65536 scrambled-Sobol points of the
+      bounding box that fall in ``R`` (relative error about 1e-4 for a disk), so prefer ``mean=True``
+      there.
 
     The whole rule is one loss item: ``sample`` returns ``{"z": (1, d), "nodes": (1, N, d),
     "w": (1, N)}`` (``z`` is the first node, for code that expects a point), and the residual is
@@ -97,7 +98,7 @@ class Integral(Condition):
         value: the target ``c``.
         region: the region ``R`` (``None``: the problem's domain).
         mean: divide by the total weight (the region's measure).
-        order: Gauss-Legendre nodes per axis for box regions.
+        order: Gauss-Legendre nodes per axis for box regions (one number, or one per axis).
         qmc: number of Sobol points for other regions.
     """
 
@@ -105,7 +106,7 @@ class Integral(Condition):
     value: float = 0.0
     region: object | None = None
     mean: bool = False
-    order: int = 32
+    order: int | tuple[int, ...] = 32
     qmc: int = 4096
     kind = "boundary"
 
@@ -122,7 +123,9 @@ class Integral(Condition):
             raise FieldlabError("an Integral over a space-time domain needs a Box region; pass region=Box(...).")
         nodes = np.asarray(region.sample_interior(self.qmc, seed=0, method="sobol"), np.float64)
         lo, hi = (np.asarray(b, np.float64) for b in region.bounds())
-        probe = np.random.default_rng(0).uniform(lo, hi, size=(65536, len(lo)))
+        from .geometry.base import unit_samples
+
+        probe = lo + unit_samples(65536, len(lo), np.random.default_rng(0), "sobol") * (hi - lo)
         volume = float(np.prod(hi - lo) * np.mean(region.inside(probe)))
         return nodes, np.full(len(nodes), volume / len(nodes))
 
@@ -148,8 +151,13 @@ class Integral(Condition):
             raise FieldlabError(f"Integral refers to field '{self.field}', but the problem's fields are {problem.fields}.")
         if self.region is None and not _is_box(problem.domain) and hasattr(problem.domain, "sample_initial"):
             raise FieldlabError("an Integral over a space-time domain needs a Box region; pass region=Box(...).")
-        if not (int(self.order) >= 1 and int(self.qmc) >= 1):
-            raise FieldlabError("an Integral needs order >= 1 and qmc >= 1 quadrature points.")
+        order = np.atleast_1d(np.asarray(self.order, dtype=object))
+        whole = lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1  # noqa: E731
+        if not (order.ndim == 1 and order.size in (1, len(problem.coords)) and all(whole(v) for v in order)
+                and whole(self.qmc)):
+            raise FieldlabError(f"an Integral needs order >= 1 (one whole number, or one per coordinate "
+                                f"{problem.coords}) and qmc >= 1 quadrature points; got order={self.order!r}, "
+                                f"qmc={self.qmc!r}.")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -205,7 +213,7 @@ class Interface(Condition):
 
     with :math:`n` the curve's unit normal (pointing from side ``-`` into side ``+``), piecewise
     coefficients ``coefficient = (k_minus, k_plus)`` (numbers, or functions of the trace value such as
-    ``lambda T: 1 + T``), and jumps ``a = jump``, ``b = flux_jump`` (default 0: perfect contact). The
+    ``lambda T: 1 + T``; one number or function: the same on both sides), and jumps ``a = jump``, ``b = flux_jump`` (default 0: perfect contact). The
     residual is the vector ``([u] - a, [k du/dn] - b)``.
 
     **Two representations of a field with a kink.** A smooth network cannot carry a jump of the
@@ -237,8 +245,15 @@ class Interface(Condition):
     kind = "boundary"
 
     def __post_init__(self):
-        if isinstance(self.field, list):
-            object.__setattr__(self, "field", tuple(self.field))
+        if isinstance(self.field, (list, tuple)):
+            object.__setattr__(self, "field", self.field[0] if len(self.field) == 1 else tuple(self.field))
+        c = self.coefficient
+        if not isinstance(c, (list, tuple)):
+            object.__setattr__(self, "coefficient", (c, c))
+        elif len(c) != 2:
+            raise FieldlabError(f"an Interface's coefficient is one value or a pair (minus side, plus side); got {len(c)}.")
+        else:
+            object.__setattr__(self, "coefficient", tuple(c))
 
     def sample(self, problem, n, seed, method):
         z, normal = self.curve.sample(n, seed=seed, method=method)
@@ -335,21 +350,37 @@ class Scaled(Condition):
     condition: Condition
     scale: float | tuple[float, ...] = 1.0
 
+    # The wrapped condition decides where and how many points are drawn.
     @property
-    def kind(self):  # noqa: D401 - the wrapped condition's point count applies
+    def kind(self):  # noqa: D401
         return self.condition.kind
+
+    @property
+    def count(self):
+        return self.condition.count
+
+    @property
+    def points(self):
+        return getattr(self.condition, "points", ())
+
+    @property
+    def names(self):
+        return self.condition.names
+
+    def fraction(self, problem):
+        return self.condition.fraction(problem)
 
     def sample(self, problem, n, seed, method):
         return self.condition.sample(problem, n, seed, method)
 
     def residual(self, at, item, p):
         r = self.condition.residual(at, item, p)
-        return r / jnp.asarray(self.scale, r.dtype)
+        return r / _per_component(self.scale, r, "a Scaled condition")
 
     def check(self, problem):
         self.condition.check(problem)
         s = np.atleast_1d(np.asarray(self.scale, np.float64))
-        if not (np.isfinite(s).all() and (s > 0).all()):
+        if s.ndim != 1 or not (np.isfinite(s).all() and (s > 0).all()):
             raise FieldlabError("a Scaled condition's scale must be positive finite numbers.")
 
 
@@ -365,9 +396,20 @@ def scaled(equation: Callable[[Fields, Mapping[str, Array]], Array], scale) -> C
 
     def residual(F, p):
         r = equation(F, p)
-        return r / jnp.asarray(s, r.dtype)
+        return r / _per_component(s, r, "a scaled equation")
 
     return residual
+
+
+def _per_component(scale, r: Array, what: str) -> Array:
+    """``scale`` as an array that divides the residual ``r`` (one number, or one per component of ``r``)."""
+    s = jnp.asarray(scale, r.dtype)
+    if s.size == 1:
+        return s.reshape(())
+    if s.shape != r.shape[-1:]:
+        raise FieldlabError(f"{what} has {s.size} scales but its residual has {r.shape[-1] if r.ndim else 1} "
+                            "component(s); give one scale, or one per component.")
+    return s
 
 
 # --------------------------------------------------------------------------------------------------

@@ -166,14 +166,19 @@ def write_report(targets: Sequence[str | Path], out: str | Path) -> dict[str, Pa
     from .run import load_run
 
     series: list[tuple[str, Mapping, Mapping | None]] = []
+    sources: list[str] = []  # the run directory's name, or '' for a reference
     for target in targets:
         if Path(target).is_dir():
             run = load_run(target)
             series.append((_label(run.config.problem), from_reference(run.config.problem), from_run(run)))
+            sources.append(Path(target).resolve().name)
         else:
-            series += [(_label(n), from_reference(n), None) for n in scenario_names(str(target))]
+            names = scenario_names(str(target))
+            series += [(_label(n), from_reference(n), None) for n in names]
+            sources += [""] * len(names)
     if not series:
         raise FieldlabError("demography needs at least one run directory or population problem name.")
+    series = [(lab, ref, pred) for lab, (_, ref, pred) in zip(_unique([s[0] for s in series], sources), series)]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rows = [(s, "reference", ref) for s, ref, _ in series] + [(s, "network", pred) for s, _, pred in series if pred]
@@ -189,6 +194,17 @@ def write_report(targets: Sequence[str | Path], out: str | Path) -> dict[str, Pa
         paths[f"pyramids {s}"] = out / f"pyramids-{s}.png"
         _pyramids(paths[f"pyramids {s}"], s, ref, pred)
     return paths
+
+
+def _unique(labels: Sequence[str], sources: Sequence[str]) -> list[str]:
+    """The labels, those shared by several series told apart by their run directory (then by a number)."""
+    out = [f"{lab}-{src}" if src and labels.count(lab) > 1 else lab for lab, src in zip(labels, sources)]
+    seen: dict[str, int] = {}
+    for i, lab in enumerate(out):
+        seen[lab] = seen.get(lab, 0) + 1
+        if out.count(lab) > 1 and seen[lab] > 1:
+            out[i] = f"{lab}-{seen[lab]}"
+    return out
 
 
 def _label(name: str) -> str:

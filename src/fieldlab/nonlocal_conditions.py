@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .errors import FieldlabError
+from .geometry.base import as_rng, rejection_sample
 from .problem import Condition
 
 __all__ = ["Nonlocal", "quadrature_rule"]
@@ -41,16 +42,17 @@ __all__ = ["Nonlocal", "quadrature_rule"]
 def quadrature_rule(lo: float, hi: float, nodes: int = 64, rule: str = "gauss", panels: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights of a fixed rule for ``integral_lo^hi f(s) ds ~ sum_q w_q f(s_q)``.
 
-    ``rule="gauss"``: composite Gauss-Legendre, ``panels`` equal panels of ``nodes // panels`` nodes
-    each (error ``O(h^{2k})`` for smooth ``f``, with ``k`` nodes per panel of width ``h``).
+    ``rule="gauss"``: composite Gauss-Legendre, ``panels`` equal panels of ``nodes / panels`` nodes
+    each (``panels`` divides ``nodes``) (error ``O(h^{2k})`` for smooth ``f``, with ``k`` nodes per panel of width ``h``).
     ``rule="trapezoid"``: ``nodes`` equally spaced nodes including both ends (error ``O(h^2)``;
     exact weights at a kink placed on a node).
     """
     if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
         raise FieldlabError(f"a quadrature interval needs finite lo < hi; got [{lo}, {hi}].")
     if rule == "gauss":
-        if panels < 1 or nodes < panels:
-            raise FieldlabError(f"a Gauss rule needs at least one node per panel; got {nodes} nodes in {panels} panels.")
+        if panels < 1 or nodes < panels or nodes % panels:
+            raise FieldlabError(f"a Gauss rule needs the same whole number of nodes in every panel; got {nodes} nodes "
+                                f"in {panels} panels.")
         k = nodes // panels
         g, w = np.polynomial.legendre.leggauss(k)
         edges = np.linspace(lo, hi, panels + 1)
@@ -87,8 +89,9 @@ class Nonlocal(Condition):
 
     The residual at a boundary point ``z`` (with ``z[over] = at``) is ``u(z) - sum_q w_q K(z_q) .
     v(z_q)``, where ``z_q`` is ``z`` with ``over`` replaced by node ``s_q``. Points of the face are
-    drawn like the interior (any sampling method) with ``over`` set to ``at``; this needs a
-    box-shaped extent along ``over`` (an interval or box, possibly times a time interval).
+    drawn like the interior with ``over`` set to ``at`` (``"grid"``: a grid of the face itself, see
+    :meth:`face_points`); this needs a box-shaped extent along ``over`` (an
+    interval or box, possibly times a time interval), and ``at`` must be one of its two ends.
     """
 
     field: str
@@ -119,9 +122,21 @@ class Nonlocal(Condition):
         lo, hi = self.limits(problem)
         i = problem.coords.index(self.over)
         dlo, dhi = (float(b[i]) for b in problem.domain.bounds())
+        if min(abs(float(self.at) - dlo), abs(float(self.at) - dhi)) > 1e-9 * (dhi - dlo):
+            raise FieldlabError(f"Nonlocal holds on the face {self.over} = {self.at:g}, which is not an end of the "
+                                f"domain's extent [{dlo:g}, {dhi:g}] along '{self.over}'; give at={dlo:g} or at={dhi:g}.")
         if lo < dlo - 1e-9 * (dhi - dlo) or hi > dhi + 1e-9 * (dhi - dlo) or not hi > lo:
             raise FieldlabError(f"the Nonlocal integral over '{self.over}' from {lo:g} to {hi:g} leaves the domain "
                                 f"[{dlo:g}, {dhi:g}]; give lo and hi inside it with lo < hi.")
+        k = len(self.fields or (self.field,))
+        z = 0.5 * (problem.domain.bounds()[0] + problem.domain.bounds()[1])
+        try:
+            shape = jnp.shape(self.kernel(*jnp.asarray(z, jnp.float32)))
+        except Exception as e:  # noqa: BLE001 - any failure of user code is reported with its cause
+            raise FieldlabError(f"the Nonlocal kernel failed at the point {tuple(z)}: {type(e).__name__}: {e}") from None
+        if shape not in ((), (1,), (k,)):
+            raise FieldlabError(f"the Nonlocal kernel returns shape {shape}; it must return one number, or one per "
+                                f"integrated field ({k}: {self.fields or (self.field,)}).")
 
     def limits(self, problem) -> tuple[float, float]:
         """The integral's limits, the domain's extent along ``over`` where not given."""
@@ -135,12 +150,31 @@ class Nonlocal(Condition):
 
     def sample(self, problem, n, seed, method):
         i = problem.coords.index(self.over)
-        z = np.array(problem.domain.sample_interior(n, seed=seed, method=method), dtype=np.float64)
-        z[:, i] = self.at
+        z = self.face_points(problem, n, seed, method)
         s, w = self.rule_for(problem)
         zq = np.repeat(z[:, None, :], len(s), axis=1)
         zq[:, :, i] = s
         return {"z": z, "nodes": zq, "weights": np.broadcast_to(w, (n, len(s))).copy()}
+
+    def face_points(self, problem, n, seed, method) -> np.ndarray:
+        """``(n, d)`` points of the face ``over = at``.
+
+        Random and low-discrepancy points are drawn in the interior and moved onto the face (their
+        projection is again such a sample of the other coordinates). A grid is drawn on the face
+        itself, in its ``d - 1`` coordinates, keeping the points inside the domain: the interior
+        grid moved onto the face would keep only its few distinct values of each other coordinate.
+        """
+        i = problem.coords.index(self.over)
+        if method != "grid":
+            z = np.array(problem.domain.sample_interior(n, seed=seed, method=method), dtype=np.float64)
+            z[:, i] = self.at
+            return z
+        lo, hi = (np.asarray(b, np.float64) for b in problem.domain.bounds())
+        free = [k for k in range(len(problem.coords)) if k != i]
+        mid = 0.5 * (lo[i] + hi[i])  # the extent along `over` is a box: inside at mid <=> inside on the face
+        y = rejection_sample(lo[free], hi[free], n, as_rng(seed), method,
+                             lambda y: problem.domain.inside(np.insert(y, i, mid, axis=1)))
+        return np.insert(y, i, float(self.at), axis=1)
 
     def integral(self, u: Callable[[jax.Array], jax.Array], nodes: jax.Array, weights: jax.Array,
                  field_names) -> jax.Array:
