@@ -284,3 +284,25 @@ def test_demography_tells_apart_two_runs_of_one_scenario():
     assert _unique(labels, ["mlp-run", "lstm-run", "", ""]) == [
         "china2024-three-child-mlp-run", "china2024-three-child-lstm-run", "tao2025-three-child", "tao2025-three-child-2"]
     assert _unique(["a", "b"], ["r1", "r2"]) == ["a", "b"]  # a label used once keeps its short form
+
+
+@pytest.mark.parametrize("name", ["population-tao2025", "population-china2024:policy=separate-two-child"])
+def test_population_metrics_report_the_demographic_errors(name):
+    from jax.scipy.interpolate import RegularGridInterpolator
+
+    from fieldlab.problems.population import MODELS, reference_solution
+
+    base, _, policy = name.partition(":policy=")
+    ages, years, p = reference_solution(base, policy or "three-child")
+    interp = RegularGridInterpolator((jnp.asarray(ages), jnp.asarray(years)), jnp.asarray(p / MODELS[base][1]))
+    pb = problems.get(name)
+    exact = pb.extra_metrics(lambda z: interp(z[None])[0][None], jnp.float32)
+    assert exact["max_total_rel_error"] < 1e-5 and exact["max_births_rel_error"] < 1e-5
+    assert exact["max_oadr_error_points"] < 1e-4
+    off = pb.extra_metrics(lambda z: 1.01 * interp(z[None])[0][None], jnp.float32)
+    assert off["max_total_rel_error"] == pytest.approx(0.01, rel=1e-3)
+    assert off["max_births_rel_error"] == pytest.approx(0.01, rel=1e-3)
+    assert off["max_oadr_error_points"] < 1e-4  # a ratio: a uniform factor leaves it
+    assert ("rel_l2_p_off_jump" in off) == (base == "population-tao2025")
+    if "rel_l2_p_off_jump" in off:
+        assert exact["rel_l2_p_off_jump"] < 1e-6 and off["rel_l2_p_off_jump"] == pytest.approx(0.01, rel=1e-3)

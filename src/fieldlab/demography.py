@@ -33,7 +33,7 @@ import numpy as np
 
 from .errors import FieldlabError
 
-__all__ = ["COLUMNS", "PYRAMID_YEARS", "errors", "from_reference", "from_run", "scenario_names", "write_report"]
+__all__ = ["COLUMNS", "PYRAMID_YEARS", "errors", "from_predict", "from_reference", "from_run", "scenario_names", "write_report"]
 
 COLUMNS = ("total", "births", "deaths", "oadr", "share65")
 PYRAMID_YEARS = (2024, 2034, 2044, 2054)
@@ -73,15 +73,22 @@ def from_reference(name: str) -> dict:
 
 def from_run(run) -> dict:
     """Indicators and the age profile of a trained run of a population problem, in persons."""
+    k = run.problem.fields.index("p")
+    return from_predict(run.config.problem, lambda z: run.predict(z)[:, k])
+
+
+def from_predict(name: str, predict) -> dict:
+    """Indicators and the age profile, in persons, of ``predict(z (n, 2)) -> p (n,)`` in the units of
+    problem ``name`` (persons divided by its scale), evaluated on the reference's age grid every year."""
     from .problems.population import MODELS
     from .reference.population import indicators
 
-    base, policy = _split(run.config.problem)
+    base, policy = _split(name)
     model, scale = MODELS[base][0](policy), MODELS[base][1]
     ages = np.linspace(*model.ages, int(round((model.ages[1] - model.ages[0]) / AGE_STEP)) + 1)
     years = np.arange(model.years[0], model.years[1] + 0.5)
     grid = np.stack(np.meshgrid(ages, years, indexing="ij"), -1).reshape(-1, 2)
-    p = run.predict(grid)[:, run.problem.fields.index("p")].reshape(len(ages), len(years)) * scale
+    p = np.asarray(predict(grid), np.float64).reshape(len(ages), len(years)) * scale
     return {**indicators(model, ages, years, p), "ages": ages, "p": p}
 
 

@@ -56,6 +56,7 @@ from __future__ import annotations
 import functools
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -222,9 +223,29 @@ def _build(name: str, model: PopulationModel, scale: float, policy: str, descrip
         return Reference((ages[keep], years), (p[keep] / scale)[..., None],
                          f"method of characteristics, h = {REFERENCE_H:g} year, corner-averaged (order 2)")
 
+    full = (name + (f":policy={policy}" if policy != POLICIES[0] else "")
+            + (f":initial={initial}" if initial != INITIAL[0] else ""))
+
+    def demographic_metrics(u, dtype) -> dict[str, float]:
+        """The largest errors over the years of N and B (relative) and of the OADR (points); for
+        tao2025 also the relative L2 error of p off the jump (ages more than 2 years from a = t - 2024)."""
+        from .. import demography
+
+        f = jax.jit(jax.vmap(lambda z: u(z)[0]))
+        e = demography.errors(demography.from_predict(full, lambda z: f(jnp.asarray(z, dtype))),
+                              demography.from_reference(full))
+        out = {"max_total_rel_error": float(e["total"].max()), "max_births_rel_error": float(e["births"].max()),
+               "max_oadr_error_points": float(e["oadr"].max())}
+        if name == "population-tao2025":
+            ref = reference()
+            off = np.abs(ref.points[:, 0] - (ref.points[:, 1] - T0)) > 2.0
+            pred = np.asarray(f(jnp.asarray(ref.points[off], dtype)), np.float64)
+            exact = ref.flat[off, 0]
+            out["rel_l2_p_off_jump"] = float(np.linalg.norm(pred - exact) / np.linalg.norm(exact))
+        return out
+
     return Problem(
-        name=name + (f":policy={policy}" if policy != POLICIES[0] else "")
-        + (f":initial={initial}" if initial != INITIAL[0] else ""),
+        name=full,
         coords=("a", "t"), fields=("p",),
         domain=Interval(0.0, AMAX) * TimeInterval(T0, T1),
         equations={"pde": residual},
@@ -234,7 +255,7 @@ def _build(name: str, model: PopulationModel, scale: float, policy: str, descrip
         },
         params={"horizon": HORIZON},
         transform=transform if initial == "hard" else None, exact=("initial",) if initial == "hard" else (),
-        reference=reference,
+        reference=reference, extra_metrics=demographic_metrics,
         description=description + f"; policy = {policy}; p in units of {scale:.3g} persons per year of age",
     )
 
