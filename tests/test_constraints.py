@@ -111,6 +111,24 @@ def test_interface_residuals_are_exact_for_both_representations():
     assert np.allclose(jumped[:, 0], 0.5) and np.allclose(jumped[:, 1], 0.0, atol=1e-6)
 
 
+
+def test_interface_coefficients_of_another_field():
+    """sigma(T) on the phi interface: sigma_- = 1 + T, sigma_+ = 3 + 5 T, T = 1, phi = d / sigma(1)."""
+    sig = (lambda T: 1 + T, lambda T: 3 + 5 * T)
+    d = lambda z: GAMMA.level_set(z[0], z[1], xp=jnp)  # noqa: E731
+    transform = kink(GAMMA.level_set, {0: (0, 2)}, 2)  # phi = A + |d| B; T = raw 1
+    raw = lambda z: jnp.array([d(z) * (1 / 2 + 1 / 8) / 2, 1.0 + 0 * z[0], (1 / 8 - 1 / 2) / 2])  # noqa: E731
+    u = lambda z: transform(z, raw(z))  # noqa: E731
+    conds = {"by_T": Interface("phi", GAMMA, sig, of="T"), "by_phi": Interface("phi", GAMMA, sig)}
+    pb = _problem(("phi", "T"), conds, transform=transform, outputs=3)
+    assert np.abs(_residual(pb, "by_T", u)).max() < 1e-5
+    # taking phi's own trace (0 on the interface) gives sigma = 1 and 3: flux jump 3/8 - 1/2
+    assert np.allclose(_residual(pb, "by_phi", u)[:, 1], -0.125, atol=1e-5)
+    with pytest.raises(FieldlabError, match="represented like its field"):
+        _problem(("phi", "T", "S"), {"g": Interface("phi", GAMMA, sig, of=("T", "S"))})
+    with pytest.raises(FieldlabError, match=r"refers to field\(s\) \['Q'\]"):
+        _problem(("phi", "T"), {"g": Interface("phi", GAMMA, sig, of="Q")})
+
 def test_interface_and_outputs_refuse_bad_input():
     with pytest.raises(FieldlabError, match="needs offset > 0"):
         _problem(("T",), {"g": Interface("T", GAMMA, offset=0.0)})

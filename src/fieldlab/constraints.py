@@ -213,7 +213,8 @@ class Interface(Condition):
 
     with :math:`n` the curve's unit normal (pointing from side ``-`` into side ``+``), piecewise
     coefficients ``coefficient = (k_minus, k_plus)`` (numbers, or functions of the trace value such as
-    ``lambda T: 1 + T``; one number or function: the same on both sides), and jumps ``a = jump``, ``b = flux_jump`` (default 0: perfect contact). The
+    ``lambda T: 1 + T``; one number or function: the same on both sides; the function's argument is
+    the trace of ``of``, by default of the field itself), and jumps ``a = jump``, ``b = flux_jump`` (default 0: perfect contact). The
     residual is the vector ``([u] - a, [k du/dn] - b)``.
 
     **Two representations of a field with a kink.** A smooth network cannot carry a jump of the
@@ -234,6 +235,10 @@ class Interface(Condition):
 
     ``curve`` is any object with ``sample(n, seed, method) -> (points (n, 2), normals (n, 2))``, such
     as :class:`Segment`. Sampled with the recipe's ``boundary`` count.
+
+    ``of``: the field whose one-sided traces the coefficients take (``sigma(T)`` in the current
+    balance across a material interface: ``Interface("phi", curve, (sigma_minus, sigma_plus),
+    of="T")``), represented like ``field`` (one field with a kink, traced the same way, or a pair).
     """
 
     field: str | tuple[str, str]
@@ -242,11 +247,14 @@ class Interface(Condition):
     jump: float = 0.0
     flux_jump: float = 0.0
     offset: float = 1e-3
+    of: str | tuple[str, str] | None = None
     kind = "boundary"
 
     def __post_init__(self):
-        if isinstance(self.field, (list, tuple)):
-            object.__setattr__(self, "field", self.field[0] if len(self.field) == 1 else tuple(self.field))
+        for name in ("field", "of"):
+            v = getattr(self, name)
+            if isinstance(v, (list, tuple)):
+                object.__setattr__(self, name, v[0] if len(v) == 1 else tuple(v))
         c = self.coefficient
         if not isinstance(c, (list, tuple)):
             object.__setattr__(self, "coefficient", (c, c))
@@ -263,8 +271,9 @@ class Interface(Condition):
                                 f"coordinates {problem.coords}; interfaces are curves of a steady 2-D problem.")
         return {"z": spatial, "normal": np.asarray(normal, np.float64)}
 
-    def traces(self, at, item) -> tuple[Array, Array, Array, Array]:
-        """``(u_minus, u_plus, du/dn minus, du/dn plus)`` at one interface point.
+    def traces(self, at, item, field=None) -> tuple[Array, Array, Array, Array]:
+        """``(u_minus, u_plus, du/dn minus, du/dn plus)`` of ``field`` (default: :attr:`field`) at one
+        interface point.
 
         Normal derivatives are directional derivatives along ``n`` in forward mode (one nested
         ``jax.jvp`` of the pointwise solution along the line ``z + t n``), not full gradients.
@@ -280,25 +289,31 @@ class Interface(Condition):
             (val, d1), (_, d2) = jax.jvp(dg, (jnp.zeros((), z.dtype),), (jnp.ones((), z.dtype),))
             return val, d1, d2
 
-        if isinstance(self.field, tuple):
-            (um, gm, _), (up, gp, _) = (line(z, fields.index(f)) for f in self.field)
+        field = self.field if field is None else field
+        if isinstance(field, tuple):
+            (um, gm, _), (up, gp, _) = (line(z, fields.index(f)) for f in field)
             return um, up, gm, gp
         h = jnp.asarray(self.offset, z.dtype)
-        k = fields.index(self.field)
+        k = fields.index(field)
         vm, gm, hm = line(z - h * n, k)
         vp, gp, hp = line(z + h * n, k)
         return vm + h * gm, vp - h * gp, gm + h * hm, gp - h * hp
 
     def residual(self, at, item, p):
         um, up, gm, gp = self.traces(at, item)
-        km, kp = _coef(self.coefficient[0], um), _coef(self.coefficient[1], up)
+        cm, cp = (um, up) if self.of is None else self.traces(at, item, self.of)[:2]
+        km, kp = _coef(self.coefficient[0], cm), _coef(self.coefficient[1], cp)
         return jnp.stack([up - um - self.jump, kp * gp - km * gm - self.flux_jump])
 
     def check(self, problem):
         names = self.field if isinstance(self.field, tuple) else (self.field,)
         if len(names) not in (1, 2):
             raise FieldlabError("Interface takes one field (with a kink) or a pair of fields (one per side).")
-        bad = [f for f in names if f not in problem.fields]
+        of = () if self.of is None else self.of if isinstance(self.of, tuple) else (self.of,)
+        if of and len(of) != len(names):
+            raise FieldlabError(f"an Interface's coefficients take the traces of 'of', which must be represented like "
+                                f"its field: {'a pair of fields' if len(names) == 2 else 'one field'}; got {self.of!r}.")
+        bad = [f for f in (*names, *of) if f not in problem.fields]
         if bad:
             raise FieldlabError(f"Interface refers to field(s) {bad}, but the problem's fields are {problem.fields}.")
         if not hasattr(self.curve, "sample"):
