@@ -40,7 +40,11 @@ EXTRAS = {
     "electrothermal-interface": ("interface_jump_T", "interface_flux_jump_T", "interface_jump_phi",
                                  "interface_flux_jump_phi", "rel_l2_T_near_interface", "rel_l2_phi_near_interface"),
 }
-GOAL = {"electrothermal-interface": 3e-3}  # the goal is 1e-3 elsewhere, 3e-3 for S4 and the gauge-fixed pressure
+
+
+def goal(problem: str, field: str) -> float:
+    """The issue's goal for one field: 3e-3 on the interface scenario and for the gauge-fixed pressure, else 1e-3."""
+    return 3e-3 if problem == "electrothermal-interface" or (problem.startswith("electrothermal-gauge") and field == "p") else 1e-3
 
 
 def _stat(values) -> str:
@@ -65,13 +69,13 @@ def tables(results: list[dict], models: tuple[str, ...]) -> list[str]:
                   "Relative L2 error per field (mean ± std over seeds); parameters, steps and training time (means):", "",
                   "| backbone | params | steps | time [s] | " + " | ".join(FIELDS) + " | worst field |",
                   "| --- | --- | --- | --- | " + " | ".join("---" for _ in FIELDS) + " | --- |"]
-        best = {}
+        best, per_field = {}, {}
         for m in models:
             rs = [r for r in rows if r["model"] == m]
             if not rs:
                 continue
             per = {f: _mean([r["metrics"].get(f"rel_l2_{f}") for r in rs]) for f in FIELDS}
-            best[m] = max(per.values())
+            best[m], per_field[m] = max(per.values()), per
             lines.append(f"| {m} | {rs[0]['n_params']} | {_mean([r['steps'] for r in rs]):.0f} | "
                          f"{_mean([r['wall_time_s'] for r in rs]):.0f} | "
                          + " | ".join(_stat([r["metrics"].get(f"rel_l2_{f}") for r in rs]) for f in FIELDS)
@@ -93,10 +97,12 @@ def tables(results: list[dict], models: tuple[str, ...]) -> list[str]:
                     lines.append(f"| {m} | " + " | ".join(_stat([r["metrics"].get(k) for r in rs]) for k in keys) + " |")
         if best:
             m = min(best, key=best.get)
-            goal = GOAL.get(problem, 1e-3)
+            goals = {f: goal(problem, f) for f in FIELDS}
+            miss = max(per_field[m][f] / goals[f] for f in FIELDS)
+            text = f"{goals['u']:g}" + (f"; {goals['p']:g} for p" if goals["p"] != goals["u"] else "")
             lines += ["", f"Best backbone: **{m}**, worst field {best[m]:.2e}: bar (1e-2) "
-                      f"{'met' if best[m] <= 1e-2 else f'missed by x{best[m] / 1e-2:.1f}'}, goal ({goal:g}) "
-                      f"{'met' if best[m] <= goal else f'missed by x{best[m] / goal:.1f}'}.", ""]
+                      f"{'met' if best[m] <= 1e-2 else f'missed by x{best[m] / 1e-2:.1f}'}, goal ({text}) "
+                      f"{'met' if miss <= 1 else f'missed by x{miss:.1f}'}.", ""]
         failed = [r for r in results if r["problem"] == problem and r["status"] != "ok"]
         for r in failed:
             lines.append(f"- {r['model']} seed {r['seed']}: {r['status']}: {r['message']}")
@@ -179,8 +185,9 @@ def main() -> None:
             f"Busy cores (all processes) before: {load:.1f}, after: {load_after:.1f}."
             if load is not None and not args.report_only else None,
             "",
-            ("This is the protocol of issue 18: 3 seeds, " + (f"{args.steps} optimiser steps per cell (the wall time "
-             "of each is in the tables)." if args.steps else "15 minutes per cell.") if full else
+            ("Three seeds, as the protocol of issue 18 asks; " + (f"{args.steps} optimiser steps per cell instead of its "
+             "15 minutes (equal steps on a shared machine; the wall time of each cell is in the tables)."
+             if args.steps else "15 minutes per cell, as it asks.") if full else
              f"**Reduced budget, not the issue's protocol** (3 seeds, 15 minutes per cell on 2 free cores): "
              f"{args.seeds} seed(s), " + (f"{args.steps} optimiser steps per cell." if args.steps else
              f"{args.time:g} s per cell (compilation included) on a machine shared with "

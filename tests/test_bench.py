@@ -187,3 +187,28 @@ def test_local_pool_reruns_cells_of_a_dead_worker(tmp_path, monkeypatch):
     lost = [rec for _, (rec, _) in run_local(None, cells, 2, crash_once, retries=0)]
     assert len(lost) == 2 and any(r["status"] == "lost" for r in lost)
     assert all("BrokenProcessPool" in r["message"] for r in lost if r["status"] == "lost")
+
+
+def test_throughput_counts_every_stage_in_its_share():
+    from fieldlab.bench.runner import throughput
+
+    # first record (compilation) at 2 s after 50 steps; then 3 Adam chunks at 50 steps/s and
+    # 2 quasi-Newton chunks of 50 steps at 10 steps/s: 250 steps in 13 s
+    hist = [{"step": 50, "time": 2.0, "steps_per_s": 25.0}]
+    for dt in (1.0, 1.0, 1.0, 5.0, 5.0):
+        hist.append({"step": hist[-1]["step"] + 50, "time": hist[-1]["time"] + dt, "steps_per_s": 50 / dt})
+    assert throughput(hist) == pytest.approx(250 / 13)  # the chunks' median would say 50
+    assert throughput(hist[:1]) == 25.0
+
+
+def test_time_to_threshold_says_how_many_seeds_reached_it(tmp_path):
+    from fieldlab.bench.report import markdown_table
+
+    base = {"problem": "heat1d", "model": "mlp", "status": "ok", "n_params": 10, "rel_l2": 1e-3}
+    results = [{**base, "seed": 0, "t_0.001": float("nan")}, {**base, "seed": 1, "t_0.001": 12.0},
+               {**base, "seed": 2, "t_0.001": 14.0}]
+    rows = write_tables(tmp_path, results)
+    assert rows[0]["t_0.001"] == 13.0 and rows[0]["t_0.001_reached"] == 2
+    assert "(2/3 reached)" in markdown_table(rows)
+    all_reached = write_tables(tmp_path, results[1:])
+    assert "reached)" not in markdown_table(all_reached)

@@ -57,8 +57,10 @@ def aggregate(results: list[dict]) -> list[dict]:
         row = {"problem": problem, "model": model, "recipe": recipe, "lr": lr, "seeds": len(rs), "failed": len(rs) - len(ok),
                "n_params": ok[0]["n_params"] if ok else None}
         for m in METRICS:
-            mean, std, _ = _stats([r.get(m) for r in ok])
+            mean, std, n = _stats([r.get(m) for r in ok])
             row[m], row[f"{m}_std"] = mean, std
+            if m.startswith("t_"):  # the time to a threshold is a mean over the seeds that reached it
+                row[f"{m}_reached"] = n
         rows.append(row)
     return rows
 
@@ -98,7 +100,9 @@ def markdown_table(rows: list[dict]) -> str:
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in sorted(rows, key=lambda r: (r["problem"], r["rel_l2"] if np.isfinite(r["rel_l2"]) else np.inf)):
         cells = [_label(r["problem"]), r["model"], r.get("recipe", "default"), "-" if r["lr"] is None else f"{r['lr']:g}", str(r["n_params"] or "-")]
-        cells += [_fmt(r[m], r[f"{m}_std"]) for m in METRICS]
+        ok = r["seeds"] - r["failed"]
+        cells += [_fmt(r[m], r[f"{m}_std"]) + (f" ({r[m + '_reached']}/{ok} reached)"
+                                                if 0 < r.get(f"{m}_reached", ok) < ok else "") for m in METRICS]
         cells.append(f"{r['failed']}/{r['seeds']}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
