@@ -325,6 +325,23 @@ def test_float32_then_float64_in_one_recipe():
     assert np.isfinite(run.metrics["rel_l2"])
 
 
+@pytest.mark.parametrize("first", ["float32", "float64"])
+def test_strategy_states_take_the_precision_of_the_stage(tmp_path, first):
+    """A float64 stage in a float32 run: states made (or restored on resume) inside it are float64."""
+    recipe = {"sampling": {"interior": 100, "boundary": 16, "initial": 16}, "chunk": 10, "eval_every": 20,
+              "strategies": [{"kind": "gradnorm", "every": 7}, {"kind": "rba"}],
+              "stages": [{"optimizer": "adam", "steps": 20, "lr": 5e-3, "dtype": first},
+                         {"optimizer": "adam", "steps": 20, "lr": 5e-3, "dtype": "float64"}]}
+    full = fieldlab.solve(_config(recipe), tmp_path / "full", progress=False)
+    assert full.metrics["steps"] == 40 and np.isfinite(full.metrics["rel_l2"])
+    with pytest.raises(Interrupted):
+        fieldlab.solve(_config(recipe), tmp_path / "cut", progress=False, stop_after=27)
+    resumed = fieldlab.resume(tmp_path / "cut", progress=False)
+    for x, y in zip(jax.tree_util.tree_leaves(full.theta), jax.tree_util.tree_leaves(resumed.theta)):
+        assert x.dtype == np.float64
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
 GROUPS = {  # every stateful strategy, in groups that compile together
     "weights": [{"kind": "gradnorm", "every": 7}, {"kind": "rba"}, {"kind": "causal", "every": 5, "chunks": 4},
                 {"kind": "continuation", "param": "alpha", "start": 1.0, "steps": 30}, {"kind": "rad", "every": 20, "candidates": 300}],

@@ -121,3 +121,21 @@ def test_float64_training_keeps_dtype():
               "stages": [{"optimizer": "adam", "steps": 20}], "chunk": 10}
     run = fieldlab.solve(_config(recipe), None, progress=False)
     assert all(x.dtype == np.float64 for x in jax.tree_util.tree_leaves(run.theta))
+
+
+@pytest.mark.parametrize("model", ["mlp", "lstm"])
+def test_the_initial_network_does_not_depend_on_64_bit_mode(model):
+    """A float64 run switches JAX to 64 bits for the process; a later run with the same seed must
+    start from the same network as in a fresh process."""
+    from fieldlab.run import _build_model
+
+    cfg = resolve(problems.defaults("heat1d"), {"model": {"name": model}})
+    pb = problems.get("heat1d")
+    with jax.enable_x64(True):
+        wide = jax.tree_util.tree_leaves(_build_model(pb, cfg))
+    with jax.enable_x64(False):
+        narrow = jax.tree_util.tree_leaves(_build_model(pb, cfg))
+    assert len(wide) == len(narrow) > 2
+    for a, b in zip(wide, narrow):
+        if hasattr(a, "dtype") and np.issubdtype(a.dtype, np.floating):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

@@ -68,9 +68,12 @@ def _build_model(problem: Problem, config: RunConfig, module=None, directory: Pa
         raise FieldlabError(f"{directory or 'this run'} was trained with the backbone '{config.model.name}', which "
                             "fieldlab rebuilds itself; drop model=.")
     lo, hi = problem.domain.bounds()
-    key = jax.random.PRNGKey(config.recipe.seed)
-    return models.build(config.model.name, len(problem.coords), problem.n_outputs, key=key,
-                        lo=lo, hi=hi, **config.model.options)
+    # drawn in 32-bit mode whatever an earlier float64 run in this process switched on: the same seed
+    # gives the same initial network in a fresh process and after other runs (a float64 recipe casts it)
+    with jax.enable_x64(False):
+        key = jax.random.PRNGKey(config.recipe.seed)
+        return models.build(config.model.name, len(problem.coords), problem.n_outputs, key=key,
+                            lo=lo, hi=hi, **config.model.options)
 
 
 def check_points(points, problem: Problem, dtype: np.dtype, *, allow_outside: bool = False) -> np.ndarray:

@@ -104,9 +104,10 @@ class Objective:
         self.problem, self.names, self.weights, self.dtype, self.seed = problem, names, dict(weights), dtype, seed
         self.residuals = make_residuals(problem, static, dtype)
         time_dependent = hasattr(problem.domain, "sample_initial")
+        # states are made in the precision of the stage that makes them (self.dtype follows the stages)
         self._terms = lambda sizes: Terms(names, sizes, tuple(problem.equations),
                                           len(problem.coords) - 1 if time_dependent else None,
-                                          dict(problem.params), dtype, seed)
+                                          dict(problem.params), self.dtype, seed)
         self._raw = list(strategies)
         self.strategies = []
 
