@@ -10,6 +10,7 @@ from fieldlab import metrics
 from fieldlab.bench.report import lr_windows, write_figures, write_html, write_tables
 from fieldlab.bench.runner import BenchSpec, run_grid
 from fieldlab.cli import app
+from fieldlab.errors import FieldlabError
 
 FAST = dict(steps=200)
 
@@ -168,6 +169,12 @@ def test_with_steps_scales_step_schedules_alike():
     assert [getattr(s, "every") for s in short.strategies] == [100, 1, 1, 1]  # at least 1
     assert short.strategies[1].steps == 70 and short.strategies[3].milestones == (50, 200)
     assert r.with_steps(7000) == r  # the full budget changes nothing
+    tiny = Recipe(stages=[{"optimizer": "adam", "steps": 1}] * 6, sampling={"resample_every": 100})
+    assert [s.steps for s in tiny.with_steps(9).stages] == [2, 2, 2, 1, 1, 1]  # every stage >= 1, sum 9
+    assert tiny.with_steps(60).sampling.resample_every == 1000  # redraws scale like the other schedules
+    assert Recipe(stages=[{"optimizer": "adam", "steps": 10}]).with_steps(5).sampling.resample_every == 0
+    with pytest.raises(FieldlabError, match="cannot be shared by the recipe's 6 stages"):
+        tiny.with_steps(5)
 
 def test_local_pool_reruns_cells_of_a_dead_worker(tmp_path, monkeypatch):
     from _crash_worker import crash_once

@@ -184,6 +184,35 @@ def test_continuation_ramps_a_parameter(mode, spec, expected):
     np.testing.assert_allclose(np.asarray(r_used), np.asarray(r_start), rtol=1e-6)
 
 
+def test_continuation_holds_still_in_a_quasi_newton_stage():
+    """The strategies see the frozen stage's first step in every chunk of it (a ramp does not move)."""
+    from fieldlab.run import _build_model
+    from fieldlab.training.trainer import Trainer
+
+    recipe = {"sampling": {"interior": 64, "boundary": 16, "initial": 16}, "chunk": 5,
+              "strategies": [{"kind": "continuation", "param": "alpha", "mode": "linear", "start": 1.0, "steps": 100}],
+              "stages": [{"optimizer": "adam", "steps": 10}, {"optimizer": "lbfgs", "steps": 20}]}
+    cfg = _config(recipe)
+    trainer = Trainer(problems.get("heat1d"), _build_model(problems.get("heat1d"), cfg), cfg, None, progress=False)
+    adam, lbfgs = trainer.recipe.stages
+    trainer.state.step, trainer.state.stage_step = 7, 7
+    assert trainer._strategy_step(adam) == 7
+    trainer.state.step, trainer.state.stage_step = 25, 15  # 15 steps into the L-BFGS stage, which began at 10
+    assert trainer._strategy_step(lbfgs) == 10
+
+
+@pytest.mark.parametrize("moving", [{"strategies": [{"kind": "rad", "every": 20}]}, {"resample_every": 10}])
+def test_per_point_weights_on_moving_points_warn(moving):
+    from fieldlab.run import _build_model
+    from fieldlab.training.trainer import Trainer
+
+    recipe = {"sampling": {"interior": 64, "boundary": 16, "initial": 16, "resample_every": moving.get("resample_every", 0)},
+              "strategies": [{"kind": "rba"}, *moving.get("strategies", [])], "stages": [{"optimizer": "adam", "steps": 10}]}
+    cfg = _config(recipe)
+    with pytest.warns(UserWarning, match="rba keep one weight per point position"):
+        Trainer(problems.get("heat1d"), _build_model(problems.get("heat1d"), cfg), cfg, None, progress=False)
+
+
 def test_continuation_of_an_unknown_parameter_is_refused():
     with pytest.raises(FieldlabError, match="not a constant parameter"):
         _setup([{"kind": "continuation", "param": "nu", "start": 1.0}])

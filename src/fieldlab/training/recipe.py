@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
 
+from ..errors import FieldlabError
 from . import stages as _stages
 from .stages import Stage
 from .strategies import STRATEGIES
@@ -120,9 +121,14 @@ class Recipe(_Strict):
     def with_steps(self, steps: int) -> Recipe:
         """Scale every stage's steps so that they add up to ``steps`` (same proportions), and every
         schedule measured in steps by the same factor ``f = steps / total_steps``: a stage's
-        ``decay_steps`` and ``warmup``, a strategy's ``every``, a ramp's ``steps`` and ``milestones`` (rounded, at
-        least 1; ``warmup`` at least 0). A shortened run so keeps the shape of the full one: as many
-        learning-rate decays, collocation refreshes and time-marching windows, the same ramp."""
+        ``decay_steps`` and ``warmup``, a strategy's ``every``, a ramp's ``steps`` and ``milestones``, the
+        sampling's ``resample_every`` (rounded, at least 1; ``warmup`` at least 0; ``resample_every = 0``
+        stays 0). A shortened run so keeps the shape of the full one: as many learning-rate decays,
+        collocation refreshes, redraws and time-marching windows, the same ramp. Every stage keeps at
+        least one step (largest remainders share the rest), so ``steps`` must be at least the number of stages."""
+        if steps < len(self.stages):
+            raise FieldlabError(f"{steps} steps cannot be shared by the recipe's {len(self.stages)} stages; "
+                                f"give at least {len(self.stages)}.")
         total = max(self.total_steps, 1)
         f = steps / total
 
@@ -131,12 +137,27 @@ class Recipe(_Strict):
             return part.model_copy(update=update) if update else part
 
         stages = [scaled(scaled(s, ("decay_steps",)), ("warmup",), 0) for s in self.stages]
-        stages = [s.model_copy(update={"steps": int(round(s.steps * f))}) for s in stages]
-        stages[-1] = stages[-1].model_copy(update={"steps": steps - sum(s.steps for s in stages[:-1])})
+        stages = [s.model_copy(update={"steps": n}) for s, n in zip(stages, _share(steps, [s.steps for s in stages]))]
         strategies = [scaled(p, ("every", "steps")) for p in self.strategies]
         strategies = [p.model_copy(update={"milestones": tuple(int(round(m * f)) for m in p.milestones)})
                       if getattr(p, "milestones", None) else p for p in strategies]
-        return self.model_copy(update={"stages": stages, "strategies": strategies, "time": None})
+        sampling = scaled(self.sampling, ("resample_every",)) if self.sampling.resample_every else self.sampling
+        return self.model_copy(update={"stages": stages, "strategies": strategies, "sampling": sampling, "time": None})
+
+
+def _share(steps: int, weights: list[int]) -> list[int]:
+    """``steps`` split in proportion to ``weights``, each part at least 1 (largest remainders)."""
+    total = max(sum(weights), 1)
+    exact = [steps * w / total for w in weights]
+    parts = [max(1, int(x)) for x in exact]
+    order = sorted(range(len(parts)), key=lambda i: exact[i] - int(exact[i]), reverse=True)
+    k = 0
+    while sum(parts) < steps:  # hand out what flooring left, largest remainder first
+        parts[order[k % len(parts)]] += 1
+        k += 1
+    while sum(parts) > steps:  # the minimum of 1 overdrew: take back from the largest part
+        parts[parts.index(max(parts))] -= 1
+    return parts
 
 
 __all__ = ["Recipe", "Sampling", "Stage"]

@@ -16,6 +16,7 @@ import math
 import signal
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,6 +197,13 @@ class Trainer:
             if clash:
                 raise FieldlabError(f"sampling.batch slices the interior points, which {', '.join(clash)} needs whole "
                                     "(it owns or weights each point); remove one or the other.")
+        moving = ([self.colloc.kind] if self.colloc else []) + (["resample_every"] if self.recipe.sampling.resample_every else [])
+        pointwise = [c.kind for c in self.recipe.strategies if isinstance(c, PointWeights)]
+        if moving and pointwise:
+            warnings.warn(f"{', '.join(pointwise)} keep one weight per point position, and {', '.join(moving)} "
+                          "replaces the points during training: a weight then applies to a point it was not learnt on. "
+                          "Keep the points fixed (resample_every = 0, no adaptive collocation) for per-point weights.",
+                          stacklevel=2)
         self.place = Placement(devices)  # several devices: the points are split across them
         loss_strategies = [c for c in self.recipe.strategies if not isinstance(c, Collocation)]
         self.objective = Objective(problem, self.static, self.recipe.weights, loss_strategies, self.dtype, self.recipe.seed)
@@ -301,6 +309,12 @@ class Trainer:
             s.aux = {"states": [st.resize(x, sizes) for st, x in zip(self.objective.strategies, s.aux["states"])],
                      "step": s.aux["step"]}
             self._sizes = sizes
+
+    def _strategy_step(self, stage) -> int:
+        """The step the strategies see: the current one, or in a frozen (quasi-Newton, least-squares)
+        stage its first step, so that a ramped parameter holds still while the stage runs."""
+        s = self.state
+        return s.step - s.stage_step if stage.frozen else s.step
 
     def _refresh_points(self, stage) -> None:
         s, c = self.state, self.colloc
@@ -427,7 +441,7 @@ class Trainer:
                         batch, step_batch = self._step_batches(stage, self._batch())
                         self._ensure_aux(step_batch(0))
                         n = self._chunk_length(stage, share)
-                        aux = self.place.replicate({**s.aux, "step": jnp.int32(s.step)})
+                        aux = self.place.replicate({**s.aux, "step": jnp.int32(self._strategy_step(stage))})
                         s.theta, s.opt_state = self.place.replicate(s.theta), self.place.replicate(s.opt_state)
                         tic = time.perf_counter()
                         theta, opt_state, losses, done, code, stall, last, aux = run_chunk(
@@ -448,7 +462,7 @@ class Trainer:
                         s.stage_elapsed = time.perf_counter() - stage_t0
                         if code:
                             reason = reason_of(stage, code)
-                        self._record(stage.optimizer, step_batch(max(done, 1) - 1), done, rate, force=reason is not None)
+                        self._record(stage, step_batch(max(done, 1) - 1), done, rate, force=reason is not None)
                         row = s.history[-1]
                         bar.update(s.elapsed if budget_time else s.step, f"{stage.optimizer} {s.stage + 1}/{len(r.stages)}",
                                    row["loss"], rate, self._last_error())
@@ -514,9 +528,9 @@ class Trainer:
                 return row["rel_l2"]
         return None
 
-    def _record(self, optimizer: str, batch, done: int, rate: float, force: bool) -> None:
-        s, r = self.state, self.recipe
-        loss, terms = self.loss_terms(s.theta, batch, {**s.aux, "step": jnp.int32(s.step)})
+    def _record(self, stage, batch, done: int, rate: float, force: bool) -> None:
+        s, r, optimizer = self.state, self.recipe, stage.optimizer
+        loss, terms = self.loss_terms(s.theta, batch, {**s.aux, "step": jnp.int32(self._strategy_step(stage))})
         evaluate = force or (s.step // r.eval_every) > ((s.step - done) // r.eval_every)
         extra: dict[str, float] = {}
         for st, x in zip(self.objective.strategies, s.aux["states"]):
