@@ -17,11 +17,11 @@ from fieldlab.training.strategies import STRATEGIES, Pool
 from fieldlab.training.trainer import Interrupted, init_theta, sample_batch
 
 
-def _setup(strategies, interior=64):
+def _setup(strategies, interior=64, problem="heat1d"):
     """heat1d with its conditions in the loss (three terms), a tiny MLP, one batch, bound strategies."""
-    pb = problems.get("heat1d").soft()
+    pb = problems.get(problem).soft()
     lo, hi = pb.domain.bounds()
-    net = models.build("mlp", 2, 1, key=jax.random.PRNGKey(0), lo=lo, hi=hi, width=8, depth=2)
+    net = models.build("mlp", 2, pb.n_outputs, key=jax.random.PRNGKey(0), lo=lo, hi=hi, width=8, depth=2)
     theta, static = init_theta(pb, net, jnp.float32)
     recipe = Recipe.model_validate({"sampling": {"interior": interior, "boundary": 16, "initial": 16},
                                     "strategies": strategies})
@@ -60,13 +60,17 @@ def test_balance_weights_stop_at_their_cap():
     assert capped == pytest.approx({k: min(v, 1.5) for k, v in free.items()}, rel=1e-5)
 
 
-def test_ntk_weights_follow_the_formula():
-    obj, theta, batch, aux = _setup([{"kind": "ntk", "alpha": 0.0, "points": 8}])
+@pytest.mark.parametrize("problem", ["heat1d", "cavity"])  # cavity: a two-component momentum residual
+def test_ntk_weights_follow_the_formula(problem):
+    obj, theta, batch, aux = _setup([{"kind": "ntk", "alpha": 0.0, "points": 8, "max_weight": None}], problem=problem)
     sub = jax.tree_util.tree_map(lambda a: a[:8], batch)
     traces = {}
     for k in obj.names:
         J = jax.jacrev(lambda th: obj.residuals(th, sub)[k])(theta)
-        traces[k] = float(sum(jnp.sum(x**2) for x in jax.tree_util.tree_leaves(J))) / 8
+        # one NTK diagonal entry per point and component: the mean over both, as the loss averages
+        components = obj.residuals(theta, sub)[k].shape[1]
+        assert components == (2 if k == "momentum" else 1)
+        traces[k] = float(sum(jnp.sum(x**2) for x in jax.tree_util.tree_leaves(J))) / (8 * components)
     new = obj.update(aux, theta, batch)["states"][0]["w"]
     total = sum(traces.values())
     for k in obj.names:

@@ -82,13 +82,15 @@ class Context:
         return out
 
     def ntk_traces(self, points: int) -> dict[str, Array]:
-        r"""Mean NTK diagonal ``tr(K_kk) / n = (1/n) sum_i |\nabla_\theta r_k(z_i)|^2`` on the first ``points`` points of each term."""
+        r"""Mean NTK diagonal ``tr(K_kk) / (n c) = (1/(n c)) sum_{i,j} |\nabla_\theta r_{k,j}(z_i)|^2`` on the
+        first ``points`` points of each term, over its ``c`` residual components (one diagonal entry per
+        point and component, as the loss averages over both)."""
         sub = jax.tree_util.tree_map(lambda a: a[:points], self.batch)
         r = self._vector(self.theta, sub)
         out = {}
         for k in self.r2:
             J = jax.jacrev(lambda th, k=k: self._vector(th, sub)[k])(self.theta)
-            out[k] = sum(jnp.sum(jnp.square(x)) for x in jax.tree_util.tree_leaves(J)) / r[k].shape[0]
+            out[k] = sum(jnp.sum(jnp.square(x)) for x in jax.tree_util.tree_leaves(J)) / r[k].size
         return out
 
 
