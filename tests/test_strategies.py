@@ -217,6 +217,24 @@ def test_per_point_weights_on_moving_points_warn(moving):
         Trainer(problems.get("heat1d"), _build_model(problems.get("heat1d"), cfg), cfg, None, progress=False)
 
 
+@pytest.mark.parametrize("adam, warns", [(20, "inside a quasi-Newton"), (40, None), (10, "past the run")])
+def test_time_marching_that_opens_its_last_window_too_late_warns(adam, warns):
+    import warnings
+
+    from fieldlab.run import _build_model
+    from fieldlab.training.trainer import Trainer
+
+    stages = [{"optimizer": "adam", "steps": adam}] + ([{"optimizer": "lbfgs", "steps": 20}] if adam != 10 else [])
+    recipe = {"sampling": {"interior": 64, "boundary": 16, "initial": 16}, "stages": stages,
+              "strategies": [{"kind": "time-marching", "every": 30, "windows": 2}]}  # whole interval from step 30
+    cfg = _config(recipe)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        Trainer(problems.get("heat1d"), _build_model(problems.get("heat1d"), cfg), cfg, None, progress=False)
+    said = [str(w.message) for w in caught if "time-marching opens its last window" in str(w.message)]
+    assert (said and warns in said[0]) if warns else not said
+
+
 def test_continuation_of_an_unknown_parameter_is_refused():
     with pytest.raises(FieldlabError, match="not a constant parameter"):
         _setup([{"kind": "continuation", "param": "nu", "start": 1.0}])

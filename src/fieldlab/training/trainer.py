@@ -197,6 +197,7 @@ class Trainer:
             if clash:
                 raise FieldlabError(f"sampling.batch slices the interior points, which {', '.join(clash)} needs whole "
                                     "(it owns or weights each point); remove one or the other.")
+        self._check_time_marching()
         moving = ([self.colloc.kind] if self.colloc else []) + (["resample_every"] if self.recipe.sampling.resample_every else [])
         pointwise = [c.kind for c in self.recipe.strategies if isinstance(c, PointWeights)]
         if moving and pointwise:
@@ -309,6 +310,23 @@ class Trainer:
             s.aux = {"states": [st.resize(x, sizes) for st, x in zip(self.objective.strategies, s.aux["states"])],
                      "step": s.aux["step"]}
             self._sizes = sizes
+
+    def _check_time_marching(self) -> None:
+        """Warn when a time-marching window reaches the whole interval only where no refresh happens:
+        after the last step, or inside a quasi-Newton or least-squares stage (which keeps its points)."""
+        c = self.colloc
+        if c is None or c.kind != "time-marching" or self.recipe.time is not None:
+            return
+        full, start, total = (c.windows - 1) * c.every, 0, self.recipe.total_steps
+        for stage in self.recipe.stages:
+            if not stage.frozen and start <= full < start + stage.steps:
+                return
+            start += stage.steps
+        where = (f"past the run's {total} steps" if full >= total else
+                 "inside a quasi-Newton or least-squares stage, which keeps the points it starts with")
+        warnings.warn(f"time-marching opens its last window at step {full} ({c.windows} windows every {c.every} "
+                      f"steps), {where}: the end of the time interval is never trained. Lower 'every' so that "
+                      "the windows open during the first-order stages.", stacklevel=3)
 
     def _strategy_step(self, stage) -> int:
         """The step the strategies see: the current one, or in a frozen (quasi-Newton, least-squares)
