@@ -254,6 +254,8 @@ def test_unknown_strategy_and_weight_names_are_refused():
         Recipe.model_validate({"strategies": [{"kind": "gradnorms"}]})
     with pytest.raises(Exception, match="recipe.strategies.0.gama: unknown key"):
         Recipe.model_validate({"strategies": [{"kind": "rba", "gama": 0.9}]})
+    with pytest.raises(Exception, match="min_weight <= max_weight"):
+        Recipe.model_validate({"strategies": [{"kind": "residual-data", "min_weight": 10.0, "max_weight": 1.0}]})
     pb = problems.get("heat1d")
     with pytest.raises(FieldlabError, match="pdee"):
         Objective(pb, None, {"pdee": 100.0}, [], jnp.float32)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Literal
 
 import jax.numpy as jnp
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .base import TermWeights, register
 
@@ -31,6 +31,12 @@ class ResidualData(TermWeights):
     beta: float = Field(0.5, gt=0, le=1)
     min_weight: float = Field(1e-2, gt=0)
     max_weight: float = Field(1e3, gt=0)
+
+    @model_validator(mode="after")
+    def _bounds(self):
+        if self.min_weight > self.max_weight:
+            raise ValueError(f"residual-data needs min_weight <= max_weight; got {self.min_weight:g} > {self.max_weight:g}")
+        return self
 
     def init(self, terms):  # the PDE terms keep weight 1
         return {"w": {k: jnp.ones((), terms.dtype) for k in terms.names if k not in terms.pde}}
