@@ -140,9 +140,9 @@ def bench_section(args) -> tuple[list[str], list[str]]:
              f"nodes) cut to {args.steps} steps in the "
              f"same proportions, width chosen for at most {args.budget} parameters, "
              + (f"seeds 0 to {args.seeds - 1}" if args.seeds > 1 else "seed 0") + ", float32, "
-             "the final iterate. Mean ± standard deviation over the seeds of: the relative L2 error of p on the "
+             "the final iterate. Mean ± sample standard deviation over the seeds of: the relative L2 error of p on the "
              "reference grid, and the largest error over the 31 years of the total population N (relative), the births "
-             "B (relative) and the OADR (percentage points); the sample standard deviation. Failed cells are counted "
+             "B (relative) and the OADR (percentage points). Failed cells are counted "
              "in the failed column and left out of the means.", "",
              f"**Equal steps, not the protocol's equal time.** The research note's protocol is 15 minutes per run on 2 "
              f"dedicated cores; on this shared machine every cell got the same {args.steps} optimiser steps instead "
