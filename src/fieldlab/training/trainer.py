@@ -201,8 +201,9 @@ class Trainer:
         moving = ([self.colloc.kind] if self.colloc else []) + (["resample_every"] if self.recipe.sampling.resample_every else [])
         pointwise = [c.kind for c in self.recipe.strategies if isinstance(c, PointWeights)]
         if moving and pointwise:
-            warnings.warn(f"{', '.join(pointwise)} keep one weight per point position, and {', '.join(moving)} "
-                          "replaces the points during training: a weight then applies to a point it was not learnt on. "
+            warnings.warn(f"{', '.join(pointwise)} {'keeps' if len(pointwise) == 1 else 'keep'} one weight per point "
+                          f"position, and {' and '.join(moving)} {'moves' if len(moving) == 1 else 'move'} the points "
+                          "during training: a weight then applies to a point it was not learnt on. "
                           "Keep the points fixed (resample_every = 0, no adaptive collocation) for per-point weights.",
                           stacklevel=2)
         self.place = Placement(devices)  # several devices: the points are split across them
