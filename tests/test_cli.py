@@ -185,3 +185,19 @@ def test_ctrl_c_saves_and_exits_cleanly(tmp_path):
     arrays, meta = checkpoint.load(tmp_path / "run")  # checksum verified
     assert meta["stage"] == 0 and meta["step"] % 10 == 0  # saved at a chunk boundary (step 0 if still compiling)
     assert all(np.isfinite(a).all() for a in arrays["theta"])
+
+
+def test_summary_shows_every_field_and_the_problems_own_metrics():
+    from types import SimpleNamespace
+
+    from fieldlab import cli
+
+    metrics = {"rel_l2": 1e-3, "mse": 1e-6, "rmse": 1e-3, "mae": 8e-4, "max_ae": 3e-3, "rel_l2_u": 2e-4,
+               "rel_l2_p": 9e-4, "mse_u": 1e-8, "p_mean_error": 5.8e-7, "wall_time_s": 12.0, "final_loss": 1e-5,
+               "steps": 100, "n_params": 3000, "stops": [], "params": {}, "diagnostics": []}
+    run = SimpleNamespace(metrics=metrics, problem=SimpleNamespace(fields=("u", "p")), dir="runs/x")
+    with cli.out.capture() as cap:
+        cli._summary(run)
+    text = cap.get()
+    assert "relative L2 per field: u 2.00e-04, p 9.00e-04" in text
+    assert "p_mean_error 5.800e-07" in text and "mse_u" not in text and "final_loss" not in text

@@ -171,6 +171,15 @@ def _summary(run):
     keys = ("rel_l2", "mse", "rmse", "mae", "max_ae")
     line = "  ".join(f"{k} {m[k]:.3e}" for k in keys if k in m)
     out.print(f"[green]done[/] in {m['wall_time_s']:.1f} s, {m['steps']} steps: {line}")
+    fields = tuple(run.problem.fields)
+    per_field = [f"{f} {m[f'rel_l2_{f}']:.2e}" for f in fields if f"rel_l2_{f}" in m]
+    if len(per_field) > 1:
+        out.print("  relative L2 per field: " + ", ".join(per_field))
+    per_field_keys = {f"{q}_{f}" for q in keys for f in fields}
+    own = {k: v for k, v in m.items() if isinstance(v, float) and k not in (*keys, "wall_time_s", "final_loss")
+           and k not in per_field_keys}
+    if own:  # the problem's own metrics (a gauge error, interface residuals, demographic errors)
+        out.print("  " + ", ".join(f"{k} {v:.3e}" for k, v in own.items()))
     for stop in m.get("stops", []):
         out.print(f"  {stop}")
     if m.get("params"):
