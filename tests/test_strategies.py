@@ -235,6 +235,22 @@ def test_time_marching_that_opens_its_last_window_too_late_warns(adam, warns):
     assert (said and warns in said[0]) if warns else not said
 
 
+def test_the_recorded_loss_is_the_one_each_stage_minimises():
+    """Causal weights act in Adam stages only: an L-BFGS stage's recorded loss is the plain sum of its terms."""
+    recipe = {"sampling": {"interior": 100, "boundary": 16, "initial": 16}, "chunk": 10, "eval_every": 10,
+              "strategies": [{"kind": "causal", "every": 5, "chunks": 4}],
+              "stages": [{"optimizer": "adam", "steps": 20, "lr": 5e-3}, {"optimizer": "lbfgs", "steps": 20}]}
+    run = fieldlab.solve(_config(recipe), None, progress=False)
+    plain = [sum(v for k, v in h.items() if k.startswith("loss_")) for h in run.history]
+    stages = [h["stage"] for h in run.history]
+    assert stages == [1, 1, 2, 2]
+    for h, total in zip(run.history, plain):
+        if h["stage"] == 2:
+            assert h["loss"] == pytest.approx(total, rel=1e-5)
+        else:  # causal weights change the weighted loss
+            assert abs(h["loss"] - total) > 1e-5 * total
+
+
 def test_continuation_of_an_unknown_parameter_is_refused():
     with pytest.raises(FieldlabError, match="not a constant parameter"):
         _setup([{"kind": "continuation", "param": "nu", "start": 1.0}])

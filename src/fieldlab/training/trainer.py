@@ -210,7 +210,9 @@ class Trainer:
         loss_strategies = [c for c in self.recipe.strategies if not isinstance(c, Collocation)]
         self.objective = Objective(problem, self.static, self.recipe.weights, loss_strategies, self.dtype, self.recipe.seed)
         self.objective.residuals = self.place.pointwise(self.objective.residuals, tuple(problem.equations))
-        self.loss_terms = jax.jit(lambda th, b, aux: self.objective.terms(th, b, aux))
+        # the loss the stage's optimiser minimises: frozen stages weigh without the residual-driven weights
+        self.loss_terms = jax.jit(lambda th, b, aux, frozen=False: self.objective.terms(th, b, aux, frozen),
+                                  static_argnames="frozen")
         self.reference = problem.reference() if problem.reference is not None else None
         if self.reference is not None:
             self.reference.check(problem)
@@ -549,7 +551,8 @@ class Trainer:
 
     def _record(self, stage, batch, done: int, rate: float, force: bool) -> None:
         s, r, optimizer = self.state, self.recipe, stage.optimizer
-        loss, terms = self.loss_terms(s.theta, batch, {**s.aux, "step": jnp.int32(self._strategy_step(stage))})
+        loss, terms = self.loss_terms(s.theta, batch, {**s.aux, "step": jnp.int32(self._strategy_step(stage))},
+                                      frozen=stage.frozen)
         evaluate = force or (s.step // r.eval_every) > ((s.step - done) // r.eval_every)
         extra: dict[str, float] = {}
         for st, x in zip(self.objective.strategies, s.aux["states"]):
