@@ -145,6 +145,11 @@ def test_report_section_names_the_choice_the_support_and_the_unsupported_forecas
     assert "the forecasts of front should not be trusted" in text and "| bump |" in text
     assert "`front` initial condition over t in [0, 6]" in text
     assert assessment_markdown(None) == [] and assessment_markdown({"chosen": None}) == []
+    assert "(the smallest held-out error beyond the noise)" in text
+    fallback = {**a, "chosen_by": "fallback: no candidate could be scored on held-out data, so the first structure"}
+    text = "\n".join(assessment_markdown(fallback))
+    assert "**Chosen: weak-poly** (fallback: no candidate could be scored" in text
+    assert "smallest held-out error" not in text
 
 
 def test_generalisation_figure_shows_the_bands(tmp_path):

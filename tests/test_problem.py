@@ -78,3 +78,43 @@ def test_problem_validation():
     with pytest.raises(FieldlabError, match="time domain"):
         pb = _problem(Box([0, 0], [1, 1]), ("x", "y"), {})
         Initial("u").sample(pb, 4, 0, "random")
+
+
+def _square(conditions):
+    return Problem(name="sq", coords=("x", "y"), fields=("u",), domain=Box([0, 0], [1, 1]),
+                   equations={"pde": lambda F, p: F.u}, conditions=conditions)
+
+
+def test_grid_points_spread_over_the_whole_selected_part():
+    cond = Dirichlet("u", 0.0, where=lambda x, y: np.isclose(x, 0) | np.isclose(y, 0))
+    z = cond.sample(_square({"c": cond}), 40, 0, "grid")["z"]
+    on_left, on_bottom = np.isclose(z[:, 0], 0), np.isclose(z[:, 1], 0)
+    assert len(z) == 40 and np.all(on_left | on_bottom) and len(np.unique(z, axis=0)) == 40
+    assert 15 <= on_left.sum() <= 25 and 15 <= on_bottom.sum() <= 25  # both sides, not the first one only
+    upper = Dirichlet("u", 0.0, where=lambda x, y: y > 0)
+    disk = Problem(name="d", coords=("x", "y"), fields=("u",), domain=Disk([0, 0], 1.0),
+                   equations={"pde": lambda F, p: F.u}, conditions={"c": upper})
+    z = upper.sample(disk, 60, 0, "grid")["z"]
+    angles = np.degrees(np.arctan2(z[:, 1], z[:, 0]))
+    assert angles.min() < 10 and angles.max() > 170  # the whole upper half circle
+
+
+def test_periodic_pairs_are_distinct_images_and_need_a_box_extent():
+    pb = _square({"per": Periodic("x")})
+    item = pb.conditions["per"].sample(pb, 100, 0, "grid")
+    assert len(np.unique(item["z"], axis=0)) == 100
+    assert np.allclose(item["z"][:, 0], 0) and np.allclose(item["z_hi"][:, 0], 1)
+    assert np.allclose(item["z"][:, 1], item["z_hi"][:, 1])
+    with pytest.raises(FieldlabError, match="box-shaped extent"):
+        Problem(name="d", coords=("x", "y"), fields=("u",), domain=Disk([0, 0], 1.0),
+                equations={"pde": lambda F, p: F.u}, conditions={"per": Periodic("x")})
+
+
+def test_values_of_as_many_points_as_fields_are_not_transposed():
+    from fieldlab.problem import _targets
+
+    z = np.array([[0.0, 1.0], [2.0, 3.0]])
+    stacked = _targets(lambda x, y: np.array([x, 10 + y]), z, ("u", "v"), "value")  # (k, n): one row per field
+    assert np.allclose(stacked, [[0.0, 11.0], [2.0, 13.0]])
+    columns = _targets(lambda x, y: np.stack([x, 10 + y], axis=1), z, ("u", "v"), "value")  # (n, k)
+    assert np.allclose(columns, [[0.0, 11.0], [2.0, 13.0]])

@@ -540,7 +540,7 @@ def discover(
     if a.get("chosen"):
         sup, flagged = a["support"], [n for n, c in a["forecasts"].items() if c["flag"]]
         per = sup if "R" not in sup else {"u": sup}  # 2-D or two species: one support per species
-        out.print(f"  chosen by held-out validation: [bold]{a['chosen']}[/]; data support " + "; ".join(
+        out.print(f"  chosen by {a.get('chosen_by', 'held-out validation')}: [bold]{a['chosen']}[/]; data support " + "; ".join(
                   f"R for {k} in [{s['R'][0]:.3g}, {s['R'][1]:.3g}], D for {k} in [{s['D'][0]:.3g}, {s['D'][1]:.3g}]"
                   for k, s in per.items()), highlight=False, soft_wrap=True)
         out.print("  forecasts of unseen initial conditions " + (

@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .errors import FieldlabError
-from .geometry.base import as_rng, rejection_sample
+from .geometry.base import face_points
 from .problem import Condition
 
 __all__ = ["Nonlocal", "quadrature_rule"]
@@ -157,24 +157,11 @@ class Nonlocal(Condition):
         return {"z": z, "nodes": zq, "weights": np.broadcast_to(w, (n, len(s))).copy()}
 
     def face_points(self, problem, n, seed, method) -> np.ndarray:
-        """``(n, d)`` points of the face ``over = at``.
-
-        Random and low-discrepancy points are drawn in the interior and moved onto the face (their
-        projection is again such a sample of the other coordinates). A grid is drawn on the face
-        itself, in its ``d - 1`` coordinates, keeping the points inside the domain: the interior
-        grid moved onto the face would keep only its few distinct values of each other coordinate.
-        """
+        """``(n, d)`` points of the face ``over = at`` (:func:`~fieldlab.geometry.base.face_points`)."""
         i = problem.coords.index(self.over)
-        if method != "grid":
-            z = np.array(problem.domain.sample_interior(n, seed=seed, method=method), dtype=np.float64)
-            z[:, i] = self.at
-            return z
-        lo, hi = (np.asarray(b, np.float64) for b in problem.domain.bounds())
-        free = [k for k in range(len(problem.coords)) if k != i]
-        mid = 0.5 * (lo[i] + hi[i])  # the extent along `over` is a box: inside at mid <=> inside on the face
-        y = rejection_sample(lo[free], hi[free], n, as_rng(seed), method,
-                             lambda y: problem.domain.inside(np.insert(y, i, mid, axis=1)))
-        return np.insert(y, i, float(self.at), axis=1)
+        z = face_points(problem.domain, i, n, seed, method)
+        z[:, i] = self.at
+        return z
 
     def integral(self, u: Callable[[jax.Array], jax.Array], nodes: jax.Array, weights: jax.Array,
                  field_names) -> jax.Array:

@@ -186,6 +186,9 @@ def _targets(value: Value, z: np.ndarray, names: tuple[str, ...], what: str) -> 
             raise FieldlabError(f"{what} returns {len(out)} arrays for the {k} field(s) {names}; return one per field")
         return np.stack([_column(o, n, what) for o in out], axis=1)
     arr = np.asarray(out, dtype=np.float64)
+    if k > 1 and n == k and arr.shape == (n, k):  # (points, fields) or (fields, points)? ask with one more point
+        extra = np.asarray(_call(value, np.concatenate([z, z[:1]]), what), dtype=np.float64)
+        return arr.T.copy() if extra.shape == (k, n + 1) else arr
     if k > 1 and arr.shape == (n, k):
         return arr
     if k > 1 and arr.shape == (k, n):
@@ -323,6 +326,9 @@ class _OnBoundary(Condition):
     def sample(self, problem, n, seed, method):
         frac = self.fraction(problem)
         selective = self._on is not None or self.where is not None
+        if selective and method == "grid":
+            z, normal = self._grid_part(problem, n, frac)
+            return {"z": z, "normal": normal, "target": _targets(self.value, z, self._names, f"the value of {type(self).__name__}")}
         parts, have, k = [], 0, 0
         while have < n:
             # candidates per round: 4n (as before this rule existed, so the same seeds give the same points),
@@ -339,6 +345,22 @@ class _OnBoundary(Condition):
         z = np.concatenate([p[0] for p in parts])[:n]
         normal = np.concatenate([p[1] for p in parts])[:n]
         return {"z": z, "normal": normal, "target": _targets(self.value, z, self._names, f"the value of {type(self).__name__}")}
+
+    def _grid_part(self, problem, n, frac):
+        """``n`` points of a boundary grid spread evenly over the selected part: a finer grid until the
+        part holds ``n`` of its points, then thinned (the first ``n`` would cover only the part's start)."""
+        from .geometry.base import thin_index
+
+        m = max(4 * n, 64) if frac >= 0.05 else int(np.ceil(1.5 * n / frac)) + 64
+        for _ in range(20):
+            z, normal = problem.domain.sample_boundary(m, method="grid")
+            keep = np.flatnonzero(self._selected(problem, z))
+            if len(keep) >= n:
+                idx = keep[thin_index(len(keep), n)]
+                return z[idx], normal[idx]
+            m *= 2
+        raise FieldlabError(f"could not draw {n} grid points on the part of the boundary that {type(self).__name__} "
+                            "selects; widen its where= test")
 
     def check(self, problem):
         super().check(problem)
@@ -401,9 +423,11 @@ class Periodic(Condition):
         return None if self.fields is None else ((self.fields,) if isinstance(self.fields, str) else tuple(self.fields))
 
     def sample(self, problem, n, seed, method):
+        from .geometry.base import face_points
+
         i = problem.coords.index(self.coord)
         lo, hi = problem.domain.bounds()
-        z = problem.domain.sample_interior(n, seed=seed, method=method)
+        z = face_points(problem.domain, i, n, seed, method)
         z_lo, z_hi = z.copy(), z.copy()
         z_lo[:, i], z_hi[:, i] = lo[i], hi[i]
         return {"z": z_lo, "z_hi": z_hi}
@@ -422,6 +446,11 @@ class Periodic(Condition):
         if self.coord not in problem.coords:
             raise FieldlabError(f"Periodic coordinate '{self.coord}' is not one of {problem.coords}.")
         super().check(problem)
+        from .geometry.base import has_box_extent
+
+        if not has_box_extent(problem.domain, problem.coords.index(self.coord)):
+            raise FieldlabError(f"Periodic along '{self.coord}' needs a box-shaped extent along it (an interval or box, "
+                                f"possibly times a time interval): moved to either end, points of this domain leave it.")
 
 
 @dataclasses.dataclass(frozen=True)

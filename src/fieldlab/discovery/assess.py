@@ -381,6 +381,8 @@ def assess(found: dict, ds, *, ics: dict | None = None, x=None, bc: str | None =
     finite = {m: e for m, e in errs.items() if np.isfinite(e)}
     best = min(finite, key=finite.get) if finite else structures[0].method
     out["chosen"] = best
+    out["chosen_by"] = ("held-out validation" if finite else
+                        "fallback: no candidate could be scored on held-out data, so the first structure")
     log(f"held-out validation ({ho['split']}): " + ", ".join(f"{m} {e:.3g}" for m, e in errs.items())
         + f"; chosen: {best}")
     chosen_s = next(s for s in structures if s.method == best)

@@ -75,7 +75,9 @@ def assessment_markdown(a: dict | None) -> list[str]:
              "data: " + ", ".join(f"{m} {_g(e)}" for m, e in ho["errors"].items())
              + (f"; the data's noise alone gives {_g(ho['noise_floor'])}, so the errors beyond it are "
                 + ", ".join(f"{m} {_g(e)}" for m, e in ho["excess"].items()) if "excess" in ho else "")
-             + f". **Chosen: {a['chosen']}** (the smallest held-out error beyond the noise).", "",
+             + f". **Chosen: {a['chosen']}** ("
+             + ("the smallest held-out error beyond the noise" if a.get("chosen_by", "held-out validation")
+                == "held-out validation" else a["chosen_by"]) + ").", "",
              f"Support: the data pin R(u) down for u in [{sup['R'][0]:.3g}, {sup['R'][1]:.3g}] (1 % to 99 % of the "
              f"observed states) and D(u) for u in [{sup['D'][0]:.3g}, {sup['D'][1]:.3g}] (the same, weighted by u_x^2: "
              "diffusion acts where the field varies). Outside these ranges the laws are extrapolations."]

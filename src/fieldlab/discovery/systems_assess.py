@@ -359,7 +359,9 @@ def assess_system(found: dict, ds: Dataset, *, ics: dict | None = None, bc: str 
         out["ics"] = "the case's validation initial conditions, on the data grid"
     members = ensemble(chosen, ds, seed=seed)
     states = _states(ds, 400)
-    out |= {"chosen": best, "members": len(members), "member_labels": [m[0] for m in members],
+    out |= {"chosen": best, "chosen_by": "held-out validation" if finite else
+            "fallback: no candidate could be scored on held-out data, so the first method with a fit",
+            "members": len(members), "member_labels": [m[0] for m in members],
             "bands": bands(members, chosen, ds, states) if members else None, "band_states": states.tolist()}
     out["forecasts"] = forecast_check(chosen, members, ics, axes, ds.t, sup, bc, observed=observed_states(ds))
     out["experiment"] = propose_experiment(out["forecasts"], ds.t)
@@ -377,7 +379,7 @@ def assessment_markdown(a: dict | None) -> list[str]:
     if not a or not a.get("chosen"):
         return []
     sup = a["support"]
-    lines = ["", "## Does it generalise?", "", f"**Chosen: {a['chosen']}**.", "",
+    lines = ["", "## Does it generalise?", "", f"**Chosen: {a['chosen']}** (by {a.get('chosen_by', 'held-out validation')}).", "",
              "Support: " + "; ".join(
                  f"the data pin R_{k} down for {k} in [{s['R'][0]:.3g}, {s['R'][1]:.3g}] (1 % to 99 % of the observed "
                  f"states) and D_{k}({k}) for {k} in [{s['D'][0]:.3g}, {s['D'][1]:.3g}] (the same, weighted by "

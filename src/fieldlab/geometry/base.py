@@ -151,6 +151,37 @@ def rejection_sample(
     raise RuntimeError("Rejection sampling accepted too few points; the domain seems empty or degenerate.")
 
 
+def face_points(domain, axis: int, n: int, seed, method: str) -> np.ndarray:
+    """``(n, d)`` points spread over the other coordinates of a domain with a box-shaped extent along
+    ``axis``; the ``axis`` column is left for the caller to set (to a face: ``lo`` or ``hi``).
+
+    Random and low-discrepancy points are interior points (their projection is again such a sample
+    of the other coordinates). A grid is a grid of the other ``d - 1`` coordinates, keeping those
+    inside the domain: the interior grid projected would repeat each of its few distinct values.
+    """
+    if method != "grid":
+        return np.array(domain.sample_interior(n, seed=seed, method=method), dtype=np.float64)
+    lo, hi = (np.asarray(b, np.float64) for b in domain.bounds())
+    free = [k for k in range(len(lo)) if k != axis]
+    mid = 0.5 * (lo[axis] + hi[axis])  # a box-shaped extent: inside at mid <=> inside on either face
+    y = rejection_sample(lo[free], hi[free], n, as_rng(seed), method,
+                         lambda y: domain.inside(np.insert(y, axis, mid, axis=1)))
+    return np.insert(y, axis, mid, axis=1)
+
+
+def has_box_extent(domain, axis: int, probes: int = 256) -> bool:
+    """Whether every point of the domain stays inside when moved along ``axis`` to either end of its
+    extent (an interval, a box, or either times a time interval), tested on Sobol probes."""
+    lo, hi = (np.asarray(b, np.float64) for b in domain.bounds())
+    z = np.array(domain.sample_interior(probes, seed=0, method="sobol"), dtype=np.float64)
+    ends = []
+    for end in (lo[axis], hi[axis]):
+        w = z.copy()
+        w[:, axis] = end
+        ends.append(domain.inside(w))
+    return bool(np.all(ends))
+
+
 def _grow(m: int, n: int, k: int) -> int:
     want = math.ceil(1.25 * m * n / max(k, 1)) + 16
     return int(min(max(want, 2 * m), 64 * m))
