@@ -118,3 +118,13 @@ def test_values_of_as_many_points_as_fields_are_not_transposed():
     assert np.allclose(stacked, [[0.0, 11.0], [2.0, 13.0]])
     columns = _targets(lambda x, y: np.stack([x, 10 + y], axis=1), z, ("u", "v"), "value")  # (n, k)
     assert np.allclose(columns, [[0.0, 11.0], [2.0, 13.0]])
+
+
+def test_data_and_point_outside_the_domain_are_refused():
+    from fieldlab import Point
+
+    with pytest.raises(FieldlabError, match="1 data point\\(s\\) lie outside the domain, the first \\(1.5, 0.5\\)"):
+        _square({"d": Data(np.array([[0.5, 0.5], [1.5, 0.5]]), np.zeros((2, 1)), fields="u")})
+    with pytest.raises(FieldlabError, match="Point point\\(s\\) lie outside"):
+        _square({"p": Point([2.0, 2.0], 0.0, fields="u")})
+    _square({"d": Data(np.array([[0.0, 1.0], [1.0, 0.5]]), np.zeros((2, 1)), fields="u")})  # the boundary is inside

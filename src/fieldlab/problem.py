@@ -567,6 +567,19 @@ class Data(Condition):
             raise FieldlabError(
                 f"data points have {self.points.shape[1]} columns but the problem has coordinates {problem.coords}."
             )
+        _inside(self.points, problem, "data")
+
+
+def _inside(points, problem: Problem, what: str) -> None:
+    """Refuse points outside the domain (beyond rounding): the network would be fitted where it is not solved."""
+    pts = np.asarray(points, dtype=np.float64)
+    lo, hi = (np.asarray(b, np.float64) for b in problem.domain.bounds())
+    nudged = pts + (0.5 * (lo + hi) - pts) * 1e-6  # a point on the boundary up to rounding is inside
+    out = ~problem.domain.inside(pts) & ~problem.domain.inside(nudged)
+    if out.any():
+        k = int(np.argmax(out))
+        raise FieldlabError(f"{int(out.sum())} {what} point(s) lie outside the domain, the first {tuple(float(c) for c in pts[k])}; "
+                            "give points inside it.")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -630,6 +643,7 @@ class Point(Condition):
         if self.points.shape[1] != len(problem.coords):
             raise FieldlabError(f"Point points have {self.points.shape[1]} columns but the problem has coordinates "
                                 f"{problem.coords}; give one column per coordinate.")
+        _inside(self.points, problem, "Point")
         target = self._target(self.fields or problem.fields)
         if not np.isfinite(target).all():
             raise FieldlabError("Point values contain NaN or infinite numbers; give finite values.")
