@@ -397,7 +397,14 @@ class _Boolean(Geometry):
 
 
 class Union(_Boolean):
-    """a | b: points in a or b."""
+    """a | b: points in a or b.
+
+    Its distance function (R-function disjunction) is zero wherever both shapes' boundaries meet,
+    also inside the union: two boxes sharing an edge (an L-shape) give zero along the shared segment,
+    so an exact boundary condition built on it would also hold there. Build such a shape as one
+    :class:`~fieldlab.geometry.Polygon` when its boundary conditions are imposed exactly; overlapping
+    shapes (whose boundaries cross) are fine.
+    """
 
     def bounds(self):
         la, ha = self.a.bounds()
