@@ -77,6 +77,11 @@ def test_reference_from_csv_and_netcdf(tmp_path):
         tmp_path / "pts.nc", engine="h5netcdf")
     ref = Reference.from_netcdf(tmp_path / "pts.nc", coords=("x", "y"))
     assert not ref.grid and ref.fields == ("u",) and np.allclose(ref.points, pts) and np.allclose(ref.flat[:, 0], u)
+    # a coordinate on another dimension of the same length is not paired point by point
+    xr.Dataset({"x": ("point", pts[:3, 0]), "t": ("time", [0.0, 0.5, 1.0]), "u": ("point", u[:3])}).to_netcdf(
+        tmp_path / "mixed.nc", engine="h5netcdf")
+    with pytest.raises(FieldlabError, match=r"coordinate\(s\) \['t'\] run along"):
+        Reference.from_netcdf(tmp_path / "mixed.nc", coords=("x", "t"))
     # scattered points x time slices
     t = np.array([0.0, 0.5, 1.0])
     w = np.outer(t, pts[:, 0])  # (time, point)

@@ -797,6 +797,11 @@ class Reference:
                 vals = np.stack([ds[f].transpose(*coords).values for f in names], axis=-1)
                 return cls(tuple(ds[c].values for c in coords), vals, label, names)
             if len(dims) == 1:
+                off = [c for c in coords if c in ds and ds[c].dims not in ((), dims)]
+                if off:
+                    raise FieldlabError(f"{path}: the fields run along '{dims[0]}' but coordinate(s) {off} run along "
+                                        f"{[ds[c].dims for c in off]}; scattered points need every coordinate along "
+                                        f"'{dims[0]}' (or one value for all points).")
                 pts = np.stack([np.broadcast_to(ds[c].values, (ds.sizes[dims[0]],)) for c in coords], axis=1)
                 return cls.at_points(pts, np.stack([ds[f].values for f in names], axis=1), label, names)
             tname = time if time is not None else coords[-1]
