@@ -83,9 +83,11 @@ class Context:
 
     def ntk_traces(self, points: int) -> dict[str, Array]:
         r"""Mean NTK diagonal ``tr(K_kk) / (n c) = (1/(n c)) sum_{i,j} |\nabla_\theta r_{k,j}(z_i)|^2`` on the
-        first ``points`` points of each term, over its ``c`` residual components (one diagonal entry per
-        point and component, as the loss averages over both)."""
-        sub = jax.tree_util.tree_map(lambda a: a[:points], self.batch)
+        ``points`` points of each term spread evenly over its batch (points appended by refinement
+        included), over its ``c`` residual components (one diagonal entry per point and component, as
+        the loss averages over both)."""
+        sub = jax.tree_util.tree_map(lambda a: a[np.linspace(0, a.shape[0] - 1, min(points, a.shape[0])).round().astype(int)],
+                                     self.batch)
         r = self._vector(self.theta, sub)
         out = {}
         for k in self.r2:
