@@ -77,6 +77,9 @@ def test_nonlocal_condition_refuses_what_does_not_fit():
         Nonlocal("p", "a", 0.0, lambda a, t: a, nodes=10, panels=3)
     with pytest.raises(FieldlabError, match="not an end of the domain"):
         lotka_problem(at=5.0)
+    with pytest.raises(FieldlabError, match="needs a box-shaped extent"):
+        fieldlab.Problem(name="d", coords=("x", "y"), fields=("p",), domain=fieldlab.geometry.Disk([0, 0], 1.0),
+                         equations={"pde": lambda F, p: F.p}, conditions={"b": Nonlocal("p", "x", -1.0, lambda x, y: x)})
     with pytest.raises(FieldlabError, match=r"returns shape \(3,\)"):
         fieldlab.Problem(name="k", coords=("a", "t"), fields=("p",), domain=Interval(0, 1) * TimeInterval(0, 1),
                          equations={"pde": lambda F, p: F.p},

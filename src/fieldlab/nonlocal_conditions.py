@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .errors import FieldlabError
-from .geometry.base import face_points
+from .geometry.base import face_points, has_box_extent
 from .problem import Condition
 
 __all__ = ["Nonlocal", "quadrature_rule"]
@@ -122,6 +122,9 @@ class Nonlocal(Condition):
         lo, hi = self.limits(problem)
         i = problem.coords.index(self.over)
         dlo, dhi = (float(b[i]) for b in problem.domain.bounds())
+        if not has_box_extent(problem.domain, i):
+            raise FieldlabError(f"Nonlocal integrates over '{self.over}', which needs a box-shaped extent along it (an "
+                                "interval or box, possibly times a time interval).")
         if min(abs(float(self.at) - dlo), abs(float(self.at) - dhi)) > 1e-9 * (dhi - dlo):
             raise FieldlabError(f"Nonlocal holds on the face {self.over} = {self.at:g}, which is not an end of the "
                                 f"domain's extent [{dlo:g}, {dhi:g}] along '{self.over}'; give at={dlo:g} or at={dhi:g}.")

@@ -333,7 +333,7 @@ class _OnBoundary(Condition):
         while have < n:
             # candidates per round: 4n (as before this rule existed, so the same seeds give the same points),
             # more for a part under 5 % of the boundary
-            m = (max(4 * n, 64) if frac >= 0.05 else int(np.ceil(1.5 * n / frac)) + 64) if selective else n
+            m = _part_candidates(n, frac) if selective else n
             z, normal = problem.domain.sample_boundary(m, seed=seed + 7919 * k, method=method)
             keep = self._selected(problem, z) if selective else slice(None)
             parts.append((z[keep], normal[keep]))
@@ -351,7 +351,7 @@ class _OnBoundary(Condition):
         part holds ``n`` of its points, then thinned (the first ``n`` would cover only the part's start)."""
         from .geometry.base import thin_index
 
-        m = max(4 * n, 64) if frac >= 0.05 else int(np.ceil(1.5 * n / frac)) + 64
+        m = _part_candidates(n, frac)
         for _ in range(20):
             z, normal = problem.domain.sample_boundary(m, method="grid")
             keep = np.flatnonzero(self._selected(problem, z))
@@ -568,6 +568,11 @@ class Data(Condition):
                 f"data points have {self.points.shape[1]} columns but the problem has coordinates {problem.coords}."
             )
         _inside(self.points, problem, "data")
+
+
+def _part_candidates(n: int, frac: float) -> int:
+    """Boundary candidates to draw for ``n`` points on a part covering ``frac`` of the boundary."""
+    return max(4 * n, 64) if frac >= 0.05 else int(np.ceil(1.5 * n / frac)) + 64
 
 
 def _inside(points, problem: Problem, what: str) -> None:
